@@ -1,0 +1,141 @@
+"""The records every face shares: agent statuses and the agent view built from the registry.
+
+The lifecycle, supervisord style::
+
+    queued ──► starting ──► working ◄──► waiting
+      │  ▲                     │  (pattern on screen, or silent past waiting_after)
+      ▼  │ (dependency done)   ├──► done    (exit 0, or the agent reported done)
+    blocked                    ├──► failed  (non-zero exit, crash, lost session)
+                               └──► fired   (stopped with a recorded reason)
+
+A retry is a new attempt (a new agent id) of the same task.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+QUEUED = "queued"
+BLOCKED = "blocked"
+STARTING = "starting"
+WORKING = "working"
+WAITING = "waiting"
+DONE = "done"
+FAILED = "failed"
+FIRED = "fired"
+
+STATUSES = (QUEUED, BLOCKED, STARTING, WORKING, WAITING, DONE, FAILED, FIRED)
+PENDING = frozenset({QUEUED, BLOCKED})
+ACTIVE = frozenset({STARTING, WORKING, WAITING})  # has (or is getting) a tmux session
+RUNNING = frozenset({WORKING, WAITING})
+ENDED = frozenset({DONE, FAILED, FIRED})
+
+
+def iso(ts: float | None) -> str | None:
+    """Epoch seconds to an ISO-8601 UTC string (the JSON format of every timestamp)."""
+    if ts is None:
+        return None
+    return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z"
+    )
+
+
+@dataclass
+class FireRecord:
+    reason: str
+    note: str
+    at: float
+    ref: str | None
+    automatic: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"reason": self.reason, "note": self.note, "at": iso(self.at), "ref": self.ref,
+                "automatic": self.automatic}
+
+
+@dataclass
+class Agent:
+    """One attempt of one task: the unit the table, the CLI and the policies talk about."""
+
+    id: str
+    task_id: str
+    title: str
+    prompt: str
+    agent: str  # profile name
+    priority: str
+    status: str
+    attempt: int
+    created_at: float
+    branch: str | None = None
+    worktree: str | None = None
+    tmux_session: str | None = None
+    pane_id: str | None = None
+    pid: int | None = None
+    base_commit: str | None = None
+    exit_code: int | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    last_output_at: float | None = None
+    heartbeat_at: float | None = None
+    heartbeat_note: str | None = None
+    status_reason: str | None = None
+    queue_reason: str | None = None
+    summary: str | None = None
+    retry_context: str | None = None
+    reported_status: str | None = None
+    after_task_id: str | None = None
+    not_before: float | None = None
+    preserved_ref: str | None = None
+    start_point: str | None = None  # commit a retry's branch starts at
+    start_ref: str | None = None  # preserved work a retry's files are restored from
+    removed: bool = False
+    latest: bool = True  # the newest attempt of its task
+    max_attempts: int | None = None  # per-task override of the profile's
+    fires: list[FireRecord] = field(default_factory=list)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def is_ended(self) -> bool:
+        return self.status in ENDED
+
+    def runtime(self, now: float) -> float | None:
+        if self.started_at is None:
+            return None
+        return (self.ended_at or now) - self.started_at
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable ``ls --json`` schema (documented in the README)."""
+        return {
+            "id": self.id,
+            "task_id": self.task_id,
+            "title": self.title,
+            "agent": self.agent,
+            "priority": self.priority,
+            "status": self.status,
+            "status_reason": self.status_reason,
+            "queue_reason": self.queue_reason,
+            "attempt": self.attempt,
+            "branch": self.branch,
+            "worktree": self.worktree,
+            "tmux_session": self.tmux_session,
+            "pid": self.pid,
+            "exit_code": self.exit_code,
+            "created_at": iso(self.created_at),
+            "started_at": iso(self.started_at),
+            "ended_at": iso(self.ended_at),
+            "last_output_at": iso(self.last_output_at),
+            "heartbeat_at": iso(self.heartbeat_at),
+            "summary": self.summary,
+            "after": self.after_task_id,
+            "fires": [f.to_json() for f in self.fires],
+        }
+
+    def copy(self) -> "Agent":
+        data = asdict(self)
+        data["fires"] = [FireRecord(**f) for f in data["fires"]]
+        return Agent(**data)

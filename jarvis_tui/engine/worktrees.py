@@ -1,0 +1,171 @@
+"""Git worktrees, one per agent, and the preservation of their work.
+
+Uses GitPython's command layer (``git.cmd.Git``) only: no ``Repo`` objects, so no
+long-lived ``git cat-file`` processes leak from a long-running dashboard (NOTES.md), and
+nothing touches the process-wide cwd.
+
+Preserving work never touches the agent's branch, its index or the main checkout: the
+worktree's files are added to a TEMPORARY index, written as a tree, committed with
+``commit-tree`` and pointed at by a ref under ``refs/jarvis/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from git.cmd import Git
+from git.exc import GitCommandError
+
+# Commits jarvis makes on its own behalf need an identity even on a machine with none set.
+JARVIS_IDENTITY = {
+    "GIT_AUTHOR_NAME": "jarvis-tui",
+    "GIT_AUTHOR_EMAIL": "jarvis-tui@localhost",
+    "GIT_COMMITTER_NAME": "jarvis-tui",
+    "GIT_COMMITTER_EMAIL": "jarvis-tui@localhost",
+}
+
+
+class WorktreeError(Exception):
+    pass
+
+
+def _git(cwd: Path) -> Git:
+    return Git(str(cwd))
+
+
+def _run(cwd: Path, *args: str, env: dict[str, str] | None = None, strip: bool = True) -> str:
+    try:
+        return _git(cwd).execute(["git", *args], env=env, strip_newline_in_stdout=strip)  # type: ignore[call-overload]
+    except GitCommandError as exc:
+        detail = (exc.stderr or "").strip().removeprefix("stderr: ").strip("'\n ")
+        raise WorktreeError(f"git {args[0]} failed: {detail or exc}") from None
+
+
+def slugify(text: str, limit: int = 32) -> str:
+    """A branch-safe slug of a title: lower-case ASCII words joined by '-'."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "task"
+
+
+def resolve_commit(repo: Path, rev: str) -> str:
+    return _run(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+
+
+def add(repo: Path, path: Path, branch: str, start: str) -> None:
+    """New worktree at ``path`` on a NEW branch ``branch`` starting at ``start``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _run(repo, "worktree", "add", "--quiet", "-b", branch, str(path), start)
+
+
+def snapshot(worktree: Path, ref: str, message: str) -> str:
+    """Commit everything in the worktree (tracked, modified, untracked; not ignored) to ``ref``.
+
+    The commit's parent is the worktree's HEAD; the branch, the index and the files stay
+    exactly as they were. Returns the commit id.
+    """
+    head = _run(worktree, "rev-parse", "--verify", "HEAD")
+    index_path = Path(_run(worktree, "rev-parse", "--git-path", "index"))
+    if not index_path.is_absolute():
+        index_path = worktree / index_path
+    with tempfile.TemporaryDirectory(prefix="jarvis-index-") as tmp:
+        temp_index = Path(tmp) / "index"
+        if index_path.exists():
+            shutil.copyfile(index_path, temp_index)  # keeps stat data: only changed files are hashed
+        env = {"GIT_INDEX_FILE": str(temp_index)}
+        _run(worktree, "add", "--all", "--", ":/", env=env)
+        tree = _run(worktree, "write-tree", env=env)
+    commit = _run(worktree, "commit-tree", tree, "-p", head, "-m", message, env=JARVIS_IDENTITY)
+    _run(worktree, "update-ref", ref, commit)
+    return commit
+
+
+def restore(worktree: Path, source: str) -> None:
+    """Make the worktree's files exactly those of ``source``; its index stays at HEAD.
+
+    Modified files come back modified, untracked ones untracked, deleted ones deleted.
+    Files are written by ``checkout-index`` from a temporary index: byte-exact, modes kept.
+    """
+    with tempfile.TemporaryDirectory(prefix="jarvis-index-") as tmp:
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        _run(worktree, "read-tree", source, env=env)
+        _run(worktree, "checkout-index", "--all", "--force", env=env)
+    deleted = _run(worktree, "diff", "--name-only", "--diff-filter=D", "-z", "HEAD", source, strip=False)
+    for rel in filter(None, deleted.split("\0")):
+        (worktree / rel).unlink(missing_ok=True)
+
+
+def remove(repo: Path, worktree: Path) -> None:
+    """Remove a worktree whose work has ALREADY been preserved. Branches survive."""
+    if worktree.exists():
+        _run(repo, "worktree", "remove", "--force", "--force", str(worktree))
+    _run(repo, "worktree", "prune")
+
+
+def is_dirty(worktree: Path) -> bool:
+    return bool(_run(worktree, "status", "--porcelain", "--untracked-files=normal"))
+
+
+def delete_branch(repo: Path, branch: str) -> None:
+    _run(repo, "branch", "-D", branch)
+
+
+def ref_exists(repo: Path, ref: str) -> bool:
+    try:
+        _run(repo, "rev-parse", "--verify", "--quiet", ref)
+        return True
+    except WorktreeError:
+        return False
+
+
+@dataclass(frozen=True)
+class Details:
+    commits_ahead: int
+    last_commit: dict[str, object] | None
+    dirty: bool | None
+
+
+def details(repo: Path, worktree: Path | None, branch: str | None, base: str | None) -> Details:
+    """Commits ahead of base, the last commit and dirtiness (None when there is no worktree)."""
+    where = worktree if worktree is not None and worktree.is_dir() else repo
+    head = "HEAD" if where != repo else (branch or "HEAD")
+    ahead = 0
+    last: dict[str, object] | None = None
+    try:
+        if base:
+            ahead = int(_run(where, "rev-list", "--count", f"{base}..{head}") or 0)
+        sha, subject, when = _run(where, "log", "-1", "--format=%H%x1f%s%x1f%ct", head).split("\x1f")
+        last = {"sha": sha, "subject": subject, "at": float(when)}
+    except (WorktreeError, ValueError):
+        pass
+    dirty = is_dirty(where) if where != repo else None
+    return Details(commits_ahead=ahead, last_commit=last, dirty=dirty)
+
+
+def log(repo: Path, base: str, head: str, limit: int = 50) -> list[dict[str, object]]:
+    out = _run(repo, "log", f"-{limit}", "--format=%h%x1f%s%x1f%ct%x1f%an", f"{base}..{head}")
+    commits = []
+    for line in out.splitlines():
+        sha, subject, when, author = line.split("\x1f")
+        commits.append({"sha": sha, "subject": subject, "at": float(when), "author": author})
+    return commits
+
+
+def diff(where: Path, base: str, *, stat: bool = False) -> str:
+    """Diff of the working files (committed or not) against ``base``; ``stat`` for a summary."""
+    args = ["diff", "--stat" if stat else "--patch", base]
+    return _run(where, *args)
+
+
+def worktree_paths(repo: Path) -> list[Path]:
+    out = _run(repo, "worktree", "list", "--porcelain")
+    return [Path(line[len("worktree "):]) for line in out.splitlines() if line.startswith("worktree ")]
+
+
+def env_without_git() -> dict[str, str]:
+    """The environment for agents: no GIT_DIR/GIT_INDEX_FILE leaking in from a hook or test."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}

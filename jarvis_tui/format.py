@@ -1,0 +1,51 @@
+"""Human formatting shared by the CLI and the dashboard (pure functions, no UI imports)."""
+
+from __future__ import annotations
+
+STATUS_STYLES: dict[str, tuple[str, str]] = {
+    "queued": ("dim", "…"),
+    "blocked": ("magenta", "⊘"),
+    "starting": ("cyan", "◌"),
+    "working": ("green", "●"),
+    "waiting": ("bold yellow", "?"),
+    "done": ("blue", "✓"),
+    "failed": ("red", "✗"),
+    "fired": ("bold red", "⏏"),
+}
+
+
+def status_style(status: str) -> tuple[str, str]:
+    return STATUS_STYLES.get(status, ("", "·"))
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def ago(ts: float | None, now: float) -> str:
+    if ts is None:
+        return "-"
+    return duration(now - ts) + " ago"
+
+
+def size(num_bytes: float | None) -> str:
+    if num_bytes is None:
+        return "-"
+    value = float(num_bytes)
+    for unit in ("B", "K", "M", "G"):
+        if value < 1024 or unit == "G":
+            return f"{value:.0f}{unit}" if unit in ("B", "K") else f"{value:.1f}{unit}"
+        value /= 1024
+    return f"{value:.1f}T"
