@@ -50,7 +50,8 @@ def emit_json(data: Any) -> None:
 def console():  # type: ignore[no-untyped-def]
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    # Piped output is not squeezed into 80 columns: scripts and `grep` get whole rows.
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 240)
 
 
 def one_line(text: str, limit: int = 60) -> str:
