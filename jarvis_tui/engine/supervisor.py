@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -85,6 +86,16 @@ class Observation:
     exit_note: str
     ended_at: float | None
     last_output_at: float | None
+
+
+def describe_exit(code: int) -> str:
+    """'exited with code 3', or 'killed by SIGHUP (exit code 129)' for the shell's 128+N."""
+    if code > 128:
+        try:
+            return f"killed by {signal.Signals(code - 128).name} (exit code {code})"
+        except ValueError:
+            pass
+    return f"exited with code {code}"
 
 
 class Supervisor:
@@ -411,7 +422,7 @@ class Supervisor:
             fields.update(exit_code=obs.exit_code, ended_at=obs.ended_at or now)
             if obs.exit_code == 0 and agent.reported_status != FAILED:
                 return DONE, "exited 0", fields
-            why = obs.exit_note or f"exited with code {obs.exit_code}"
+            why = obs.exit_note or describe_exit(obs.exit_code)
             if obs.exit_code == 0:
                 why = "reported failed"
             return FAILED, why, fields

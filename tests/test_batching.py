@@ -1,0 +1,35 @@
+"""Speed is designed in: structural checks of how many calls a tick makes (no timings)."""
+
+from __future__ import annotations
+
+from jarvis_tui.engine.models import WAITING, WORKING
+
+
+def test_reconcile_makes_one_list_panes_and_one_capture_for_all_agents(jarvis_env):
+    jarvis_env.write_config(max_agents=10)
+    sup = jarvis_env.sup()
+    ids = [sup.spawn(f"agent {i} #hang", agent="demo").id for i in range(6)]
+    for agent_id in ids:
+        jarvis_env.wait_status(sup, agent_id, WORKING, WAITING)
+    calls: list[tuple[str, ...]] = []
+    original = sup.tmux.run
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    sup.tmux.run = counting  # type: ignore[method-assign]
+    sup.reconcile()
+    assert len(calls) == 2, calls
+    assert calls[0][0] == "list-panes" and "-a" in calls[0]
+    assert calls[1].count("capture-pane") == 6  # all six screens in one invocation
+    for agent_id in ids:
+        sup.fire(agent_id, "dumb")
+
+
+def test_reconcile_with_nothing_active_makes_no_tmux_call(jarvis_env):
+    sup = jarvis_env.sup()
+    calls = []
+    sup.tmux.run = lambda *a, **k: calls.append(a)  # type: ignore[method-assign]
+    assert sup.reconcile() == []
+    assert calls == []
