@@ -31,61 +31,63 @@ _SIMPLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # anything that needs the slo
 CHUNK = 64 * 1024
 
 
+_TOKEN = re.compile(_ESCAPE.pattern + r"| (?P<text>[^\x00-\x1f\x7f]+) | (?P<ctrl>[\x00-\x1f\x7f])", re.VERBOSE)
+
+
 def normalise_line(raw: str, *, keep_sgr: bool = True) -> str:
     """One log line (without its ``\\n``) as it would look on a terminal."""
     if not _SIMPLE.search(raw):
-        return raw
+        return raw.rstrip(" ")
     cells: list[str] = []
     cursor = 0
     pending = ""  # SGR codes waiting to attach to the next printed character
-    pos = 0
-    length = len(raw)
-    while pos < length:
-        ch = raw[pos]
-        if ch == "\x1b":
-            match = _ESCAPE.match(raw, pos)
-            if match is None:
-                pos += 1
-                continue
-            pos = match.end()
-            final = match.group("csi_final")
-            if final is None:
-                continue
-            params = match.group("csi_params")
-            if final == "m" and keep_sgr and not match.group("csi_inter"):
-                pending += match.group(0)
-            elif final == "K":
-                mode = params or "0"
-                if mode == "0":
-                    del cells[cursor:]
-                elif mode == "1":
-                    for i in range(min(cursor, len(cells))):
-                        cells[i] = " "
-                else:
-                    cells.clear()
-            elif final == "G":  # cursor to column N
-                cursor = max(0, int(params or "1") - 1)
+    for match in _TOKEN.finditer(raw):
+        text = match.group("text")
+        if text is not None:  # a run of printable characters: one slice write
+            chars = list(text)
+            if pending:
+                chars[0] = pending + chars[0]
+                pending = ""
+            if cursor > len(cells):
+                cells.extend(" " * (cursor - len(cells)))
+            cells[cursor:cursor + len(chars)] = chars
+            cursor += len(chars)
+            continue
+        ctrl = match.group("ctrl")
+        if ctrl is not None:
+            if ctrl == "\r":
+                cursor = 0
+            elif ctrl == "\b":
+                cursor = max(0, cursor - 1)
+            elif ctrl == "\t":
+                target = (cursor // 8 + 1) * 8
+                while cursor < target:
+                    _put(cells, cursor, " ")
+                    cursor += 1
+            continue
+        final = match.group("csi_final")
+        if final is None:
+            continue  # OSC, DCS, charset and other escapes: dropped
+        params = match.group("csi_params")
+        if final == "m" and keep_sgr and not match.group("csi_inter"):
+            pending += match.group(0)
+        elif final == "K":
+            mode = params or "0"
+            if mode == "0":
+                del cells[cursor:]
+            elif mode == "1":
+                for i in range(min(cursor + 1, len(cells))):
+                    cells[i] = " "
+            else:
+                cells.clear()
+        elif final in ("G", "C", "D"):
+            count = int(params) if params.isdigit() else 1
+            if final == "G":  # cursor to column N
+                cursor = max(0, count - 1)
             elif final == "C":  # cursor forward
-                cursor += int(params or "1")
-            elif final == "D":  # cursor back
-                cursor = max(0, cursor - int(params or "1"))
-            continue
-        pos += 1
-        if ch == "\r":
-            cursor = 0
-        elif ch == "\b":
-            cursor = max(0, cursor - 1)
-        elif ch == "\t":
-            target = (cursor // 8 + 1) * 8
-            while cursor < target:
-                _put(cells, cursor, " ")
-                cursor += 1
-        elif ch < " " or ch == "\x7f":
-            continue
-        else:
-            _put(cells, cursor, pending + ch)
-            pending = ""
-            cursor += 1
+                cursor += count
+            else:  # cursor back
+                cursor = max(0, cursor - count)
     line = "".join(cells).rstrip(" ")
     if keep_sgr and "\x1b[" in line:
         line += "\x1b[0m"  # never let a colour bleed into the next line
