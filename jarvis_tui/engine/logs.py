@@ -37,7 +37,7 @@ _TOKEN = re.compile(_ESCAPE.pattern + r"| (?P<text>[^\x00-\x1f\x7f]+) | (?P<ctrl
 def normalise_line(raw: str, *, keep_sgr: bool = True) -> str:
     """One log line (without its ``\\n``) as it would look on a terminal."""
     if not _SIMPLE.search(raw):
-        return raw.rstrip(" ")
+        return (raw.expandtabs(8) if "\t" in raw else raw).rstrip(" ")
     cells: list[str] = []
     cursor = 0
     pending = ""  # SGR codes waiting to attach to the next printed character
