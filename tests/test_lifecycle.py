@@ -156,3 +156,27 @@ def test_rm_keeps_branch_and_uncommitted_work(jarvis_env):
     assert git(jarvis_env.repo, "rev-parse", "--verify", agent.branch)
     assert not Path(agent.worktree).exists()
     assert agent.id not in [a.id for a in sup.agents()]
+
+
+def test_silence_counts_as_waiting_until_a_heartbeat(jarvis_env):
+    jarvis_env.write_config(extra="[agents.quiet]\n"
+                                  'command = ["python", "-m", "jarvis_tui.demo_agent", "{prompt}"]\n'
+                                  "waiting_after = 1\n")
+    clock = {"now": None}
+    import time as _time
+
+    def fake_clock() -> float:
+        return clock["now"] if clock["now"] is not None else _time.time()
+
+    sup = jarvis_env.sup(clock=fake_clock)
+    agent = sup.spawn("Think quietly #silent #hang", agent="quiet")
+    jarvis_env.wait_for(sup, agent.id, lambda a: a.last_output_at is not None, what="banner output")
+    clock["now"] = _time.time() + 5  # five seconds of silence, without sleeping
+    waiting = jarvis_env.wait_status(sup, agent.id, WAITING)
+    assert waiting.status_reason.startswith("silent for")
+    sup.heartbeat(agent.id, note="compiling")
+    beat = sup.get(agent.id)
+    assert beat.status == WORKING and beat.heartbeat_note == "compiling"
+    sup.reconcile()
+    assert sup.get(agent.id).status == WORKING  # the heartbeat is recent activity
+    sup.fire(agent.id, "unresponsive")
