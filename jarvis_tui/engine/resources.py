@@ -176,7 +176,7 @@ def terminate(procs: Iterable[psutil.Process], grace: float) -> list[int]:
             proc.send_signal(signal.SIGTERM)
         except psutil.Error:
             pass
-    _, alive = psutil.wait_procs(procs, timeout=grace)
+    alive = _wait_gone(procs, grace)
     hard: list[int] = []
     for proc in alive:
         try:
@@ -185,5 +185,24 @@ def terminate(procs: Iterable[psutil.Process], grace: float) -> list[int]:
         except psutil.Error:
             pass
     if alive:
-        psutil.wait_procs(alive, timeout=5)
+        _wait_gone(alive, 5)
     return hard
+
+
+def _gone(proc: psutil.Process) -> bool:
+    """Exited, or a zombie: dead, only not yet reaped by its parent (tmux 3.3a sometimes
+    misses SIGCHLD for a while, NOTES.md), so waiting on it would only burn the grace."""
+    try:
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return True
+
+
+def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait up to ``timeout`` seconds for processes to go; returns those still alive."""
+    deadline = time.monotonic() + timeout
+    alive = [p for p in procs if not _gone(p)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+        alive = [p for p in alive if not _gone(p)]
+    return alive

@@ -62,9 +62,11 @@ class Tmux:
     def run(self, *args: str, input: str | None = None, check: bool = True,
             timeout: float = 20.0) -> subprocess.CompletedProcess[str]:
         try:
+            # stdin never a tty: tmux would take the pane owning that tty for "current".
             proc = subprocess.run(
                 self.base_argv() + list(args), input=input, capture_output=True, text=True,
                 check=False, env=self._env, timeout=timeout,
+                **({} if input is not None else {"stdin": subprocess.DEVNULL}),
             )
         except FileNotFoundError:
             raise TmuxError("tmux is not installed (apt-get install tmux)") from None
@@ -79,10 +81,13 @@ class Tmux:
     def start_session(
         self, name: str, cwd: Path, argv: list[str], log_path: Path, *,
         width: int = 200, height: int = 50, env: dict[str, str] | None = None,
+        remain_on_exit: bool = True,
     ) -> tuple[str, int]:
         """Create a detached session running ``argv`` (exec'd directly, no shell).
 
         One invocation: new-session, remain-on-exit, pipe-pane. Returns (pane_id, pane_pid).
+        ``remain_on_exit=False`` (the headless engine): the session, and the server if it was the
+        last one, goes away when the command exits.
         """
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.touch()
@@ -91,10 +96,13 @@ class Tmux:
         for key, value in (env or {}).items():
             args += ["-e", f"{key}={value}"]
         args += argv
-        # No -t below: after new-session the queue's current target IS the new pane.
-        args += [";", "set-option", "-w", "remain-on-exit", "on",
-                 ";", "set-option", "status", "off",
-                 ";", "pipe-pane", "-O", f"cat >> {shlex.quote(str(log_path))}"]
+        # Explicit targets: called from inside a pane on this server (the headless engine, an
+        # orchestrating agent running `jarvis spawn`), tmux would otherwise resolve "current"
+        # to the CALLER's pane and re-point its pipe-pane and options.
+        target = f"={name}:"
+        args += [";", "set-option", "-w", "-t", target, "remain-on-exit", "on" if remain_on_exit else "off",
+                 ";", "set-option", "-t", target, "status", "off",
+                 ";", "pipe-pane", "-O", "-t", target, f"cat >> {shlex.quote(str(log_path))}"]
         proc = self.run(*args)
         first = proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else ""
         pane_id, _, pid = first.partition(FIELD_SEP)
@@ -195,4 +203,6 @@ class Tmux:
 
 def _no_server(stderr: str) -> bool:
     text = stderr.lower()
-    return "no server running" in text or "error connecting" in text or "no such file" in text
+    # "server exited unexpectedly": asked while a killed server was shutting down
+    return ("no server running" in text or "error connecting" in text or "no such file" in text
+            or "server exited unexpectedly" in text)
