@@ -2,7 +2,12 @@
 
 Each tick makes ONE ``list-panes -a`` call (plus one batched capture for waiting detection),
 ONE psutil pass for the system reading and every agent's process tree, and then:
-reconcile statuses -> apply policies -> dispatch queued agents.
+renew the lease -> reconcile statuses -> sample -> (lease holder only) publish the reading,
+apply policies, dispatch queued agents.
+
+Many loops may run (a dashboard, a headless ``jarvis engine``); exactly one holds the engine
+lease (:mod:`.lease`) and acts. The others only observe, which is harmless: reconcile is a
+compare-and-set.
 
 Faces call :meth:`EngineLoop.tick` from a worker thread (the dashboard) or a plain loop
 (``jarvis engine``); the returned :class:`TickResult` is everything a screen needs.
@@ -10,13 +15,18 @@ Faces call :meth:`EngineLoop.tick` from a worker thread (the dashboard) or a pla
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import socket
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .lease import DEFAULT_TTL, Lease
 from .models import Agent
+from .overseer import Action, Overseer
 from .resources import Smoother, SystemReading, TreeUsage
 from .supervisor import Supervisor
 
@@ -31,6 +41,7 @@ class TickResult:
     started: list[Agent] = field(default_factory=list)  # agents dispatched this tick
     leader: bool = False  # did this process hold the engine lease (and so act)?
     at: float = 0.0
+    actions: list[Action] = field(default_factory=list)  # automatic decisions (leader only)
 
 
 class EngineLoop:
@@ -40,11 +51,16 @@ class EngineLoop:
         *,
         owner: str | None = None,
         readings: Callable[[], SystemReading] | None = None,
+        lease_ttl: float = DEFAULT_TTL,
+        rand: Callable[[], float] = random.random,
     ) -> None:
         self.sup = sup
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        # Unique per loop, even for two loops in one process (the pid alone would be shared).
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._readings = readings
         self.smoother = Smoother(sup.config.resources.window)
+        self.lease = Lease(sup.registry, self.owner, ttl=lease_ttl, clock=sup.clock)
+        self.overseer = Overseer(sup, rand=rand)
 
     def sample(self, agents: list[Agent]) -> tuple[SystemReading, dict[str, TreeUsage]]:
         raw = self._readings() if self._readings is not None else self.sup.sampler.system()
@@ -54,18 +70,34 @@ class EngineLoop:
 
     def tick(self) -> TickResult:
         now = self.sup.clock()
+        leader = self.lease.acquire()
         changed = self.sup.reconcile()
         active = [a for a in self.sup.registry.agents() if a.is_active]
         raw, usage = self.sample(active)
         reading = self.smoother.add(raw)
-        started = self.sup.dispatch(reading=reading)
+        started: list[Agent] = []
+        actions: list[Action] = []
+        if leader:
+            # CLI processes admit new spawns against this smoothed reading (Supervisor.reading).
+            self.sup.registry.set_meta("resources", json.dumps(
+                {"cpu": reading.cpu, "ram": reading.ram, "at": reading.at}))
+            actions = self.overseer.apply(reading, usage, self.sup.clock())
+            started = self.sup.dispatch(reading=reading)
         agents = self.sup.agents()
         return TickResult(agents=agents, reading=reading, raw_reading=raw, usage=usage,
-                          changed=changed, started=started, leader=True, at=now)
+                          changed=changed, started=started, leader=leader, at=now, actions=actions)
+
+    def close(self) -> None:
+        """Release the lease if this loop holds it (call on clean exit: a standby takes over at once)."""
+        if self.lease.held:
+            self.lease.release()
 
     def run(self, interval: float = 1.0, *, stop: Callable[[], bool] = lambda: False) -> None:
         """Tick until ``stop()``; each tick schedules the next after it finishes (no pile-up)."""
-        while not stop():
-            started = time.monotonic()
-            self.tick()
-            time.sleep(max(0.0, interval - (time.monotonic() - started)))
+        try:
+            while not stop():
+                started = time.monotonic()
+                self.tick()
+                time.sleep(max(0.0, interval - (time.monotonic() - started)))
+        finally:
+            self.close()

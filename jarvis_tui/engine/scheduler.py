@@ -7,6 +7,7 @@ dependency, backoff time, ``max_agents``, the profile's ``max_concurrent``, reso
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -20,6 +21,17 @@ class Decision:
     admit: bool
     reason: str | None = None  # why not (a queue_reason), or None
     block: bool = False  # a dependency failed: the agent can never start
+
+
+# queue_reasons that concern only the agent itself (its dependency, its retry backoff, its
+# profile's max_concurrent): while they hold, agents behind it in the queue may still start
+# (an agent of another profile never delays it: the profile's slot frees with a global one).
+# Any other "no" (max_agents, resources) stops the queue, so lower priorities never jump ahead.
+_OWN_REASONS = ("waiting for ", "retry ", "profile ")
+
+
+def waits_on_itself(reason: str) -> bool:
+    return reason.startswith(_OWN_REASONS)
 
 
 def priority_key(agent: Agent) -> tuple[int, float, str]:
@@ -55,13 +67,15 @@ def admit(
     dependency = dependency_state(agent, tasks_latest or {})
     if dependency is not None:
         return dependency
+    profile = config.profiles.get(agent.agent)
     if agent.not_before is not None and now < agent.not_before:
-        return Decision(False, f"retry backoff: starts in {agent.not_before - now:.0f}s")
+        limit_attempts = agent.max_attempts or (profile.max_attempts if profile is not None else 1)
+        return Decision(False, f"retry {agent.attempt}/{limit_attempts} in "
+                               f"{math.ceil(agent.not_before - now)}s (backoff)")
     running = [a for a in active if a.status in ACTIVE and a.id != agent.id]
     limit = config.supervisor.max_agents
     if len(running) >= limit:
         return Decision(False, f"max_agents {limit} reached")
-    profile = config.profiles.get(agent.agent)
     if profile is not None and profile.max_concurrent:
         same = sum(1 for a in running if a.agent == agent.agent)
         if same >= profile.max_concurrent:
@@ -80,4 +94,4 @@ def admit(
     return Decision(True)
 
 
-__all__ = ["Decision", "admit", "priority_key", "dependency_state", "SAFE", "WARNING", "DANGER"]
+__all__ = ["Decision", "admit", "priority_key", "dependency_state", "waits_on_itself", "SAFE", "WARNING", "DANGER"]

@@ -50,7 +50,7 @@ from .models import (
 )
 from .registry import NotFound, Registry
 from .resources import ResourceSampler, SystemReading, process_tree, terminate
-from .scheduler import Decision, admit, priority_key
+from .scheduler import Decision, admit, priority_key, waits_on_itself
 from .tmux import Pane, Tmux, TmuxError
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding jarvis_tui/
@@ -251,13 +251,14 @@ class Supervisor:
                 if status != fresh.status or reason != fresh.queue_reason:
                     if status != QUEUED:
                         self.registry.add_event("status", agent.id, agent.task_id, old=QUEUED,
-                                                new=status, reason=reason)
+                                                new=status, reason=reason, by="dispatch",
+                                                cpu=round(reading.cpu, 1), ram=round(reading.ram, 1))
             if status == STARTING:
                 try:
                     started.append(self.start(agent.id))
                 except SupervisorError:
                     continue
-            elif status == QUEUED and reason and not reason.startswith(("waiting for", "retry backoff")):
+            elif status == QUEUED and reason and not waits_on_itself(reason):
                 # Capacity or resources said no: lower priorities must not jump the queue.
                 break
         return started
@@ -545,8 +546,13 @@ class Supervisor:
 
     # ------------------------------------------------------------------ retry
 
-    def retry(self, ident: str, *, fresh: bool = False) -> Agent:
-        """A new attempt of the same task, by default starting from the files the last one left."""
+    def retry(self, ident: str, *, fresh: bool = False, not_before: float | None = None,
+              automatic: bool = False) -> Agent:
+        """A new attempt of the same task, by default starting from the files the last one left.
+
+        ``not_before`` (epoch seconds) queues the attempt until then (automatic retry backoff);
+        ``automatic`` marks the engine's own retries, which only ever follow the latest attempt.
+        """
         previous = self.get(ident)
         if previous.status in ACTIVE:
             raise SupervisorError(f"agent {previous.id} is still {previous.status}; fire it first")
@@ -570,15 +576,18 @@ class Supervisor:
         with self.registry.transaction() as conn:
             attempts = self.registry.attempts_of(previous.task_id)
             number = max(a.attempt for a in attempts) + 1
+            if automatic and number != previous.attempt + 1:
+                raise SupervisorError(f"task {previous.task_id} already has a newer attempt than {previous.id}")
             agent_id = self.registry.new_id()
             self.registry.create_attempt(
                 conn, attempt_id=agent_id, task_id=previous.task_id, attempt=number,
                 profile=previous.agent, status=QUEUED, now=now, retry_context=context,
-                start_point=start_point, start_ref=start_ref,
+                start_point=start_point, start_ref=start_ref, not_before=not_before,
             )
             status, reason = self._admit_locked(agent_id)
             self.registry.add_event("retried", agent_id, previous.task_id, conn=conn, now=now,
-                                    previous=previous.id, fresh=fresh, status=status, reason=reason)
+                                    previous=previous.id, fresh=fresh, status=status, reason=reason,
+                                    automatic=automatic)
         if status == STARTING:
             return self.start(agent_id)
         return self.registry.get(agent_id)
@@ -633,7 +642,7 @@ class Supervisor:
         agent = self.get(ident)
         now = self.clock()
         self.registry.update_attempt(agent.id, heartbeat_at=now, heartbeat_note=note)
-        if agent.status == WAITING and (agent.status_reason or "").startswith("silent"):
+        if agent.status == WAITING and (agent.status_reason or "").startswith(("silent", "stalled")):
             self._transition(agent, WORKING, reason="heartbeat", expect=WAITING)
         return self.registry.get(agent.id)
 

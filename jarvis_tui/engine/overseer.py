@@ -1,0 +1,179 @@
+"""The overseer: carries out the policies' decisions, once per tick, in the lease holder only.
+
+:mod:`.policies` decides; this module reads the registry, asks, and acts through the
+:class:`~.supervisor.Supervisor` (fire, retry, transitions), so an automatic fire preserves
+work exactly like a manual one. Every automatic decision is recorded as an event of kind
+``policy`` whose data holds the decision, the rule and the reading that caused it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .models import BLOCKED, FAILED, QUEUED, RUNNING, WORKING, Agent
+from .policies import (
+    STALLED_PREFIX,
+    RunawayTracker,
+    Verdict,
+    check_stall,
+    check_timeout,
+    plan_retry,
+    pressure_victim,
+)
+from .resources import SystemReading, TreeUsage
+from .scheduler import dependency_state
+from .supervisor import Supervisor, SupervisorError
+
+
+@dataclass(frozen=True)
+class Action:
+    """What the overseer did this tick (for screens and the headless log)."""
+
+    kind: str  # retry, retry_exhausted, fire, stalled, unstalled, unblocked, error
+    agent_id: str
+    note: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "agent_id": self.agent_id, "note": self.note, "data": self.data}
+
+
+class Overseer:
+    def __init__(self, sup: Supervisor, *, rand: Callable[[], float] = random.random) -> None:
+        self.sup = sup
+        self.rand = rand
+        self.runaway = RunawayTracker()
+        self.last_pressure_at: float | None = None
+        self._settled: set[str] = set()  # failed attempts whose retry question is answered
+
+    def apply(self, reading: SystemReading, usage: dict[str, TreeUsage], now: float) -> list[Action]:
+        actions = self.watch(usage, now)
+        actions += self.pressure(reading, now)
+        actions += self.retries(now)
+        actions += self.unblock()
+        return actions
+
+    # ------------------------------------------------------------------ helpers
+
+    def _event(self, agent: Agent, decision: str, note: str, data: dict[str, Any]) -> None:
+        self.sup.registry.add_event("policy", agent.id, agent.task_id, now=self.sup.clock(),
+                                    decision=decision, note=note, **data)
+
+    def _fire(self, agent: Agent, verdict: Verdict) -> Action:
+        assert verdict.fire is not None
+        self._event(agent, "fire", verdict.note, {"reason": verdict.fire, **verdict.data})
+        try:
+            self.sup.fire(agent.id, verdict.fire, verdict.note, automatic=True)
+        except SupervisorError as exc:  # e.g. someone fired it a moment ago
+            return Action("error", agent.id, f"could not fire ({verdict.fire}): {exc}")
+        return Action("fire", agent.id, f"fired as {verdict.fire}: {verdict.note}",
+                      {"reason": verdict.fire, **verdict.data})
+
+    # ------------------------------------------------------------------ watch: timeout, runaway, stall
+
+    def watch(self, usage: dict[str, TreeUsage], now: float) -> list[Action]:
+        actions: list[Action] = []
+        running = self.sup.registry.agents(statuses=RUNNING)
+        self.runaway.forget(a.id for a in running)
+        for agent in running:
+            profile = self.sup.config.profiles.get(agent.agent)
+            if profile is None:
+                continue
+            verdict = check_timeout(agent, profile, now)
+            verdict = verdict or self.runaway.update(agent, profile, usage.get(agent.id), now)
+            if verdict is not None:
+                actions.append(self._fire(agent, verdict))
+                continue
+            stall = check_stall(agent, profile, now)
+            if stall is None:
+                continue
+            if stall.kind == "unstalled":
+                if self.sup.registry.update_attempt(agent.id, expect_status=WORKING, status_reason="working"):
+                    self._event(agent, "unstalled", stall.note, stall.data)
+                    actions.append(Action("unstalled", agent.id, stall.note, stall.data))
+                continue
+            reason = f"{STALLED_PREFIX}silent {stall.data['silent']:.0f}s"
+            if not (agent.status_reason or "").startswith(STALLED_PREFIX):
+                if self.sup.registry.update_attempt(agent.id, expect_status=agent.status, status_reason=reason):
+                    self._event(agent, "stalled", stall.note, {**stall.data, "fire_stalled": profile.fire_stalled})
+                    actions.append(Action("stalled", agent.id, stall.note, stall.data))
+            if stall.fire:
+                actions.append(self._fire(agent, stall))
+        return actions
+
+    # ------------------------------------------------------------------ pressure
+
+    def pressure(self, reading: SystemReading, now: float) -> list[Action]:
+        res = self.sup.config.resources
+        if res.emergency_ram <= 0:
+            return []
+        found = pressure_victim(self.sup.registry.agents(statuses=RUNNING), reading, res.emergency_ram,
+                                now=now, last_fire_at=self.last_pressure_at, cooldown=max(res.window, 2.0))
+        if found is None:
+            return []
+        victim, verdict = found
+        self.last_pressure_at = now
+        return [self._fire(victim, verdict)]
+
+    # ------------------------------------------------------------------ retries
+
+    def retries(self, now: float) -> list[Action]:
+        actions: list[Action] = []
+        for agent in self.sup.registry.agents(statuses=frozenset({FAILED}), latest_only=True):
+            if agent.id in self._settled:
+                continue
+            profile = self.sup.config.profiles.get(agent.agent)
+            plan = plan_retry(self.sup.registry.attempts_of(agent.task_id), profile, rand=self.rand)
+            if plan is None or plan.failed_id != agent.id:
+                self._settled.add(agent.id)
+                continue
+            if not plan.retry:
+                self._settled.add(agent.id)
+                if plan.max_attempts > 1 and not self._recorded(agent, "retry_exhausted"):
+                    self._event(agent, "retry_exhausted", plan.note, plan.to_json())
+                    actions.append(Action("retry_exhausted", agent.id, plan.note, plan.to_json()))
+                continue
+            data = {**plan.to_json(), "exit_code": agent.exit_code, "status_reason": agent.status_reason}
+            self._event(agent, "retry", plan.note, data)
+            try:
+                new = self.sup.retry(agent.id, not_before=now + plan.delay if plan.delay > 0 else None,
+                                     automatic=True)
+            except SupervisorError as exc:
+                self._settled.add(agent.id)
+                actions.append(Action("error", agent.id, f"automatic retry failed: {exc}"))
+                continue
+            self._settled.add(agent.id)
+            actions.append(Action("retry", agent.id, plan.note, {**data, "new_id": new.id}))
+        return actions
+
+    def _recorded(self, agent: Agent, decision: str) -> bool:
+        return any(e["kind"] == "policy" and e["data"].get("decision") == decision
+                   for e in self.sup.registry.events(attempt_id=agent.id))
+
+    # ------------------------------------------------------------------ dependencies
+
+    def unblock(self) -> list[Action]:
+        """A blocked dependant waits again when its dependency gets a new attempt (e.g. a retry)."""
+        blocked = self.sup.registry.agents(statuses=frozenset({BLOCKED}))
+        if not blocked:
+            return []
+        latest = {a.task_id: a for a in self.sup.registry.agents(include_removed=True, latest_only=True)}
+        actions: list[Action] = []
+        for agent in blocked:
+            state = dependency_state(agent, latest)
+            if state is not None and state.block:
+                continue
+            dep = latest.get(agent.after_task_id or "")
+            note = f"dependency {agent.after_task_id} is {dep.status if dep else 'gone'} again"
+            if self.sup._transition(agent, QUEUED, reason=note, expect=BLOCKED,
+                                    queue_reason=state.reason if state else None):
+                self._event(agent, "unblocked", note, {"dependency": agent.after_task_id,
+                                                      "dependency_status": dep.status if dep else None})
+                actions.append(Action("unblocked", agent.id, note))
+        return actions
+
+
+__all__ = ["Overseer", "Action"]
