@@ -106,6 +106,7 @@ def cmd_spawn(args: argparse.Namespace) -> int:
     sup = open_supervisor(args)
     agent = sup.spawn(prompt, agent=args.agent, title=args.title, priority=args.priority,
                       after=args.after, max_attempts=args.max_attempts)
+    _engine_on_demand(sup, agent)
     if args.json:
         emit_json(agent.to_json())
     else:
@@ -275,6 +276,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
     sup = open_supervisor(args)
     sup.reconcile()
     agent = sup.retry(args.id, fresh=args.fresh)
+    _engine_on_demand(sup, agent)
     if args.json:
         emit_json(agent.to_json())
     else:
@@ -335,6 +337,70 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             for line in check.hints:
                 out.print(f"    [dim]{line}[/]")
     return EXIT_FAILED if any(c.level == "fail" for c in checks) else EXIT_OK
+
+
+# ---- BEGIN supervision policies (issue 4): jarvis engine, jarvis stats, engine on demand ----
+
+
+def _engine_on_demand(sup: Supervisor, agent: Agent) -> None:
+    """Queued work, backoffs and timeouts need a loop after this command exits: start one."""
+    from .engine.headless import ensure_engine, needs_engine
+
+    if os.environ.get("JARVIS_NO_ENGINE") or not needs_engine(sup, agent):
+        return
+    try:
+        ensure_engine(sup)
+    except (TmuxError, OSError) as exc:
+        print(f"jarvis: warning: could not start the engine ({exc}); run 'jarvis engine' "
+              f"or open the dashboard so queued agents start", file=sys.stderr)
+
+
+def cmd_engine(args: argparse.Namespace) -> int:
+    from .engine.headless import serve
+
+    sup = open_supervisor(args)
+    result = serve(sup, interval=args.interval, idle_exit=args.idle_exit, once=args.once,
+                   out=sys.stderr if args.json else sys.stdout)
+    if args.json:
+        emit_json(None if result is None else {
+            "leader": result.leader,
+            "reading": {"cpu": result.reading.cpu, "ram": result.reading.ram},
+            "changed": [a.id for a in result.changed],
+            "started": [a.id for a in result.started],
+            "actions": [act.to_json() for act in result.actions],
+        })
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from .engine.metrics import profile_stats
+
+    sup = open_supervisor(args)
+    sup.reconcile()
+    stats = profile_stats(sup.registry, sup.config)
+    if args.json:
+        emit_json(stats)
+        return EXIT_OK
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("PROFILE", "DISPATCHED", "RUN", "QUEUED", "DONE", "FAILED", "FIRED", "SUCCESS",
+                   "MEDIAN", "MEAN", "HOURS", "COST"):
+        table.add_column(column, no_wrap=True, justify="left" if column == "PROFILE" else "right")
+    for row in stats:
+        fired = str(row["fired"])
+        if row["fired_by_reason"]:
+            fired += " (" + ", ".join(f"{k} {v}" for k, v in sorted(row["fired_by_reason"].items())) + ")"
+        rate = "-" if row["success_rate"] is None else f"{row['success_rate'] * 100:.0f}%"
+        table.add_row(row["profile"], str(row["dispatched"]), str(row["running"]), str(row["queued"]),
+                      str(row["done"]), str(row["failed"]), fired, rate,
+                      duration(row["median_time_to_done"]), duration(row["mean_time_to_done"]),
+                      f"{row['hours']:.2f}", f"{row['cost']:.2f}")
+    console().print(table)
+    return EXIT_OK
+
+
+# ---- END supervision policies ----
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
@@ -432,6 +498,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--id", help=argparse.SUPPRESS)
 
     add("doctor", cmd_doctor, "check tmux, git, config, registry and orphans")
+    # ---- BEGIN supervision policies (issue 4) ----
+    p = add("engine", cmd_engine, "run the engine loop without a dashboard: queue, retries, timeouts, guards")
+    p.add_argument("--once", action="store_true", help="one tick, then exit")
+    p.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between ticks (default 1)")
+    p.add_argument("--idle-exit", type=float, default=60.0, metavar="S",
+                   help="exit after S seconds with nothing active or queued (default 60; 0: never)")
+    add("stats", cmd_stats, "per-profile metrics: dispatched, done, failed, fired, success rate, time, cost")
+    # ---- END supervision policies ----
     add("tui", cmd_tui, "open the dashboard (the default command)", json_flag=False)
     p = add("demo", cmd_demo, "scratch repo + three demo agents + the dashboard (no LLM CLI needed)",
             json_flag=False)

@@ -89,6 +89,8 @@ def _orphans(sup: Any) -> list[Check]:
     agents = {a.id: a for a in sup.registry.agents(include_removed=True)}
     sessions = sup.tmux.sessions()
     prefix = "jarvis-"
+    engine_session = "jarvis-engine"  # the headless engine's, not an agent's (headless.ENGINE_SESSION)
+    sessions = [s for s in sessions if s != engine_session]
     stray = [s for s in sessions if s.startswith(prefix) and (
         s[len(prefix):] not in agents or agents[s[len(prefix):]].removed
         or agents[s[len(prefix):]].status == "fired")]
@@ -120,7 +122,28 @@ def _orphans(sup: Any) -> list[Check]:
 
 
 def _lease(sup: Any) -> Check | None:
-    holder = sup.registry.get_meta("engine_lease")
-    if holder is None:
-        return Check("engine", "ok", "no engine loop holds the lease (queued agents start when one runs)")
-    return Check("engine", "ok", f"lease: {holder}")
+    import time
+
+    from .lease import read_lease, vacancy
+    from .models import QUEUED
+
+    info = read_lease(sup.registry)
+    queued = len(sup.registry.agents(statuses=frozenset({QUEUED})))
+    hint = ["jarvis engine   (or open the dashboard; spawn/retry start one on demand)"]
+    if info is None:
+        level = "warn" if queued else "ok"
+        return Check("engine", level, f"no engine loop holds the lease; {queued} agent(s) queued",
+                     hint if queued else [])
+    now = time.time()
+    free = vacancy(info, now)
+
+    def when(ts: float) -> str:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) + f" ({now - ts:.0f}s ago)"
+
+    detail = (f"lease held by pid {info.pid} on {info.host} ({info.owner}) since {when(info.acquired_at)}, "
+              f"last renewed {when(info.renewed_at)}, ttl {info.ttl:g}s: "
+              + ("alive" if free is None else f"NOT alive ({free})"))
+    if free is None:
+        return Check("engine", "ok", detail)
+    return Check("engine", "warn", detail + f"; {queued} agent(s) queued",
+                 ["the next engine loop takes the lease over"] + (hint if queued else []))

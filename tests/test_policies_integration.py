@@ -1,0 +1,275 @@
+"""Supervision policies for real: tmux, git, the registry and the demo agent, no dashboard.
+
+The engine loop is either ticked here (``EngineLoop(sup).tick()``, what the dashboard does)
+or runs as the headless ``jarvis engine`` the CLI starts on demand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from jarvis_tui.engine.headless import ENGINE_SESSION
+from jarvis_tui.engine.lease import read_lease
+from jarvis_tui.engine.loop import EngineLoop
+from jarvis_tui.engine.models import BLOCKED, DONE, FAILED, FIRED, QUEUED, WAITING, WORKING
+from jarvis_tui.engine.resources import SystemReading
+from jarvis_tui.engine.supervisor import Supervisor
+
+DEMO = '["python", "-m", "jarvis_tui.demo_agent", "{prompt}"]'
+
+
+def profile(name: str, *keys: str) -> str:
+    return "\n".join([f"[agents.{name}]", f"command = {DEMO}", "waiting_after = 0",
+                      'env = { DEMO_SPEED = "20" }', *keys, ""])
+
+
+def tick_until(loop: EngineLoop, predicate: Callable[[], bool], *, timeout: float = 30.0,
+               what: str = "condition", pause: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        loop.tick()
+        if predicate():
+            return
+        if time.monotonic() > deadline:
+            agents = [(a.id, a.attempt, a.status, a.status_reason, a.queue_reason) for a in loop.sup.agents(include_all=True)]
+            raise AssertionError(f"timed out waiting for {what}: {agents}")
+        time.sleep(pause)
+
+
+def poll(predicate: Callable[[], bool], *, timeout: float = 30.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def policy_events(sup: Supervisor, decision: str) -> list[dict]:
+    return [e for e in sup.registry.events() if e["kind"] == "policy" and e["data"]["decision"] == decision]
+
+
+def latest_of(sup: Supervisor, task_id: str):
+    return sup.registry.attempts_of(task_id)[-1]
+
+
+# --------------------------------------------------------------------------- queue, dependencies
+
+
+def test_queue_drains_in_priority_order_with_no_dashboard(jarvis_env):
+    """An orchestrator that only uses the CLI: queued work starts by itself, best first."""
+    jarvis_env.write_config(max_agents=1)
+    first = json.loads(jarvis_env.cli("spawn", "--json", "hold the slot #steps=1 #ask", check=True).stdout)
+    assert first["status"] == WORKING
+    assert ENGINE_SESSION not in jarvis_env.tmux.sessions()  # nothing needed a loop yet
+    ids = {}
+    for priority in ("low", "critical", "high"):
+        out = jarvis_env.cli("spawn", "--json", "-p", priority, f"{priority} job #steps=1", check=True).stdout
+        data = json.loads(out)
+        assert (data["status"], data["queue_reason"]) == (QUEUED, "max_agents 1 reached")
+        ids[priority] = data["id"]
+    listed = {a["id"]: a for a in json.loads(jarvis_env.cli("ls", "--json", check=True).stdout)}
+    assert listed[ids["low"]]["queue_reason"] == "max_agents 1 reached"
+    # the first queued spawn started the headless engine on the private socket
+    assert ENGINE_SESSION in jarvis_env.tmux.sessions()
+    sup = jarvis_env.sup()
+    jarvis_env.wait_status(sup, first["id"], WAITING)
+    jarvis_env.cli("send", first["id"], "y", check=True)
+
+    def all_done() -> bool:
+        return all(sup.registry.get(i).status in (DONE, FAILED) for i in [first["id"], *ids.values()])
+
+    poll(all_done, timeout=40, what="the queue to drain")
+    agents = [sup.registry.get(i) for i in [first["id"], *ids.values()]]
+    assert all(a.status == DONE for a in agents), [(a.id, a.status, a.status_reason) for a in agents]
+    order = [a.id for a in sorted(agents, key=lambda a: a.started_at)]
+    assert order == [first["id"], ids["critical"], ids["high"], ids["low"]]
+    # one at a time: each started after the one before it ended
+    ordered = sorted(agents, key=lambda a: a.started_at)
+    assert all(b.started_at >= a.ended_at - 0.5 for a, b in zip(ordered, ordered[1:]))
+    lease = read_lease(sup.registry)
+    assert lease is not None and lease.owner.startswith("engine:")
+    log = jarvis_env.state_dir / "sessions" / "engine.log"  # the pane's output reaches it a bit later
+    poll(lambda: f"{ids['low']} started" in log.read_text(errors="replace"), timeout=10, what="the engine log")
+    assert "holding the engine lease: acting" in log.read_text(errors="replace")
+
+
+def test_after_waits_for_done_and_blocks_on_failure(jarvis_env):
+    sup = jarvis_env.sup()
+    loop = EngineLoop(sup)
+    first = sup.spawn("first #steps=2", agent="demo")
+    second = sup.spawn("second #steps=1", agent="demo", after=first.id)
+    assert (second.status, second.queue_reason) == (QUEUED, f"waiting for task {first.task_id} (working)")
+    broken = sup.spawn("broken #steps=1 #exit=3", agent="demo")
+    dependant = sup.spawn("never runs", agent="demo", after=broken.id)
+    tick_until(loop, lambda: sup.registry.get(second.id).status == DONE
+               and sup.registry.get(dependant.id).status == BLOCKED, what="done + blocked")
+    assert sup.registry.get(second.id).started_at >= sup.registry.get(first.id).ended_at
+    blocked = sup.registry.get(dependant.id)
+    assert blocked.status_reason == f"dependency {broken.task_id} failed (exited with code 3)"
+    assert blocked.started_at is None and blocked.worktree is None
+    # a new attempt of the dependency puts the dependant back in the queue
+    sup.retry(broken.id)
+    tick_until(loop, lambda: sup.registry.get(dependant.id).status in (QUEUED, BLOCKED)
+               and policy_events(sup, "unblocked"), what="unblocked")
+    tick_until(loop, lambda: sup.registry.get(dependant.id).status == BLOCKED, what="blocked again")
+
+
+# --------------------------------------------------------------------------- retries
+
+
+def test_failed_attempts_retry_with_backoff_and_the_crash_loop_guard(jarvis_env):
+    # max_attempts 3, but each attempt dies within min_uptime: it counts double, so 2 attempts
+    jarvis_env.write_config(extra="max_attempts = 3\nbackoff = 1\nbackoff_max = 1.5\nmin_uptime = 60\n")
+    sup = jarvis_env.sup()
+    loop = EngineLoop(sup)
+    first = sup.spawn("crash #steps=1 #exit=3", agent="demo")
+    tick_until(loop, lambda: len(sup.registry.attempts_of(first.task_id)) == 2, what="an automatic retry")
+    retry = latest_of(sup, first.task_id)
+    assert retry.status == QUEUED and retry.not_before is not None
+    assert re.fullmatch(r"retry 2/3 in [12]s \(backoff\)", retry.queue_reason), retry.queue_reason
+    assert retry.retry_context.startswith(f"attempt 1 ({first.id}) exited with code 3")
+    [decision] = policy_events(sup, "retry")
+    assert decision["attempt_id"] == first.id
+    assert decision["data"]["exit_code"] == 3 and decision["data"]["crash_loop"] is True
+    assert 0.8 <= decision["data"]["delay"] <= 1.2
+
+    tick_until(loop, lambda: policy_events(sup, "retry_exhausted"), what="retries exhausted")
+    attempts = sup.registry.attempts_of(first.task_id)
+    assert [a.status for a in attempts] == [FAILED, FAILED]
+    assert attempts[1].started_at >= attempts[1].not_before  # the backoff was honoured
+    [exhausted] = policy_events(sup, "retry_exhausted")
+    assert exhausted["data"]["used"] == 4 and exhausted["data"]["max_attempts"] == 3
+    assert "no retry: 4 of max_attempts 3 used" in exhausted["data"]["note"]
+    retried = [e for e in sup.registry.events() if e["kind"] == "retried"]
+    assert [e["data"]["automatic"] for e in retried] == [True]
+
+
+# --------------------------------------------------------------------------- the overseer's fires
+
+
+def test_timeout_runaway_and_stall_fire_with_their_readings(jarvis_env):
+    jarvis_env.write_config(extra="max_runtime = 2\n"
+                            + profile("hot", "max_cpu_percent = 40", "runaway_grace = 1")
+                            + profile("quiet", "stall_timeout = 1", "fire_stalled = true"))
+    sup = jarvis_env.sup()
+    loop = EngineLoop(sup)
+    slow = sup.spawn("never ends #hang #dirty", agent="demo")
+    hot = sup.spawn("burn a core #hang #spin", agent="hot")
+    quiet = sup.spawn("say nothing #hang #silent", agent="quiet")
+    ids = [slow.id, hot.id, quiet.id]
+    tick_until(loop, lambda: all(sup.registry.get(i).status == FIRED for i in ids), pause=0.2,
+               what="three automatic fires")
+    fires = {i: sup.registry.get(i).fires[-1] for i in ids}
+    assert {i: f.reason for i, f in fires.items()} == {slow.id: "timeout", hot.id: "runaway", quiet.id: "unresponsive"}
+    assert all(f.automatic for f in fires.values())
+    assert re.fullmatch(r"ran \d+s > max_runtime 2s", fires[slow.id].note)
+    assert re.match(r"CPU \d+% > max_cpu_percent 40 for \d+s \(runaway_grace 1s\)", fires[hot.id].note)
+    # work is preserved exactly as with a manual fire
+    assert fires[slow.id].ref == f"refs/jarvis/fired/{slow.id}"
+    from conftest import git
+    assert git(jarvis_env.repo, "show", f"{fires[slow.id].ref}:untracked_work.txt") == "work in progress"
+    # each decision is an event carrying the reading that caused it
+    by_agent = {e["attempt_id"]: e["data"] for e in policy_events(sup, "fire")}
+    assert by_agent[slow.id]["reason"] == "timeout" and by_agent[slow.id]["runtime"] > 2
+    assert by_agent[hot.id]["cpu"] > 40 and by_agent[hot.id]["over_for"] >= 1
+    assert by_agent[quiet.id]["silent"] >= 1 and by_agent[quiet.id]["stall_timeout"] == 1
+    [stalled] = policy_events(sup, "stalled")
+    assert stalled["attempt_id"] == quiet.id
+    # fires never retry automatically, and the metrics count them by reason
+    assert all(len(sup.registry.attempts_of(sup.registry.get(i).task_id)) == 1 for i in ids)
+    stats = {row["profile"]: row for row in json.loads(jarvis_env.cli("stats", "--json", check=True).stdout)}
+    assert stats["demo"]["fired_by_reason"] == {"timeout": 1} and stats["demo"]["dispatched"] == 1
+    assert stats["hot"]["fired_by_reason"] == {"runaway": 1} and stats["hot"]["success_rate"] == 0
+    assert stats["quiet"]["fired_by_reason"] == {"unresponsive": 1} and stats["quiet"]["hours"] > 0
+
+
+def test_emergency_ram_fires_the_lowest_priority_newest_agent_one_at_a_time(jarvis_env):
+    text = jarvis_env.config_path.read_text().replace("[resources]\n", "[resources]\nemergency_ram = 90\n", 1)
+    jarvis_env.config_path.write_text(text)
+    sup = jarvis_env.sup()
+    older = sup.spawn("low, older #hang", agent="demo", priority="low")
+    medium = sup.spawn("medium #hang", agent="demo", priority="medium")
+    newer = sup.spawn("low, newer #hang", agent="demo", priority="low")
+    loop = EngineLoop(sup, readings=lambda: SystemReading(cpu=5.0, ram=95.0, at=time.time()))
+    result = loop.tick()
+    assert [(a.kind, a.agent_id) for a in result.actions] == [("fire", newer.id)]
+    fired = sup.registry.get(newer.id)
+    assert fired.status == FIRED and fired.fires[-1].reason == "pressure"
+    assert "RAM 95% >= emergency_ram 90%" in fired.fires[-1].note
+    [event] = policy_events(sup, "fire")
+    assert event["data"]["ram"] == 95.0 and event["data"]["emergency_ram"] == 90
+    assert loop.tick().actions == []  # one at a time: the next waits for the reading to settle
+    assert {sup.registry.get(i).status for i in (older.id, medium.id)} == {WORKING}
+
+
+# --------------------------------------------------------------------------- lease, hooks
+
+
+def test_lease_is_taken_over_when_the_engine_is_killed(jarvis_env):
+    sup = jarvis_env.sup()
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE", "JARVIS_AGENT_ID")}
+    env.update(JARVIS_CONFIG=str(jarvis_env.config_path), JARVIS_HOME=str(jarvis_env.state_dir))
+    engine = subprocess.Popen([sys.executable, "-m", "jarvis_tui", "engine", "--interval", "0.2", "--idle-exit", "0"],
+                              env=env, cwd=jarvis_env.root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        poll(lambda: (read_lease(sup.registry) or None) is not None
+             and read_lease(sup.registry).pid == engine.pid, what="the engine to take the lease")
+        standby = EngineLoop(sup)
+        assert standby.tick().leader is False  # a live holder: this loop only observes
+        once = json.loads(jarvis_env.cli("engine", "--once", "--json", check=True).stdout)
+        assert once["leader"] is False and once["started"] == [] and once["actions"] == []
+        doctor = {c["name"]: c for c in json.loads(jarvis_env.cli("doctor", "--json").stdout)}
+        assert f"pid {engine.pid}" in doctor["engine"]["detail"] and doctor["engine"]["detail"].endswith("alive")
+
+        engine.send_signal(signal.SIGKILL)
+        engine.wait(timeout=10)
+        result = standby.tick()
+        assert result.leader is True
+        lease = read_lease(sup.registry)
+        assert lease.owner == standby.owner and lease.pid == os.getpid()
+        taken = [e for e in sup.registry.events() if e["kind"] == "lease"][-1]["data"]
+        assert taken["decision"] == "taken_over" and taken["why"] == f"holder pid {engine.pid} is dead"
+        standby.close()
+        assert read_lease(sup.registry) is None  # released on a clean exit
+    finally:
+        if engine.poll() is None:
+            engine.kill()
+            engine.wait(timeout=10)
+        if engine.stderr:
+            engine.stderr.close()
+
+
+def test_on_status_change_hook_gets_json_on_stdin(jarvis_env):
+    out = jarvis_env.root / "hook-events.jsonl"
+    code = "import sys; open(sys.argv[1], 'a').write(sys.stdin.read())"
+    jarvis_env.write_config(extra=f"[hooks]\non_status_change = {json.dumps([sys.executable, '-c', code, str(out)])}\n")
+    sup = jarvis_env.sup()
+    agent = sup.spawn("quick #steps=1", agent="demo")
+    jarvis_env.wait_status(sup, agent.id, DONE)
+
+    def events() -> list[dict]:
+        return [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+
+    poll(lambda: len(events()) >= 2, what="two hook events")
+    got = sorted(events(), key=lambda e: e["at"])
+    assert [(e["id"], e["old"], e["new"]) for e in got] == [(agent.id, "starting", "working"), (agent.id, "working", "done")]
+    assert got[1]["reason"] == "exited 0" and got[1]["task_id"] == agent.task_id
+
+
+def test_headless_engine_exits_when_idle_and_releases_the_lease(jarvis_env):
+    started = time.monotonic()
+    result = jarvis_env.cli("engine", "--interval", "0.1", "--idle-exit", "0.5", check=True, timeout=20)
+    assert time.monotonic() - started < 10
+    assert "nothing active or queued for 0.5s: exiting" in result.stdout
+    sup = jarvis_env.sup()
+    assert read_lease(sup.registry) is None
+    kinds = [e["data"]["decision"] for e in sup.registry.events() if e["kind"] == "lease"]
+    assert kinds == ["acquired", "released"]
