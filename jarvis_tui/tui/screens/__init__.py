@@ -1,0 +1,1 @@
+"""Screens: modal dialogs (spawn, fire, send, confirm) and the agent detail view."""

@@ -1,0 +1,279 @@
+"""``enter``/``i``: one agent in full. Prompt, attempts and exit codes, fires with reasons and
+notes, commits on the branch, diff stat against base; ``d`` shows the diff itself.
+
+Every git call runs in a worker; the screen shows "loading" until the facts arrive and an
+error line if git fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, RichLog, Static
+
+from ...engine import worktrees
+from ...engine.models import Agent
+from ...engine.supervisor import Supervisor
+from ...format import ago, duration, status_style
+
+MAX_DIFF_LINES = 20_000
+
+
+@dataclass
+class DetailData:
+    details: dict[str, Any] = field(default_factory=dict)
+    commits: list[dict[str, Any]] = field(default_factory=list)
+    stat: str = ""
+    diff_what: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+def diff_target(sup: Supervisor, agent: Agent) -> tuple[Path, str, str] | None:
+    """(where, revision argument, description) of the agent's work against its base.
+
+    A live worktree: its files, committed or not. Otherwise the preserved ref (every file
+    the agent left) or else its branch.
+    """
+    base = agent.base_commit
+    if not base:
+        return None
+    if agent.worktree and Path(agent.worktree).is_dir():
+        return Path(agent.worktree), base, f"worktree files against base {base[:8]}"
+    for head in (agent.preserved_ref, agent.branch):
+        if head and worktrees.ref_exists(sup.repo, head):
+            return sup.repo, f"{base}..{head}", f"{head} against base {base[:8]}"
+    return None
+
+
+def load_details(sup: Supervisor, agent: Agent) -> DetailData:
+    data = DetailData()
+    try:
+        data.details = sup.details(agent)
+    except Exception as exc:  # git or registry trouble: show what we have
+        data.errors.append(f"details: {exc}")
+        data.details = agent.to_json() | {"prompt": agent.prompt, "attempts": []}
+    try:
+        if agent.base_commit and agent.branch and worktrees.ref_exists(sup.repo, agent.branch):
+            data.commits = worktrees.log(sup.repo, agent.base_commit, agent.branch)
+        target = diff_target(sup, agent)
+        if target is not None:
+            where, rev, data.diff_what = target
+            data.stat = worktrees.diff(where, rev, stat=True)
+    except Exception as exc:
+        data.errors.append(f"git: {exc}")
+    return data
+
+
+def diff_lines(text: str) -> list[Text]:
+    styles = (("+++", "bold"), ("---", "bold"), ("diff ", "bold cyan"), ("@@", "cyan"), ("+", "green"),
+              ("-", "red"))
+    out = []
+    for line in text.splitlines()[:MAX_DIFF_LINES]:
+        style = next((s for prefix, s in styles if line.startswith(prefix)), "")
+        out.append(Text(line, style=style))
+    return out
+
+
+class DetailScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape,q", "back", "Back"),
+        Binding("d", "toggle_diff", "Diff"),
+        Binding("r", "reload", "Reload"),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, data: DetailData) -> None:
+            super().__init__()
+            self.data = data
+
+    class DiffLoaded(Message):
+        def __init__(self, lines: list[Text], error: str = "") -> None:
+            super().__init__()
+            self.lines = lines
+            self.error = error
+
+    def __init__(self, sup: Supervisor, agent: Agent, *, now: float, show_diff: bool = False) -> None:
+        super().__init__()
+        self.sup = sup
+        self.agent = agent
+        self.now = now
+        self.show_diff = show_diff
+        self.diff_loaded = False
+        self.data: DetailData | None = None
+        self.diff_text: list[str] | None = None
+
+    def compose(self) -> ComposeResult:
+        style, symbol = status_style(self.agent.status)
+        title = Text.assemble((self.agent.id, "bold"), "  ", (f"{symbol} {self.agent.status}", style), "  ",
+                              " ".join(self.agent.title.split()))
+        yield Static(title, id="detail-title")
+        with ContentSwitcher(initial="overview", id="detail-switcher"):
+            with VerticalScroll(id="overview"):
+                yield Static(self.overview(None), id="overview-body")
+            yield RichLog(id="diff", wrap=False, highlight=False, markup=False, max_lines=MAX_DIFF_LINES)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+        if self.show_diff:
+            self.action_toggle_diff()
+
+    # ------------------------------------------------------------------ workers
+
+    @work(thread=True, exit_on_error=False, group="detail")
+    def load(self) -> None:
+        try:
+            self.post_message(self.Loaded(load_details(self.sup, self.agent)))
+        finally:
+            self.sup.registry.close()
+
+    @work(thread=True, exit_on_error=False, group="detail-diff")
+    def load_diff(self) -> None:
+        try:
+            target = diff_target(self.sup, self.agent)
+            if target is None:
+                self.post_message(self.DiffLoaded([], "no diff: the agent never started, or its branch is gone"))
+                return
+            where, rev, what = target
+            lines = [Text(f"# {what}", style="dim")] + diff_lines(worktrees.diff(where, rev))
+            self.post_message(self.DiffLoaded(lines))
+        except Exception as exc:
+            self.post_message(self.DiffLoaded([], f"git diff failed: {exc}"))
+        finally:
+            self.sup.registry.close()
+
+    def on_detail_screen_loaded(self, message: Loaded) -> None:
+        self.data = message.data
+        self.query_one("#overview-body", Static).update(self.overview(message.data))
+
+    def on_detail_screen_diff_loaded(self, message: DiffLoaded) -> None:
+        self.diff_text = [line.plain for line in message.lines] or [message.error]
+        log = self.query_one("#diff", RichLog)
+        log.clear()
+        if message.error:
+            log.write(Text(message.error, style="bold red"))
+        elif len(message.lines) <= 1:
+            log.write(Text("no changes against base", style="dim"))
+        else:
+            log.write(Text("\n").join(message.lines))
+        log.scroll_home(animate=False)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_toggle_diff(self) -> None:
+        switcher = self.query_one("#detail-switcher", ContentSwitcher)
+        if switcher.current == "diff":
+            switcher.current = "overview"
+            return
+        switcher.current = "diff"
+        if not self.diff_loaded:
+            self.diff_loaded = True
+            self.query_one("#diff", RichLog).write(Text("loading diff…", style="dim"))
+            self.load_diff()
+        self.query_one("#diff", RichLog).focus()
+
+    def action_reload(self) -> None:
+        self.diff_loaded = False
+        self.load()
+        if self.query_one("#detail-switcher", ContentSwitcher).current == "diff":
+            self.query_one("#detail-switcher", ContentSwitcher).current = "overview"
+            self.action_toggle_diff()
+
+    # ------------------------------------------------------------------ rendering
+
+    def overview(self, data: DetailData | None) -> RenderableType:
+        a = self.agent
+        now = self.now
+        facts = Table.grid(padding=(0, 2))
+        facts.add_column(style="dim", no_wrap=True)
+        facts.add_column()
+        d = data.details if data else {}
+        ahead = d.get("commits_ahead")
+        dirty = {True: "yes", False: "no", None: "-"}[d.get("dirty")] if data else "…"
+        rows = [
+            ("task", f"{a.task_id} (attempt {a.attempt})"),
+            ("agent", f"{a.agent} · priority {a.priority}"),
+            ("reason", a.status_reason or a.queue_reason or "-"),
+            ("runtime", f"{duration(a.runtime(now))} · last output {ago(a.last_output_at, now)}"),
+            ("branch", a.branch or "-"),
+            ("worktree", a.worktree or "-"),
+            ("tmux", f"{a.tmux_session or '-'} (socket {self.sup.tmux.socket})"),
+            ("exit code", str(a.exit_code) if a.exit_code is not None else "-"),
+            ("commits ahead", "…" if data is None else str(ahead if ahead is not None else "-")),
+            ("uncommitted", dirty),
+            ("preserved", a.preserved_ref or "-"),
+        ]
+        if a.retry_context:
+            rows.append(("retry of", a.retry_context))
+        if a.summary:
+            rows.append(("summary", a.summary))
+        for key, value in rows:
+            facts.add_row(key, Text(value))
+        parts: list[RenderableType] = [facts]
+
+        parts += [Text("\nPrompt", style="bold underline"), Text(a.prompt.rstrip() or "(empty)")]
+
+        parts.append(Text("\nAttempts", style="bold underline"))
+        attempts = d.get("attempts") if data else None
+        if attempts:
+            table = Table(box=None, pad_edge=False, header_style="dim", expand=False)
+            for column in ("#", "id", "status", "exit", "reason"):
+                table.add_column(column, no_wrap=column != "reason")
+            for at in attempts:
+                style, symbol = status_style(at["status"])
+                table.add_row(str(at["attempt"]), at["id"], Text(f"{symbol} {at['status']}", style=style),
+                              "-" if at["exit_code"] is None else str(at["exit_code"]), at["status_reason"] or "")
+            parts.append(table)
+        else:
+            parts.append(Text("loading…" if data is None else "-", style="dim"))
+
+        parts.append(Text("\nFires", style="bold underline"))
+        fires = [(at["id"], f) for at in (attempts or []) for f in at["fires"]] if attempts else \
+            [(a.id, f.to_json()) for f in a.fires]
+        if fires:
+            table = Table(box=None, pad_edge=False, header_style="dim")
+            for column in ("attempt", "reason", "note", "work kept at"):
+                table.add_column(column)
+            for attempt_id, fire in fires:
+                reason = fire["reason"] + (" (auto)" if fire.get("automatic") else "")
+                table.add_row(attempt_id, Text(reason, style="red"), fire["note"] or "", fire["ref"] or "-")
+            parts.append(table)
+        else:
+            parts.append(Text("never fired", style="dim"))
+
+        parts.append(Text("\nCommits on the branch", style="bold underline"))
+        if data is None:
+            parts.append(Text("loading…", style="dim"))
+        elif data.commits:
+            table = Table.grid(padding=(0, 2))
+            for commit in data.commits:
+                table.add_row(Text(str(commit["sha"]), style="yellow"), str(commit["subject"]),
+                              Text(ago(float(commit["at"]), now), style="dim"))  # type: ignore[arg-type]
+            parts.append(table)
+        else:
+            parts.append(Text("none", style="dim"))
+
+        parts.append(Text("\nDiff stat" + (f" ({data.diff_what})" if data and data.diff_what else ""),
+                          style="bold underline"))
+        if data is None:
+            parts.append(Text("loading…", style="dim"))
+        else:
+            parts.append(Text(data.stat or "no changes", style="" if data.stat else "dim"))
+            parts.append(Text("press d for the diff", style="dim"))
+        if data and data.errors:
+            parts.append(Text("\n" + "\n".join(data.errors), style="bold red"))
+        return Group(*parts)

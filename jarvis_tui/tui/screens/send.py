@@ -1,0 +1,45 @@
+"""``s``: type a line into the selected agent (e.g. answer its ``[y/N]``); ``enter`` sends it.
+
+Sent through :meth:`Supervisor.send` (tmux ``load-buffer``/``paste-buffer``): the text reaches
+the agent byte for byte, and is never parsed by a shell or by tmux.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from ...engine.models import Agent
+
+
+class SendScreen(ModalScreen[str | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, agent: Agent, question: str = "") -> None:
+        super().__init__()
+        self.agent = agent
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="dialog send") as dialog:
+            dialog.border_title = f"Send to {self.agent.id}"
+            dialog.border_subtitle = "enter send (an empty line just presses Enter) · esc cancel"
+            yield Static(f"{' '.join(self.agent.title.split())[:70]}  ({self.agent.status})", classes="subject",
+                         markup=False)
+            if self.question:
+                yield Static(f"▌ {self.question}", classes="question", markup=False)
+            yield Input(placeholder="a line of input for the agent", id="text", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#text", Input).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted, "#text")
+    def submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)

@@ -1,0 +1,196 @@
+"""An agent's output, live: read incrementally from its log file, tail followed until you scroll.
+
+The engine's :class:`LogTail` does the file work (offsets, bounded chunks, ``\\r`` and escape
+normalisation); a short thread worker per poll reads and builds the Rich text, and the UI
+thread only appends. A pane that is not on screen reads nothing, and the widget keeps at
+most ``max_lines`` lines.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import events, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import RichLog, Static
+
+from ...engine.logs import LogTail
+
+
+class FollowLog(RichLog):
+    """A RichLog that knows whether the user is at the tail (following) or has scrolled up."""
+
+    following = True
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.following = new_value >= self.max_scroll_y
+        if self.following and isinstance(self.parent, LogPane):
+            self.parent.caught_up()
+
+
+class LogPane(Vertical):
+    """The selected agent's output (or one cell of the grid)."""
+
+    DEFAULT_CSS = """
+    LogPane { height: 1fr; }
+    LogPane > FollowLog { height: 1fr; background: $surface; scrollbar-size-vertical: 1; overflow-y: auto; }
+    LogPane > .partial { height: auto; max-height: 2; color: $warning; text-style: bold; padding: 0 1; }
+    LogPane > .marker {
+        display: none; dock: bottom; height: 1; width: auto; offset-x: 1;
+        background: $accent; color: $text; padding: 0 1;
+    }
+    LogPane > .marker.-shown { display: block; }
+    LogPane > .placeholder { color: $text-muted; padding: 1 2; height: auto; }
+    """
+
+    class Lines(Message):
+        """New lines read by the worker (``generation`` guards against a switched agent)."""
+
+        def __init__(self, pane: "LogPane", generation: int, texts: list[Text], partial: str,
+                     error: str = "") -> None:
+            super().__init__()
+            self.pane = pane
+            self.generation = generation
+            self.texts = texts
+            self.partial = partial
+            self.error = error
+
+    def __init__(self, *, max_lines: int = 2000, interval: float = 0.25, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.max_lines = max_lines
+        self.interval = interval
+        self.agent_id: str | None = None
+        self.path: Path | None = None
+        self.tail: LogTail | None = None
+        self.generation = 0
+        self.reading = False
+        self.new_lines = 0
+        self.lines_written = 0
+        self.partial = ""
+
+    def compose(self) -> ComposeResult:
+        yield FollowLog(max_lines=self.max_lines, wrap=False, highlight=False, markup=False,
+                        auto_scroll=False)
+        yield Static("", classes="partial", markup=False)
+        yield Static("", classes="marker", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one(".partial", Static).display = False
+        self.set_interval(self.interval, self.poll)
+
+    @property
+    def log(self) -> FollowLog:
+        return self.query_one(FollowLog)
+
+    # ------------------------------------------------------------------ which agent
+
+    def show(self, agent_id: str | None, path: Path | None) -> None:
+        """Follow another agent's log (or none). Starts at the last ``max_lines`` lines."""
+        if agent_id == self.agent_id and path == self.path:
+            return
+        self.agent_id, self.path = agent_id, path
+        self.generation += 1
+        self.tail = None
+        if path is not None:
+            self.tail = LogTail(path, keep_sgr=not self.app.no_color)
+        self.new_lines = 0
+        self.lines_written = 0
+        self.log.clear()
+        self.log.following = True
+        self.set_partial("")
+        self.update_marker()
+        self.poll()
+
+    # ------------------------------------------------------------------ reading
+
+    def on_screen(self) -> bool:
+        """Visible now? Hidden panes (grid off, another screen on top) read nothing."""
+        if not self.screen.is_current:
+            return False
+        node: Widget | None = self
+        while isinstance(node, Widget):
+            if not node.display:
+                return False
+            node = node.parent if isinstance(node.parent, Widget) else None
+        return True
+
+    def poll(self) -> None:
+        if self.tail is None or self.reading or not self.is_mounted or not self.on_screen():
+            return
+        self.reading = True
+        self.read_lines(self.tail, self.generation, first=self.lines_written == 0)
+
+    @work(thread=True, exit_on_error=False, group="log-read")
+    def read_lines(self, tail: LogTail, generation: int, first: bool) -> None:
+        texts: list[Text] = []
+        partial = ""
+        error = ""
+        try:
+            if first and tail.offset == 0:
+                tail.seek_tail(self.max_lines)
+            lines = tail.read()
+            if len(lines) > self.max_lines:
+                lines = lines[-self.max_lines:]
+            keep = tail.keep_sgr
+            texts = [Text.from_ansi(line) if keep and "\x1b" in line else Text(line) for line in lines]
+            partial = tail.partial
+        except Exception as exc:  # a vanished or unreadable log must not kill the pane
+            error = f"cannot read log: {exc}"
+        self.post_message(self.Lines(self, generation, texts, partial, error))
+
+    def on_log_pane_lines(self, message: Lines) -> None:
+        message.stop()
+        self.reading = False
+        if message.generation != self.generation or not self.is_attached or self.app._exit:
+            return  # another agent by now, or the app is closing
+        if message.error:
+            self.set_partial(message.error)
+            return
+        if message.texts:
+            log = self.log
+            follow = log.following
+            log.write(Text("\n").join(message.texts), scroll_end=False)
+            self.lines_written += len(message.texts)
+            if follow:
+                log.scroll_end(animate=False, immediate=False, x_axis=False)
+            else:
+                self.new_lines += len(message.texts)
+                self.update_marker()
+        self.set_partial(Text.from_ansi(message.partial).plain if message.partial.strip() else "")
+
+    def set_partial(self, text: str) -> None:
+        if text == self.partial:
+            return
+        self.partial = text
+        widget = self.query_one(".partial", Static)
+        widget.update("▌ " + text if text else "")
+        widget.display = bool(text)
+
+    def caught_up(self) -> None:
+        if self.new_lines:
+            self.new_lines = 0
+            self.update_marker()
+
+    def follow(self) -> None:
+        """Back to the tail (the marker's click, the End key)."""
+        self.log.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.caught_up()
+
+    def on_click(self, event: events.Click) -> None:
+        if event.widget is not None and event.widget.has_class("marker"):
+            self.follow()
+
+    def update_marker(self) -> None:
+        marker = self.query_one(".marker", Static)
+        if self.new_lines:
+            plural = "s" if self.new_lines != 1 else ""
+            marker.update(f"▼ {self.new_lines} new line{plural} · End or click to follow")
+            marker.add_class("-shown")
+        else:
+            marker.remove_class("-shown")
