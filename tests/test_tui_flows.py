@@ -1,0 +1,243 @@
+"""The dashboard driven from the keyboard against real tmux, git and the demo agent.
+
+Each test is a user's story: spawn from the dialog, fire with a reason, retry, answer a
+waiting agent, quit and reopen, and the CLI and the dashboard seeing each other's work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+from conftest import git
+from textual.widgets import Input, Select, Static, TextArea
+from tui_helpers import make_app, rich_text, shown, status_of, wait_until
+
+from jarvis_tui.engine.models import DONE, FAILED, FIRED, WAITING, WORKING
+from jarvis_tui.tui.screens.detail import DetailScreen
+from jarvis_tui.tui.screens.fire import FireScreen
+from jarvis_tui.tui.screens.send import SendScreen
+from jarvis_tui.tui.screens.spawn import SpawnScreen
+
+
+def cli_agents(jarvis_env) -> dict[str, dict]:
+    result = jarvis_env.cli("ls", "--json", check=True)
+    return {a["id"]: a for a in json.loads(result.stdout)}
+
+
+async def test_spawn_from_the_dialog(jarvis_env):
+    app = make_app(jarvis_env.sup())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.ticks >= 1, what="first tick")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, SpawnScreen), what="spawn dialog")
+        dialog = app.screen
+        # an empty prompt is refused inside the dialog, not with a crash
+        await pilot.press("ctrl+s")
+        error = dialog.query_one("#error", Static)
+        assert isinstance(app.screen, SpawnScreen) and error.display
+        assert "prompt is empty" in str(error.render())
+        assert dialog.query_one("#agent", Select).value == "demo"
+        await pilot.press(*"Write the notes #steps=2")
+        assert dialog.query_one("#prompt", TextArea).text == "Write the notes #steps=2"
+        assert not error.display
+        dialog.query_one("#title", Input).value = "Notes from the dialog"
+        await pilot.press("ctrl+s")
+        assert not isinstance(app.screen, SpawnScreen)
+
+        def spawned():
+            return next((a for a in app.agents.values() if a.title == "Notes from the dialog"), None)
+
+        agent = await wait_until(pilot, spawned, what="the new agent in the table")
+        assert app.table.selected_id == agent.id  # the cursor follows the new agent
+        await wait_until(pilot, lambda: status_of(app, agent.id) == DONE, what="the agent to finish")
+        await wait_until(pilot, lambda: app.log_pane.lines_written >= 3, what="its log")
+        text = "\n".join(strip.text for strip in app.log_pane.log.lines)
+        assert f"demo-agent {agent.id}" in text and "\x1b" not in text
+        await app.workers.wait_for_complete()
+    listed = cli_agents(jarvis_env)
+    assert listed[agent.id]["status"] == DONE and listed[agent.id]["title"] == "Notes from the dialog"
+
+
+async def test_spawn_refused_by_the_engine_reopens_the_dialog_with_its_reason(jarvis_env):
+    app = make_app(jarvis_env.sup())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.ticks >= 1, what="first tick")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, SpawnScreen), what="spawn dialog")
+        app.screen.query_one("#prompt", TextArea).text = "has a \x00 NUL byte"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, SpawnScreen)
+                         and app.screen.query_one("#error", Static).display, what="the dialog back, with an error")
+        assert "NUL" in str(app.screen.query_one("#error", Static).render())
+        assert app.screen.query_one("#prompt", TextArea).text == "has a \x00 NUL byte"
+        await pilot.press("escape")
+        assert not isinstance(app.screen, SpawnScreen)
+    assert cli_agents(jarvis_env) == {}
+
+
+async def test_fire_with_a_reason_preserves_the_work(jarvis_env):
+    sup = jarvis_env.sup()
+    agent = sup.spawn("Work forever #dirty #hang", agent="demo", title="Long job")
+    jarvis_env.wait_for(sup, agent.id, lambda a: (Path(a.worktree) / "untracked_work.txt").exists(),
+                        what="uncommitted work")
+    app = make_app(sup)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: status_of(app, agent.id) == WORKING, what="the agent in the table")
+        await pilot.press("f")
+        await wait_until(pilot, lambda: isinstance(app.screen, FireScreen), what="fire dialog")
+        await pilot.press("enter")  # no reason chosen yet: refused in the dialog
+        assert isinstance(app.screen, FireScreen)
+        assert app.screen.query_one("#error", Static).display
+        await pilot.press("down", "down", "up", "3", "2")  # arrows, then the number keys: obstinate
+        await pilot.press("tab", *"kept ignoring the spec")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: status_of(app, agent.id) == FIRED, what="the agent fired")
+        # the details show the fire and where the work is
+        await pilot.press("i")
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen), what="detail view")
+        detail = app.screen
+        await wait_until(pilot, lambda: detail.data is not None, what="git facts in the detail view")
+        overview = rich_text(detail.overview(detail.data))
+        assert "obstinate" in overview and "kept ignoring the spec" in overview
+        assert f"refs/jarvis/fired/{agent.id}" in overview and "untracked_work.txt" in overview
+        await pilot.press("d")
+        await wait_until(pilot, lambda: detail.diff_text is not None, what="the diff")
+        assert any("+work in progress" in line for line in detail.diff_text)
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()
+    fired = sup.get(agent.id)
+    assert [(f.reason, f.note) for f in fired.fires] == [("obstinate", "kept ignoring the spec")]
+    ref = f"refs/jarvis/fired/{agent.id}"
+    assert fired.fires[0].ref == ref
+    assert git(jarvis_env.repo, "show", f"{ref}:untracked_work.txt") == "work in progress"
+    assert git(jarvis_env.repo, "show", f"{ref}:notes/scratch.md") == "committed draft\nuncommitted edit"
+    assert cli_agents(jarvis_env)[agent.id]["status"] == FIRED
+
+
+async def test_retry_and_fresh_retry_from_the_dashboard(jarvis_env):
+    sup = jarvis_env.sup()
+    first = sup.spawn("Break #steps=1 #exit=3", agent="demo", title="Breaks")
+    jarvis_env.wait_status(sup, first.id, FAILED)
+    app = make_app(sup)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: status_of(app, first.id) == FAILED, what="the failed agent")
+        await pilot.press("r")
+
+        def attempt(number):
+            return next((a for a in app.agents.values() if a.task_id == first.task_id and a.attempt == number), None)
+
+        second = await wait_until(pilot, lambda: attempt(2), what="attempt 2 in the table")
+        assert first.id not in shown(app)  # the table shows the latest attempt of each task
+        await wait_until(pilot, lambda: app.table.selected_id == second.id, what="the cursor on attempt 2")
+        await wait_until(pilot, lambda: status_of(app, second.id) == FAILED, what="attempt 2 to fail too")
+        await pilot.press("R")
+        third = await wait_until(pilot, lambda: attempt(3), what="attempt 3 (fresh)")
+        await wait_until(pilot, lambda: status_of(app, third.id) in (WORKING, FAILED), what="attempt 3 running")
+        await app.workers.wait_for_complete()
+    everything = json.loads(jarvis_env.cli("ls", "--all", "--json", check=True).stdout)
+    attempts = sorted(a["attempt"] for a in everything if a["task_id"] == first.task_id)
+    assert attempts == [1, 2, 3]
+    assert cli_agents(jarvis_env)[third.id]["attempt"] == 3
+
+
+async def test_send_input_to_a_waiting_agent(jarvis_env):
+    sup = jarvis_env.sup()
+    agent = sup.spawn("Ask first #steps=1 #ask", agent="demo", title="Asks")
+    app = make_app(sup)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: status_of(app, agent.id) == WAITING, what="the agent waiting")
+        status_cell = app.table.get_cell(agent.id, "status")
+        assert "waiting" in status_cell.plain and "reverse" in str(status_cell.style)  # it stands out
+        await wait_until(pilot, lambda: "[y/N]" in app.log_pane.partial, what="the question in the log pane")
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, SendScreen), what="send dialog")
+        assert "[y/N]" in app.screen.question
+        await pilot.press("y", "e", "s", "enter")
+        await wait_until(pilot, lambda: status_of(app, agent.id) == DONE, what="the agent to finish")
+        await app.workers.wait_for_complete()
+    assert git(jarvis_env.repo, "show", f"{agent.branch}:notes/answer.txt") == "yes"
+
+
+async def test_quit_leaves_agents_running_and_reopening_shows_them(jarvis_env):
+    sup = jarvis_env.sup()
+    agent = sup.spawn("Keep going #hang", agent="demo", title="Long runner")
+    app = make_app(sup, cli="jarvis")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: status_of(app, agent.id) == WORKING, what="the agent in the table")
+        await pilot.press("q")
+        await wait_until(pilot, lambda: app.return_value is not None, what="the app to quit")
+    message = app.return_value
+    assert f"1 agent still running on tmux socket {jarvis_env.socket}" in message
+    assert "reopen with `jarvis`" in message
+    assert agent.tmux_session in jarvis_env.tmux.sessions()
+    assert cli_agents(jarvis_env)[agent.id]["status"] == WORKING
+
+    again = make_app(jarvis_env.sup())
+    async with again.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: status_of(again, agent.id) == WORKING, what="the agent shown again")
+        await wait_until(pilot, lambda: again.log_pane.lines_written > 0, what="its log, from the file")
+    sup.fire(agent.id, "dumb")
+
+
+async def test_cli_and_dashboard_stay_in_step(jarvis_env):
+    app = make_app(jarvis_env.sup(), interval=1.0)  # the real interval: the 2 s promise
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.ticks >= 1, what="first tick")
+        spawned = await asyncio.to_thread(jarvis_env.cli, "spawn", "--agent", "demo", "--title", "From the CLI",
+                                          "hang around #hang", check=True)
+        agent_id = spawned.stdout.strip()
+        started = time.monotonic()
+        await wait_until(pilot, lambda: status_of(app, agent_id) == WORKING, timeout=2.0,
+                         what="a CLI-spawned agent in the table within 2 s")
+        assert time.monotonic() - started < 2.0
+        await asyncio.to_thread(jarvis_env.cli, "fire", agent_id, "--reason", "dumb", check=True)
+        started = time.monotonic()
+        await wait_until(pilot, lambda: status_of(app, agent_id) == FIRED, timeout=2.0,
+                         what="a CLI fire in the table within 2 s")
+        # and the other way round: the dashboard's retry shows in `jarvis ls`
+        app.table.select(agent_id)
+        await pilot.press("r")
+        retried = await wait_until(pilot, lambda: next((a for a in app.agents.values()
+                                                        if a.task_id == agent_id and a.attempt == 2), None),
+                                   what="the retry")
+        await app.workers.wait_for_complete()
+        listed = await asyncio.to_thread(cli_agents, jarvis_env)
+        assert listed[retried.id]["attempt"] == 2 and agent_id not in listed
+    await asyncio.to_thread(jarvis_env.cli, "fire", retried.id, "--reason", "dumb")
+
+
+async def test_a_failing_engine_call_is_shown_not_fatal(jarvis_env, monkeypatch):
+    sup = jarvis_env.sup()
+    first = sup.spawn("Break #steps=1 #exit=1", agent="demo")
+    jarvis_env.wait_status(sup, first.id, FAILED)
+    app = make_app(sup)
+    errors: list[str] = []
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await wait_until(pilot, lambda: status_of(app, first.id) == FAILED, what="the failed agent")
+
+        def broken_retry(*args, **kwargs):
+            raise OSError("disk on fire")
+
+        monkeypatch.setattr(sup, "retry", broken_retry)
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        errors = [n.message for n in app._notifications]
+        assert any("disk on fire" in m for m in errors)
+        # a tick that fails shows in the header and the next one recovers
+        real_tick = app.loop.tick
+        calls = {"n": 0}
+
+        def flaky_tick():
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise RuntimeError("tmux went away")
+            return real_tick()
+
+        monkeypatch.setattr(app.loop, "tick", flaky_tick)
+        await wait_until(pilot, lambda: "tmux went away" in app.gauge.error, what="the error in the header")
+        await wait_until(pilot, lambda: calls["n"] >= 2 and not app.gauge.error, what="recovery")
+        assert app.is_running

@@ -1,0 +1,194 @@
+"""The main screen on fixed data (no tmux, no git): table, filter, sort, logs, grid, keys.
+
+These use the deterministic state of the snapshot tests (tests/tui_helpers.py), so they are
+fast and say exactly what is on screen.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from textual.widgets import Footer
+from tui_helpers import SNAPSHOT_AGENTS, cell_text, settle, shown, snapshot_app, wait_until
+
+from jarvis_tui.tui.widgets.agent_table import clip_middle, matches
+from jarvis_tui.tui.widgets.grid import LogGrid
+
+ALL = [f.id for f in SNAPSHOT_AGENTS]
+BY_CREATION = [f.id for f in sorted(SNAPSHOT_AGENTS, key=lambda f: f.created)]
+
+
+async def test_table_shows_every_column_from_the_tick(tmp_path):
+    app = snapshot_app(tmp_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        assert shown(app) == BY_CREATION
+        assert cell_text(app, "a1b2c3", "status") == "● working"
+        assert cell_text(app, "a1b2c3", "runtime") == "12m34s"  # NOW - started, on the fixed clock
+        assert cell_text(app, "a1b2c3", "output") == "3s"
+        assert cell_text(app, "a1b2c3", "cpu") == "12%"
+        assert cell_text(app, "a1b2c3", "rss") == "48.0M"
+        assert cell_text(app, "a1b2c3", "ahead") == "3"
+        assert cell_text(app, "b2c3d4", "ahead") == "2*"  # uncommitted work
+        assert cell_text(app, "d4e5f6", "attempt") == "2"
+        assert cell_text(app, "d4e5f6", "agent") == "claude"
+        assert cell_text(app, "c3d4e5", "cpu") == "-"  # ended: no process tree
+        assert cell_text(app, "a1b2c3", "branch") == "jarvis/write-the-release-notes-a1b2c3"
+        assert app.gauge.zones() == ("safe", "warning")  # 47 % CPU, 72.5 % RAM against 60/80, 70/85
+        assert app.gauge.tally["working"] == 1 and app.gauge.tally["waiting"] == 1
+
+
+async def test_filter_by_text_or_status_and_sort(tmp_path):
+    app = snapshot_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"waiting")
+        assert shown(app) == ["b2c3d4"]
+        assert "filter: waiting" in str(app.table.border_title)
+        await pilot.press("enter")  # keep the filter, back to the table
+        assert app.focused is app.table and shown(app) == ["b2c3d4"]
+        await pilot.press("slash", "ctrl+u", *"flaky")
+        assert shown(app) == ["c3d4e5"]
+        await pilot.press("escape")  # clears it
+        assert shown(app) == BY_CREATION and app.focused is app.table
+        await pilot.press("o")  # sort by status: the agent asking a question comes first
+        assert app.table.sort_by == "status" and shown(app)[0] == "b2c3d4"
+        assert app.table.selected_id == "c3d4e5"  # the cursor stays on the same agent
+        await pilot.press("o", "o", "o")  # ... runtime, output, cpu
+        assert app.table.sort_by == "cpu" and shown(app)[0] == "a1b2c3"
+
+
+def test_filter_words():
+    agent = type("A", (), {})()
+    for key, value in dict(id="a1b2c3", task_id="a1b2c3", title="Fix the flaky login test", agent="demo",
+                           branch="jarvis/fix", priority="high", status="failed").items():
+        setattr(agent, key, value)
+    assert matches(agent, "flaky LOGIN")
+    assert matches(agent, "failed") and not matches(agent, "done")
+    assert matches(agent, "status:fail") and not matches(agent, "status:wait")
+    assert not matches(agent, "flaky nope")
+    assert clip_middle("jarvis/write-the-release-notes-a1b2c3", 20) == "jarvis/write…-a1b2c3"
+
+
+async def test_log_follows_the_tail_until_the_user_scrolls_up(tmp_path):
+    app = snapshot_app(tmp_path)
+    log_file = app.sup.log_path("a1b2c3")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        pane = app.log_pane
+        with log_file.open("ab") as fh:
+            fh.write(b"".join(b"\x1b[32mline %d\x1b[0m\r\n" % n for n in range(200)))
+        await wait_until(pilot, lambda: pane.lines_written >= 205, what="200 more lines")
+        await pilot.pause(0.1)
+        log = pane.log
+        assert log.following and log.scroll_y == log.max_scroll_y > 0
+        assert "\x1b" not in "".join(s.text for s in log.lines)
+        log.scroll_to(y=0, animate=False, immediate=True)
+        await pilot.pause()
+        assert not log.following
+        with log_file.open("ab") as fh:
+            fh.write(b"one\r\ntwo\r\n")
+        await wait_until(pilot, lambda: pane.new_lines == 2, what="the new-lines marker")
+        assert log.scroll_y == 0  # did not jump away from what the user reads
+        assert "2 new lines" in str(pane.query_one(".marker").render())
+        log.focus()
+        await pilot.press("end")
+        await wait_until(pilot, lambda: pane.new_lines == 0, what="following again")
+        assert log.following
+
+
+async def test_the_log_is_bounded_and_rendered_without_escape_junk(tmp_path):
+    app = snapshot_app(tmp_path)
+    log_file = app.sup.log_path("a1b2c3")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        pane = app.log_pane
+        lines = [strip.text for strip in pane.log.lines]
+        # the \r spinner collapsed to what the terminal showed; OSC title and colours not as text
+        assert lines[:3] == ["demo-agent a1b2c3: Write the release notes for 0.2",
+                             "step 1/8: edited notes/progress.md", "step 2/8: edited notes/progress.md"]
+        assert pane.partial == "- thinking about step 4"
+        styled = [seg for strip in pane.log.lines for seg in strip if seg.style and seg.style.color]
+        assert styled  # colours kept as styles
+        with log_file.open("ab") as fh:
+            fh.write(b"\r\n" + b"x\r\n" * (pane.max_lines + 500))
+        await wait_until(pilot, lambda: pane.lines_written >= pane.max_lines, what="lots of lines")
+        await pilot.pause(0.3)
+        assert len(pane.log.lines) <= pane.max_lines
+
+
+async def test_no_color_strips_colours_from_logs(tmp_path, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = snapshot_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert app.no_color and not app.log_pane.tail.keep_sgr
+        assert not [seg for strip in app.log_pane.log.lines for seg in strip if seg.style and seg.style.color]
+        # waiting still stands out without colour
+        assert "reverse" in str(app.table.get_cell("b2c3d4", "status").style)
+
+
+async def test_grid_shows_up_to_six_titled_tails_and_only_visible_logs_read(tmp_path):
+    app = snapshot_app(tmp_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        assert app.log_pane.on_screen()
+        await pilot.press("g")
+        grid = app.query_one("#grid", LogGrid)
+        await wait_until(pilot, lambda: len(grid.panes) == 6, what="six panes")
+        assert not app.log_pane.on_screen()  # hidden: it reads nothing
+        titles = {agent_id: str(pane.border_title) for agent_id, pane in grid.panes.items()}
+        assert set(titles) == set(ALL)
+        assert "a1b2c3" in titles["a1b2c3"] and "working" in titles["a1b2c3"]
+        await wait_until(pilot, lambda: grid.panes["a1b2c3"].lines_written > 0, what="a grid tail")
+        assert all(p.on_screen() for p in grid.panes.values())
+        await pilot.press("g")
+        assert app.log_pane.on_screen() and not any(p.on_screen() for p in grid.panes.values())
+
+
+async def test_keys_are_in_the_footer_and_the_palette(tmp_path):
+    app = snapshot_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        footer_keys = {b.key for _, b, enabled, _ in app.screen.active_bindings.values() if b.show and enabled}
+        assert {"n", "f", "s", "r", "a", "i", "g", "slash", "x", "q"} <= footer_keys
+        assert app.query_one(Footer)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for word in ("Spawn", "Fire", "Retry", "fresh", "Send", "Attach", "Remove", "Details", "Diff", "Grid",
+                     "Filter", "Sort", "Quit"):
+            assert any(word in t for t in titles), word
+
+
+async def test_a_slow_action_keeps_the_screen_live(tmp_path):
+    app = snapshot_app(tmp_path)
+    release = threading.Event()
+    entered = threading.Event()
+
+    def slow_send(agent_id, text, enter=True):
+        entered.set()
+        release.wait(10)
+        return app.sup.get(agent_id)
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, select="b2c3d4")
+        app.sup.send = slow_send  # type: ignore[method-assign]
+        await pilot.press("s", "y", "enter")
+        await wait_until(pilot, entered.is_set, what="the send worker")
+        started = time.monotonic()
+        await pilot.press("slash", *"flaky")  # the UI answers while the engine call hangs
+        assert shown(app) == ["c3d4e5"]
+        assert time.monotonic() - started < 2
+        release.set()
+        await app.workers.wait_for_complete()
+
+
+async def test_quit_says_agents_keep_running(tmp_path):
+    app = snapshot_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+    assert app.return_value == ("2 agents still running on tmux socket jarvis-snapshot (1 queued: they start "
+                                "when an engine runs, e.g. this dashboard); reopen with `jarvis`, list with "
+                                "`jarvis ls`")
+

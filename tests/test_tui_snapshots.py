@@ -1,0 +1,49 @@
+"""Snapshots of the dashboard on fixed data: a fixed clock, fixed readings, fixed agents.
+
+Regenerate with ``pytest tests/test_tui_snapshots.py --snapshot-update`` and LOOK at the SVGs
+under tests/__snapshots__/ before committing them.
+"""
+
+from __future__ import annotations
+
+from textual.pilot import Pilot
+from tui_helpers import SNAPSHOT_LOGS, settle, snapshot_app, wait_until
+
+
+def test_main_screen(snap_compare, tmp_path):
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=(120, 32), run_before=settle)
+
+
+def test_main_screen_at_80x24(snap_compare, tmp_path):
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=(80, 24), run_before=settle)
+
+
+def test_spawn_dialog(snap_compare, tmp_path):
+    async def run_before(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("n", *"Fix the login bug", "enter", *"Keep the diff small.")
+        await pilot.pause()
+
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_fire_dialog(snap_compare, tmp_path):
+    async def run_before(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("f", "2", "tab", *"kept ignoring the spec")
+        await pilot.pause()
+
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_grid(snap_compare, tmp_path):
+    async def run_before(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("g")
+        grid = pilot.app.query_one("#grid")
+        await wait_until(pilot, lambda: len(grid.panes) == 6 and all(
+            pane.lines_written for agent_id, pane in grid.panes.items() if agent_id in SNAPSHOT_LOGS),
+            what="six panes and their logs")
+        await pilot.pause()
+
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=(120, 40), run_before=run_before)
