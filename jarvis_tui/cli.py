@@ -101,20 +101,25 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def print_new_agent(agent: Agent, as_json: bool) -> int:
+    """spawn/retry output: the id on stdout (or the record), and why it is not running yet."""
+    if as_json:
+        emit_json(agent.to_json())
+        return EXIT_OK
+    print(agent.id)
+    if agent.status != "working":
+        reason = agent.queue_reason or agent.status_reason
+        print(f"{agent.id} is {agent.status}" + (f": {reason}" if reason else ""), file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_spawn(args: argparse.Namespace) -> int:
     prompt = read_prompt(args)
     sup = open_supervisor(args)
     agent = sup.spawn(prompt, agent=args.agent, title=args.title, priority=args.priority,
                       after=args.after, max_attempts=args.max_attempts)
     _engine_on_demand(sup, agent)
-    if args.json:
-        emit_json(agent.to_json())
-    else:
-        print(agent.id)
-        if agent.status != "working":
-            reason = agent.queue_reason or agent.status_reason
-            print(f"{agent.id} is {agent.status}" + (f": {reason}" if reason else ""), file=sys.stderr)
-    return EXIT_OK
+    return print_new_agent(agent, args.json)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -277,14 +282,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
     sup.reconcile()
     agent = sup.retry(args.id, fresh=args.fresh)
     _engine_on_demand(sup, agent)
-    if args.json:
-        emit_json(agent.to_json())
-    else:
-        print(agent.id)
-        if agent.status != "working":
-            reason = agent.queue_reason or agent.status_reason
-            print(f"{agent.id} is {agent.status}" + (f": {reason}" if reason else ""), file=sys.stderr)
-    return EXIT_OK
+    return print_new_agent(agent, args.json)
 
 
 def cmd_rm(args: argparse.Namespace) -> int:

@@ -36,22 +36,18 @@ def _git_version() -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
+def _version_check(tool: str, version: tuple[int, int] | None, minimum: tuple[int, int]) -> Check:
+    if version is None:
+        return Check(tool, "fail", "not installed", [f"apt-get install {tool}"])
+    ok = version >= minimum
+    need = "" if ok else f" (need >= {minimum[0]}.{minimum[1]})"
+    return Check(tool, "ok" if ok else "fail", f"{version[0]}.{version[1]}{need}")
+
+
 def run_checks(config_path: str | None) -> list[Check]:
     checks: list[Check] = []
-    version = tmux_version()
-    if version is None:
-        checks.append(Check("tmux", "fail", "not installed", ["apt-get install tmux"]))
-    else:
-        ok = version >= MIN_TMUX
-        checks.append(Check("tmux", "ok" if ok else "fail", f"{version[0]}.{version[1]}"
-                            + ("" if ok else f" (need >= {MIN_TMUX[0]}.{MIN_TMUX[1]})")))
-    git = _git_version()
-    if git is None:
-        checks.append(Check("git", "fail", "not installed", ["apt-get install git"]))
-    else:
-        ok = git >= MIN_GIT
-        checks.append(Check("git", "ok" if ok else "fail", f"{git[0]}.{git[1]}"
-                            + ("" if ok else f" (need >= {MIN_GIT[0]}.{MIN_GIT[1]})")))
+    checks.append(_version_check("tmux", tmux_version(), MIN_TMUX))
+    checks.append(_version_check("git", _git_version(), MIN_GIT))
     try:
         config = load_config(config_path)
     except ConfigError as exc:
