@@ -169,6 +169,8 @@ class JarvisEnv:
                     pass
         if tmux.is_alive():
             problems.append(f"tmux server {self.socket} still answers after kill-server")
+        if tmux.socket_path.exists():
+            problems.append(f"tmux socket file left behind: {tmux.socket_path}")
         for sup in self._sups:
             sup.registry.close()
         if self.repo.exists():

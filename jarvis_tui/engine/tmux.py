@@ -188,8 +188,16 @@ class Tmux:
             return []
         return [line for line in proc.stdout.splitlines() if line]
 
+    @property
+    def socket_path(self) -> Path:
+        base = os.environ.get("TMUX_TMPDIR") or "/tmp"
+        return Path(base) / f"tmux-{os.getuid()}" / self.socket
+
     def kill_server(self) -> None:
+        """Kill the server AND remove its socket file (tmux leaves it behind)."""
         self.run("kill-server", check=False)
+        if not self.is_alive():
+            self.socket_path.unlink(missing_ok=True)
 
     def is_alive(self) -> bool:
         return self.run("list-sessions", check=False).returncode == 0
