@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from pathlib import Path
 
 from conftest import git
 from textual.widgets import Input, Select, Static, TextArea
-from tui_helpers import make_app, rich_text, shown, status_of, wait_until
+from tui_helpers import cell_text, make_app, rich_text, shown, status_of, wait_until
 
-from jarvis_tui.engine.models import DONE, FAILED, FIRED, WAITING, WORKING
+from jarvis_tui.engine.models import DONE, FAILED, FIRED, STARTING, WAITING, WORKING
 from jarvis_tui.tui.screens.detail import DetailScreen
 from jarvis_tui.tui.screens.fire import FireScreen
 from jarvis_tui.tui.screens.send import SendScreen
@@ -59,6 +60,34 @@ async def test_spawn_from_the_dialog(jarvis_env):
         await app.workers.wait_for_complete()
     listed = cli_agents(jarvis_env)
     assert listed[agent.id]["status"] == DONE and listed[agent.id]["title"] == "Notes from the dialog"
+
+
+async def test_a_slow_spawn_shows_as_starting_with_a_spinner_while_the_screen_stays_live(jarvis_env, monkeypatch):
+    sup = jarvis_env.sup()
+    real_start = sup.start
+    gate = threading.Event()
+
+    def slow_start(agent_id):  # a big repository: the worktree takes seconds
+        gate.wait(10)
+        return real_start(agent_id)
+
+    monkeypatch.setattr(sup, "start", slow_start)
+    app = make_app(sup)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.ticks >= 1, what="first tick")
+        await pilot.press("n", *"slow one #steps=1", "ctrl+s")
+        agent = await wait_until(pilot, lambda: next(iter(app.agents.values()), None), what="the row")
+        assert agent.status == STARTING
+        frames = set()
+        for _ in range(6):
+            frames.add(cell_text(app, agent.id, "status"))
+            await pilot.pause(0.13)
+        assert len(frames) > 1 and all(f.endswith(" starting") for f in frames)  # it spins
+        await pilot.press("slash", *"slow")  # and the screen answers meanwhile
+        assert shown(app) == [agent.id]
+        gate.set()
+        await wait_until(pilot, lambda: status_of(app, agent.id) in (WORKING, DONE), what="started")
+        await app.workers.wait_for_complete()
 
 
 async def test_spawn_refused_by_the_engine_reopens_the_dialog_with_its_reason(jarvis_env):
@@ -155,6 +184,8 @@ async def test_send_input_to_a_waiting_agent(jarvis_env):
         await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, SendScreen), what="send dialog")
         assert "[y/N]" in app.screen.question
+        await pilot.press("enter")  # nothing typed: said in the dialog, nothing sent
+        assert isinstance(app.screen, SendScreen) and app.screen.query_one("#error", Static).display
         await pilot.press("y", "e", "s", "enter")
         await wait_until(pilot, lambda: status_of(app, agent.id) == DONE, what="the agent to finish")
         await app.workers.wait_for_complete()

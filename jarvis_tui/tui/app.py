@@ -17,7 +17,9 @@ Quitting leaves the agents running in tmux; reopening shows them as they are.
 
 from __future__ import annotations
 
+import asyncio
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -26,7 +28,7 @@ from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SuspendNotSupported, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -84,6 +86,16 @@ class FilterInput(Input):
         self.app.query_one(AgentTable).focus()
 
 
+class KeysFooter(Footer):
+    """The footer, with the "^p palette" hint only where the keys leave room for it."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        wanted = event.size.width >= 110
+        if wanted != self.show_command_palette:
+            self.show_command_palette = wanted
+            self.call_after_refresh(self.recompose)
+
+
 class SpawnRejected(EngineChanged):
     """The engine refused a spawn request: reopen the dialog with the request and the reason."""
 
@@ -104,9 +116,9 @@ class JarvisApp(App[str]):
         Binding("n", "spawn", "Spawn"),
         Binding("f", "fire", "Fire"),
         Binding("s", "send", "Send"),
-        Binding("r", "retry", "Retry"),
+        Binding("r", "retry", "Retry", key_display="r/R"),  # R: fresh from base
         Binding("a", "attach", "Attach"),
-        Binding("i", "details", "Info", key_display="⏎/i"),
+        Binding("i", "details", "Info"),  # and enter on a row
         Binding("g", "grid", "Grid"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("x", "remove", "Remove"),
@@ -168,7 +180,7 @@ class JarvisApp(App[str]):
             yield AgentTable(id="agents")
             yield LogPane(id="log")
             yield LogGrid(self.sup.log_path, id="grid")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     @property
     def table(self) -> AgentTable:
@@ -182,10 +194,6 @@ class JarvisApp(App[str]):
     def gauge(self) -> ResourceGauge:
         return self.query_one("#gauge", ResourceGauge)
 
-    def on_resize(self) -> None:
-        # The "^p palette" hint only where the keys leave room for it.
-        self.query_one(Footer).show_command_palette = self.size.width >= 110
-
     def on_mount(self) -> None:
         self.sub_title = (f"{self.sup.repo.name} · tmux -L {self.sup.tmux.socket} · "
                           "agents keep running when you quit")
@@ -195,6 +203,15 @@ class JarvisApp(App[str]):
         self.update_titles()
         self.set_interval(0.12, self.table.tick_spinner)
         self.start_tick()
+        if not self.is_headless:
+            # Killed or hung up: close like `q` does, so the lease is released and, for the
+            # demo, the scratch agents are cleaned up. (The agents themselves run in tmux.)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                try:
+                    loop.add_signal_handler(sig, self.quit_now)
+                except (NotImplementedError, RuntimeError, ValueError):
+                    pass
 
     # ------------------------------------------------------------------ the poll
 
@@ -243,6 +260,7 @@ class JarvisApp(App[str]):
         if self.grid_mode:
             self.show_grid()
         self.announce(result.changed)
+        self.announce_actions(getattr(result, "actions", []))
         self.update_titles()
         self.poll_git(result.agents)
         self.schedule_tick()
@@ -295,6 +313,15 @@ class JarvisApp(App[str]):
             elif agent.status == FIRED:
                 self.notify(f"{agent.id} {title}: {agent.status_reason}", title="fired", severity="error",
                             markup=False)
+
+    def announce_actions(self, actions: Iterable[object]) -> None:
+        """The engine's own decisions this tick (automatic retries, policy fires...)."""
+        severities = {"fire": "error", "error": "error", "retry_exhausted": "error", "retry": "warning",
+                      "stalled": "warning"}
+        for action in actions:
+            kind = getattr(action, "kind", "")
+            self.say(f"{getattr(action, 'agent_id', '')}: {getattr(action, 'note', '')}",
+                     title=f"engine: {kind.replace('_', ' ')}", severity=severities.get(kind, "information"))
 
     # ------------------------------------------------------------------ git facts
 
@@ -640,6 +667,9 @@ class JarvisApp(App[str]):
         self.update_titles()
 
     async def action_quit(self) -> None:
+        self.quit_now()
+
+    def quit_now(self) -> None:
         self.exit(result=self.quit_message())
 
     def quit_message(self) -> str:
@@ -661,6 +691,21 @@ def _cli_prefix(config_path: str | Path | None) -> str:
     return "jarvis" if config_path is None else f"jarvis --config {shlex.quote(str(config_path))}"
 
 
+def close_engine(app: JarvisApp) -> str:
+    """After the dashboard closed: give the engine lease up and, if queued agents or policies
+    still need a loop, hand them to a headless ``jarvis engine`` (engine/headless.py)."""
+    from ..engine.headless import ENGINE_SESSION, handoff
+
+    try:
+        app.loop.close()
+        if handoff(app.sup):
+            return (f"queued agents and policies carry on in a headless engine "
+                    f"(tmux -L {app.sup.tmux.socket} session {ENGINE_SESSION})")
+    except Exception as exc:  # never lose the goodbye over this
+        return f"warning: could not hand over to a headless engine ({exc}); run `jarvis engine`"
+    return ""
+
+
 def run_dashboard(config_path: str | None) -> int:
     """``jarvis`` / ``jarvis tui``: open the dashboard on the configured state."""
     config = load_config(config_path)
@@ -668,10 +713,12 @@ def run_dashboard(config_path: str | None) -> int:
     try:
         app = JarvisApp(sup, cli=_cli_prefix(config_path))
         message = app.run()
+        engine_note = close_engine(app)
     finally:
         sup.registry.close()
-    if message:
-        print(message)
+    for line in (message, engine_note):
+        if line:
+            print(line)
     return app.return_code or 0
 
 
@@ -696,6 +743,8 @@ def run_demo(keep: bool = False, no_tui: bool = False) -> int:
             app = JarvisApp(sup, cli=cli, quit_note=note)
             message = app.run()
             code = app.return_code or 0
+            if keep:
+                message = "\n".join(filter(None, (message, close_engine(app))))
         finally:
             sup.registry.close()
     finally:

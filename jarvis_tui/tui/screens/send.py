@@ -27,14 +27,17 @@ class SendScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog send") as dialog:
             dialog.border_title = f"Send to {self.agent.id}"
-            dialog.border_subtitle = "enter send (an empty line just presses Enter) · esc cancel"
+            dialog.border_subtitle = "enter send · esc cancel"
             yield Static(f"{' '.join(self.agent.title.split())[:70]}  ({self.agent.status})", classes="subject",
                          markup=False)
             if self.question:
                 yield Static(f"▌ {self.question}", classes="question", markup=False)
-            yield Input(placeholder="a line of input for the agent", id="text", compact=True)
+            yield Input(placeholder="a line of input for the agent (Enter is pressed after it)", id="text",
+                        compact=True)
+            yield Static("", id="error", classes="error", markup=False)
 
     def on_mount(self) -> None:
+        self.query_one("#error", Static).display = False
         self.query_one("#text", Input).focus()
 
     def action_cancel(self) -> None:
@@ -42,4 +45,10 @@ class SendScreen(ModalScreen[str | None]):
 
     @on(Input.Submitted, "#text")
     def submitted(self, event: Input.Submitted) -> None:
+        if not event.value:
+            # The engine sends text through a tmux buffer, and tmux refuses an empty one.
+            error = self.query_one("#error", Static)
+            error.update("Type the answer: an empty line cannot be sent (for a default, type it, e.g. n).")
+            error.display = True
+            return
         self.dismiss(event.value)

@@ -30,7 +30,7 @@ def bar(value: float, width: int) -> tuple[str, str]:
 
 
 class ResourceGauge(Widget):
-    """``CPU ████░░ 42%  RAM ██████░ 63%   ● 2 working  ? 1 waiting  … 1 queued  3/5 max``"""
+    """``CPU ████░░ 42%  RAM ██████░ 63%   ● 2 working  ? 1 waiting  … 1 queued  │ 3/5 max``"""
 
     DEFAULT_CSS = """
     ResourceGauge {
