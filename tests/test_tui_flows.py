@@ -17,6 +17,7 @@ from textual.widgets import Input, Select, Static, TextArea
 from tui_helpers import cell_text, make_app, rich_text, shown, status_of, wait_until
 
 from jarvis_tui.engine.models import DONE, FAILED, FIRED, STARTING, WAITING, WORKING
+from jarvis_tui.tui.screens.confirm import ConfirmScreen
 from jarvis_tui.tui.screens.detail import DetailScreen
 from jarvis_tui.tui.screens.fire import FireScreen
 from jarvis_tui.tui.screens.send import SendScreen
@@ -121,7 +122,7 @@ async def test_fire_with_a_reason_preserves_the_work(jarvis_env):
         assert isinstance(app.screen, FireScreen)
         assert app.screen.query_one("#error", Static).display
         await pilot.press("down", "down", "up", "3", "2")  # arrows, then the number keys: obstinate
-        await pilot.press("tab", *"kept ignoring the spec")
+        await pilot.press("tab", *"ignores spec")
         await pilot.press("enter")
         await wait_until(pilot, lambda: status_of(app, agent.id) == FIRED, what="the agent fired")
         # the details show the fire and where the work is
@@ -130,7 +131,7 @@ async def test_fire_with_a_reason_preserves_the_work(jarvis_env):
         detail = app.screen
         await wait_until(pilot, lambda: detail.data is not None, what="git facts in the detail view")
         overview = rich_text(detail.overview(detail.data))
-        assert "obstinate" in overview and "kept ignoring the spec" in overview
+        assert "obstinate" in overview and "ignores spec" in overview
         assert f"refs/jarvis/fired/{agent.id}" in overview and "untracked_work.txt" in overview
         await pilot.press("d")
         await wait_until(pilot, lambda: detail.diff_text is not None, what="the diff")
@@ -138,7 +139,7 @@ async def test_fire_with_a_reason_preserves_the_work(jarvis_env):
         await pilot.press("escape")
         await app.workers.wait_for_complete()
     fired = sup.get(agent.id)
-    assert [(f.reason, f.note) for f in fired.fires] == [("obstinate", "kept ignoring the spec")]
+    assert [(f.reason, f.note) for f in fired.fires] == [("obstinate", "ignores spec")]
     ref = f"refs/jarvis/fired/{agent.id}"
     assert fired.fires[0].ref == ref
     assert git(jarvis_env.repo, "show", f"{ref}:untracked_work.txt") == "work in progress"
@@ -190,6 +191,35 @@ async def test_send_input_to_a_waiting_agent(jarvis_env):
         await wait_until(pilot, lambda: status_of(app, agent.id) == DONE, what="the agent to finish")
         await app.workers.wait_for_complete()
     assert git(jarvis_env.repo, "show", f"{agent.branch}:notes/answer.txt") == "yes"
+
+
+async def test_remove_a_finished_agent_and_attach_falls_back_without_a_terminal(jarvis_env):
+    sup = jarvis_env.sup()
+    done = sup.spawn("Quick #steps=1 #dirty", agent="demo", title="Quick")
+    running = sup.spawn("Keep going #hang", agent="demo", title="Runner")
+    jarvis_env.wait_status(sup, done.id, DONE)
+    app = make_app(sup)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await wait_until(pilot, lambda: status_of(app, done.id) == DONE and status_of(app, running.id) == WORKING,
+                         what="both agents")
+        app.table.select(running.id)
+        await pilot.press("x")  # running: refused before any dialog
+        assert not isinstance(app.screen, ConfirmScreen)
+        await pilot.press("a")  # a headless test has no terminal to hand over: an error, not a crash
+        await wait_until(pilot, lambda: any("run: " in n.message and "attach-session" in n.message
+                                            for n in app._notifications), what="the attach command")
+        app.table.select(done.id)
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm dialog")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: done.id not in shown(app), what="the row gone")
+        await app.workers.wait_for_complete()
+    listed = cli_agents(jarvis_env)
+    assert done.id not in listed and running.id in listed
+    kept = sup.get(done.id)
+    assert kept.removed and kept.preserved_ref == f"refs/jarvis/kept/{done.id}"
+    assert git(jarvis_env.repo, "show", f"{kept.preserved_ref}:untracked_work.txt") == "work in progress"
+    sup.fire(running.id, "dumb")
 
 
 async def test_quit_leaves_agents_running_and_reopening_shows_them(jarvis_env):

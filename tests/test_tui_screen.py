@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
+from textual.content import Content
 from textual.widgets import Footer
 from tui_helpers import SNAPSHOT_AGENTS, cell_text, settle, shown, snapshot_app, wait_until
 
@@ -192,3 +193,25 @@ async def test_quit_says_agents_keep_running(tmp_path):
                                 "when an engine runs, e.g. this dashboard); reopen with `jarvis`, list with "
                                 "`jarvis ls`")
 
+
+
+async def test_user_text_with_markup_characters_is_shown_as_typed(tmp_path):
+    app = snapshot_app(tmp_path)
+    title = "Fix [bold]the[/] parser [/x] and $vars"
+    with app.sup.registry.transaction() as conn:
+        app.sup.registry.create_task(conn, task_id="abcdef", title=title, prompt="[y/N] $accent", priority="low",
+                                     profile="demo", now=1.0)
+        app.sup.registry.create_attempt(conn, attempt_id="abcdef", task_id="abcdef", attempt=1, profile="demo",
+                                        status="failed", now=1.0, status_reason="asks: [y/N] [/]")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        app.table.select("abcdef")
+        await pilot.press("slash", *"[bold]")
+        await pilot.press("enter", "g")
+        await wait_until(pilot, lambda: "abcdef" in app.query_one("#grid", LogGrid).panes, what="its grid pane")
+        await pilot.pause()
+        assert cell_text(app, "abcdef", "title") == title
+        assert title in Content.from_markup(str(app.log_pane.border_title)).plain
+        await pilot.press("g", "i")
+        await pilot.pause(0.3)
+        assert app.is_running

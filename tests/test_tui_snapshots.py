@@ -7,6 +7,7 @@ under tests/__snapshots__/ before committing them.
 from __future__ import annotations
 
 from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
 from tui_helpers import SNAPSHOT_LOGS, settle, snapshot_app, wait_until
 
 
@@ -21,7 +22,9 @@ def test_main_screen_at_80x24(snap_compare, tmp_path):
 def test_spawn_dialog(snap_compare, tmp_path):
     async def run_before(pilot: Pilot) -> None:
         await settle(pilot)
-        await pilot.press("n", *"Fix the login bug", "enter", *"Keep the diff small.")
+        await pilot.press("n", *"Fix")
+        prompt = pilot.app.screen.query_one("#prompt", TextArea)
+        prompt.insert(" the login bug\nKeep the diff small.")  # typing it key by key is slow
         await pilot.pause()
 
     assert snap_compare(snapshot_app(tmp_path), terminal_size=(80, 24), run_before=run_before)
@@ -30,7 +33,8 @@ def test_spawn_dialog(snap_compare, tmp_path):
 def test_fire_dialog(snap_compare, tmp_path):
     async def run_before(pilot: Pilot) -> None:
         await settle(pilot)
-        await pilot.press("f", "2", "tab", *"kept ignoring the spec")
+        await pilot.press("f", "2", "tab", *"kept")
+        pilot.app.screen.query_one("#note", Input).insert_text_at_cursor(" ignoring the spec")
         await pilot.pause()
 
     assert snap_compare(snapshot_app(tmp_path), terminal_size=(80, 24), run_before=run_before)

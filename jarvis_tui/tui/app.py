@@ -33,6 +33,7 @@ from textual.app import App, ComposeResult, SuspendNotSupported, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input
@@ -42,7 +43,7 @@ from ..engine.loop import EngineLoop, TickResult
 from ..engine.models import ACTIVE, DONE, FAILED, FIRED, PENDING, RUNNING, WAITING, Agent
 from ..engine.resources import SystemReading
 from ..engine.supervisor import Supervisor, SupervisorError, UsageError
-from .messages import EngineChanged, GitFactsReady, TickFailed, Ticked
+from .messages import EngineChanged, GitFactsReady, SpawnRejected, TickFailed, Ticked
 from .screens.confirm import ConfirmScreen
 from .screens.detail import DetailScreen
 from .screens.fire import FireScreen
@@ -94,15 +95,6 @@ class KeysFooter(Footer):
         if wanted != self.show_command_palette:
             self.show_command_palette = wanted
             self.call_after_refresh(self.recompose)
-
-
-class SpawnRejected(EngineChanged):
-    """The engine refused a spawn request: reopen the dialog with the request and the reason."""
-
-    def __init__(self, request: SpawnRequest, error: str) -> None:
-        super().__init__()
-        self.request = request
-        self.error = error
 
 
 class JarvisApp(App[str]):
@@ -231,7 +223,7 @@ class JarvisApp(App[str]):
         try:
             result = self.loop.tick()
         except Exception as exc:  # tmux gone, registry locked, disk full...: shown, retried
-            self.post_message(TickFailed(f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)))
+            self.post_message(TickFailed(str(exc) or type(exc).__name__))
         else:
             self.post_message(Ticked(result))
         finally:
@@ -247,7 +239,16 @@ class JarvisApp(App[str]):
 
     @while_open
     def on_ticked(self, message: Ticked) -> None:
-        result = message.result
+        try:
+            self.show_tick(message.result)
+        except NoMatches:
+            raise  # closing down (see while_open)
+        except Exception as exc:  # a display bug must not stop the poll: say it, carry on
+            self.say(f"{type(exc).__name__}: {exc}", severity="error", title="dashboard error")
+        finally:
+            self.schedule_tick()
+
+    def show_tick(self, result: TickResult) -> None:
         self.last_tick = result
         self.ticks += 1
         self.agents = {a.id: a for a in result.agents}
@@ -263,15 +264,16 @@ class JarvisApp(App[str]):
         self.announce_actions(getattr(result, "actions", []))
         self.update_titles()
         self.poll_git(result.agents)
-        self.schedule_tick()
 
     @while_open
     def on_tick_failed(self, message: TickFailed) -> None:
-        self.gauge.show_error(message.error)
-        if message.error != self.last_error:
-            self.last_error = message.error
-            self.notify(message.error, title="engine poll failed (retrying)", severity="error", markup=False)
-        self.schedule_tick()
+        try:
+            self.gauge.show_error(message.error)
+            if message.error != self.last_error:
+                self.last_error = message.error
+                self.say(message.error, title="engine poll failed (retrying)", severity="error")
+        finally:
+            self.schedule_tick()
 
     @while_open
     def on_spawn_rejected(self, message: SpawnRejected) -> None:
@@ -395,12 +397,12 @@ class JarvisApp(App[str]):
         total = len(self.agents)
         title = f"Agents {shown}" if not table.query else f"Agents {shown}/{total} · filter: {table.query}"
         arrow = "▼" if table.reverse else "▲"
-        table.border_title = title
+        table.border_title = Content(title)  # Content, not markup: user text may hold "["
         table.border_subtitle = f"sort: {table.sort_by} {arrow}"
         log = self.log_pane
         agent = self.agents.get(self.selected) if self.selected else None
         if agent is not None:
-            log.border_title = f"Log · {agent.id} · {' '.join(agent.title.split())[:60]}"
+            log.border_title = Content(f"Log · {agent.id} · {' '.join(agent.title.split())[:60]}")
             log.border_subtitle = "" if log.log.following else "scrolled: End follows"
         elif self.ticks and not self.agents:
             log.border_title = "No agents yet: press n to spawn one"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from ..engine.loop import TickResult
+from .screens.spawn import SpawnRequest
 from .widgets.agent_table import GitFacts
 
 
@@ -44,3 +45,12 @@ class EngineChanged(Message):
         super().__init__()
         self.select = select  # agent id to put the cursor on (e.g. a new attempt)
         self.acted_on = acted_on  # agent the action was about (its "busy" mark goes)
+
+
+class SpawnRejected(Message):
+    """The engine refused a spawn request: reopen the dialog with what was typed and why."""
+
+    def __init__(self, request: SpawnRequest, error: str) -> None:
+        super().__init__()
+        self.request = request
+        self.error = error

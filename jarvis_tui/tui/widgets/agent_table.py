@@ -206,11 +206,11 @@ class AgentTable(DataTable[Text]):
         fixed = sum(w for _, _, w in COLUMNS) + 2 * len(COLUMNS)
         spare = max(0, available - fixed)
         need_title = max(16, min(64, max((len(" ".join(r.agent.title.split())) for r in rows), default=0)))
-        need_branch = max(14, min(48, max((len(r.agent.branch or "") for r in rows), default=0)))
+        need_branch = max(6, min(48, max((len(r.agent.branch or "") for r in rows), default=0)))
         if spare >= need_title + need_branch:
             return need_title, need_branch
-        title = max(16, min(need_title, spare - 14))
-        return title, max(14, min(need_branch, spare - title))
+        title = max(16, min(need_title, spare - min(14, need_branch)))
+        return title, max(min(14, need_branch), min(need_branch, spare - title))
 
     def row_cells(self, row: RowData, widths: tuple[int, int]) -> tuple[Text, ...]:
         a, u, f = row.agent, row.usage, row.facts

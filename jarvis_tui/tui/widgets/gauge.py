@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from rich.markup import escape
 from textual.content import Content
+from textual.markup import escape
 from textual.widget import Widget
 
 from ...engine.config import ResourcesConfig
