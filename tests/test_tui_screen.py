@@ -155,7 +155,9 @@ async def test_keys_are_in_the_footer_and_the_palette(tmp_path):
         footer_keys = {b.key for _, b, enabled, _ in app.screen.active_bindings.values() if b.show and enabled}
         assert {"n", "f", "s", "r", "a", "i", "g", "slash", "x", "q"} <= footer_keys
         assert app.query_one(Footer)
-        titles = [c.title for c in app.get_system_commands(app.screen)]
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: len(app.screen_stack) == 2, what="the command palette")
+        titles = [c.title for c in app.get_system_commands(app.screen_stack[0])]  # as the palette asks
         for word in ("Spawn", "Fire", "Retry", "fresh", "Send", "Attach", "Remove", "Details", "Diff", "Grid",
                      "Filter", "Sort", "Quit"):
             assert any(word in t for t in titles), word

@@ -444,8 +444,8 @@ class JarvisApp(App[str]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        if len(self.screen_stack) > 1:
-            return
+        if screen is not self.screen_stack[0]:
+            return  # invoked over a dialog or the detail view: the main screen's actions do not apply
         commands = (
             ("Spawn an agent (n)", "Start an agent on a new worktree and branch", self.action_spawn),
             ("Fire the selected agent (f)", "Stop it with a reason; all its work is preserved", self.action_fire),
