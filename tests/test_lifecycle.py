@@ -92,7 +92,6 @@ def test_fire_stops_the_tree_and_preserves_every_file(jarvis_env):
     worktree = Path(agent.worktree)
     jarvis_env.wait_for(sup, agent.id, lambda a: (worktree / "untracked_work.txt").exists(),
                         what="uncommitted work")
-    head_before = git(jarvis_env.repo, "rev-parse", agent.branch)
 
     fired = sup.fire(agent.id, "derailed", note="went off to rewrite the build")
     assert fired.status == FIRED
@@ -103,8 +102,9 @@ def test_fire_stops_the_tree_and_preserves_every_file(jarvis_env):
     scratch = git(jarvis_env.repo, "show", f"{ref}:notes/scratch.md")
     assert scratch == "committed draft\nuncommitted edit"
     assert git(jarvis_env.repo, "show", f"{ref}:untracked_work.txt") == "work in progress"
-    # the branch itself is untouched and kept; the worktree is gone; the main index untouched
-    assert git(jarvis_env.repo, "rev-parse", agent.branch) == head_before
+    # the branch itself is untouched (the snapshot sits on top of its tip) and kept;
+    # the worktree is gone; the main checkout's index is untouched
+    assert git(jarvis_env.repo, "rev-parse", f"{ref}^") == git(jarvis_env.repo, "rev-parse", agent.branch)
     assert not worktree.exists()
     assert git(jarvis_env.repo, "status", "--porcelain") == ""
     assert agent.tmux_session not in jarvis_env.tmux.sessions()
@@ -180,3 +180,47 @@ def test_silence_counts_as_waiting_until_a_heartbeat(jarvis_env):
     sup.reconcile()
     assert sup.get(agent.id).status == WORKING  # the heartbeat is recent activity
     sup.fire(agent.id, "unresponsive")
+
+
+def test_a_concurrent_reconcile_never_records_a_fired_agent_as_failed(jarvis_env):
+    import threading
+
+    sup = jarvis_env.sup()
+    watcher = jarvis_env.sup()  # another process's view: its own registry connection
+    agent = sup.spawn("Busy #hang", agent="demo")
+    jarvis_env.wait_for(sup, agent.id, lambda a: a.last_output_at is not None, what="the agent running")
+    stop = threading.Event()
+
+    errors: list[Exception] = []
+
+    def keep_reconciling() -> None:
+        while not stop.is_set():
+            try:
+                watcher.reconcile()
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+    thread = threading.Thread(target=keep_reconciling)
+    thread.start()
+    try:
+        fired = sup.fire(agent.id, "derailed")
+    finally:
+        stop.set()
+        thread.join()
+    watcher.reconcile()
+    assert errors == []
+    assert sup.get(agent.id).status == FIRED
+    news = [e["data"]["new"] for e in sup.registry.events(attempt_id=agent.id) if e["kind"] in ("status", "fired")]
+    assert FAILED not in news, news
+    assert fired.exit_code == 143  # the launcher's record of the SIGTERM is kept
+    with pytest.raises(SupervisorError, match="already fired"):
+        watcher.fire(agent.id, "dumb")
+
+
+def test_an_empty_answer_is_just_enter(jarvis_env):
+    sup = jarvis_env.sup()
+    agent = sup.spawn("Ask #steps=1 #ask", agent="demo")
+    jarvis_env.wait_status(sup, agent.id, WAITING)
+    sup.send(agent.id, "")
+    jarvis_env.wait_status(sup, agent.id, DONE)
+    assert git(jarvis_env.repo, "show", f"{agent.branch}:notes/answer.txt") == ""

@@ -72,3 +72,21 @@ def test_registry_is_wal_and_survives_a_writer_killed_mid_transaction(tmp_path):
     reg.set_meta("after", "crash")  # and the lock is free again
     assert reg.get_meta("after") == "crash"
     assert reg.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_version_1_registry_is_migrated_in_place(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "registry.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    conn.execute("INSERT INTO tasks (id, title, prompt, priority, profile, created_at) "
+                 "VALUES ('aaaaaa', 't', 'p', 'low', 'demo', 1.0)")
+    conn.execute("INSERT INTO attempts (id, task_id, attempt, profile, status, created_at) "
+                 "VALUES ('aaaaaa', 'aaaaaa', 1, 'demo', 'done', 1.0)")
+    conn.commit()
+    conn.close()
+    reg = Registry(path)
+    assert reg.schema_version == len(MIGRATIONS) >= 2
+    agent = reg.get("aaaaaa")  # old rows keep working, new columns default to NULL
+    assert agent.status == "done" and agent.firing_at is None and agent.task_created_at == 1.0

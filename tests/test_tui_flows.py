@@ -185,12 +185,24 @@ async def test_send_input_to_a_waiting_agent(jarvis_env):
         await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, SendScreen), what="send dialog")
         assert "[y/N]" in app.screen.question
-        await pilot.press("enter")  # nothing typed: said in the dialog, nothing sent
-        assert isinstance(app.screen, SendScreen) and app.screen.query_one("#error", Static).display
         await pilot.press("y", "e", "s", "enter")
         await wait_until(pilot, lambda: status_of(app, agent.id) == DONE, what="the agent to finish")
         await app.workers.wait_for_complete()
     assert git(jarvis_env.repo, "show", f"{agent.branch}:notes/answer.txt") == "yes"
+
+
+async def test_an_empty_line_sends_just_enter_the_agents_default(jarvis_env):
+    sup = jarvis_env.sup()
+    agent = sup.spawn("Ask first #steps=1 #ask", agent="demo", title="Asks")
+    app = make_app(sup)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: status_of(app, agent.id) == WAITING, what="the agent waiting")
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, SendScreen), what="send dialog")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: status_of(app, agent.id) == DONE, what="the agent to finish")
+        await app.workers.wait_for_complete()
+    assert git(jarvis_env.repo, "show", f"{agent.branch}:notes/answer.txt") == ""
 
 
 async def test_remove_a_finished_agent_and_attach_falls_back_without_a_terminal(jarvis_env):

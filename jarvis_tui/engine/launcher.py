@@ -27,6 +27,20 @@ def write_exit(path: str, code: int | None, note: str = "") -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    child: subprocess.Popen[bytes] | None = None
+    early: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        if child is None:
+            early.append(signum)  # stopped before the agent even started
+            return
+        try:
+            child.send_signal(signum)
+        except ProcessLookupError:
+            pass
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # first thing: no default deaths
+        signal.signal(sig, forward)
     if len(args) != 1:
         print("usage: python -m jarvis_tui.engine.launcher SPEC.json", file=sys.stderr)
         return 2
@@ -35,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(spec["env"])
     exit_file = spec["exit_file"]
+    if early:
+        code = 128 + early[0]
+        write_exit(exit_file, code, f"stopped by {signal.Signals(early[0]).name} before the agent started")
+        return code
     try:
         child = subprocess.Popen(spec["argv"], cwd=spec["cwd"], env=env)
     except OSError as exc:
@@ -42,21 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\r\n[jarvis] {message}", flush=True)
         write_exit(exit_file, 127, message)
         return 127
-
-    def forward(signum: int, _frame: object) -> None:
-        try:
-            child.send_signal(signum)
-        except ProcessLookupError:
-            pass
-
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, forward)
-    while True:
-        try:
-            code = child.wait()
-            break
-        except InterruptedError:  # pragma: no cover - PEP 475 retries, kept for clarity
-            continue
+    if early:  # a signal raced the start: pass it on
+        forward(early[0], None)
+    code = child.wait()
     if code < 0:  # killed by a signal: report it the shell's way
         code = 128 - code
     write_exit(exit_file, code)

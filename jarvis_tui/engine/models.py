@@ -90,6 +90,8 @@ class Agent:
     preserved_ref: str | None = None
     start_point: str | None = None  # commit a retry's branch starts at
     start_ref: str | None = None  # preserved work a retry's files are restored from
+    firing_at: float | None = None  # a fire is under way (reconcile leaves the agent alone)
+    task_created_at: float | None = None  # when the task (not this attempt) was created
     removed: bool = False
     latest: bool = True  # the newest attempt of its task
     max_attempts: int | None = None  # per-task override of the profile's

@@ -92,17 +92,22 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
+    # 2: a fire in progress (reconcile must not record the kill as a failure)
+    """
+    ALTER TABLE attempts ADD COLUMN firing_at REAL;
+    """,
 ]
 
 _ATTEMPT_COLUMNS = (
     "branch", "worktree", "tmux_session", "pane_id", "pid", "base_commit", "exit_code",
     "started_at", "ended_at", "last_output_at", "heartbeat_at", "heartbeat_note",
     "status_reason", "queue_reason", "summary", "retry_context", "reported_status",
-    "not_before", "preserved_ref", "start_point", "start_ref", "removed", "status",
+    "not_before", "preserved_ref", "start_point", "start_ref", "removed", "status", "firing_at",
 )
 
 _SELECT_AGENTS = """
 SELECT a.*, t.title, t.prompt, t.priority, t.after_task_id, t.max_attempts,
+       t.created_at AS task_created_at,
        (a.attempt = (SELECT MAX(b.attempt) FROM attempts b WHERE b.task_id = a.task_id)) AS latest
 FROM attempts a JOIN tasks t ON t.id = a.task_id
 """
@@ -241,10 +246,12 @@ class Registry:
         )
 
     def update_attempt(
-        self, attempt_id: str, *, expect_status: str | frozenset[str] | None = None, **fields: Any
+        self, attempt_id: str, *, expect_status: str | frozenset[str] | None = None,
+        unless_firing_since: float | None = None, **fields: Any,
     ) -> bool:
         """Update fields; with ``expect_status`` only if the status still is that (compare-and-set).
 
+        With ``unless_firing_since``, also only if no fire has claimed the agent since then.
         Returns whether a row changed, so two reconcilers never both log one transition.
         """
         if not fields:
@@ -260,8 +267,20 @@ class Registry:
             statuses = [expect_status] if isinstance(expect_status, str) else sorted(expect_status)
             sql += f" AND status IN ({', '.join('?' * len(statuses))})"
             params.extend(statuses)
+        if unless_firing_since is not None:
+            sql += " AND (firing_at IS NULL OR firing_at < ?)"
+            params.append(unless_firing_since)
         with self.transaction() as conn:
             return conn.execute(sql, params).rowcount == 1
+
+    def claim_firing(self, attempt_id: str, now: float, *, stale_after: float) -> bool:
+        """Mark a fire in progress; False if the agent is fired or another fire is under way."""
+        with self.transaction() as conn:
+            return conn.execute(
+                "UPDATE attempts SET firing_at = ? WHERE id = ? AND status != 'fired'"
+                " AND (firing_at IS NULL OR firing_at < ?)",
+                (now, attempt_id, now - stale_after),
+            ).rowcount == 1
 
     def add_fire(
         self, conn: sqlite3.Connection, attempt_id: str, reason: str, note: str, ref: str | None,
@@ -299,7 +318,8 @@ class Registry:
             retry_context=row["retry_context"], reported_status=row["reported_status"],
             after_task_id=row["after_task_id"], not_before=row["not_before"],
             preserved_ref=row["preserved_ref"], start_point=row["start_point"],
-            start_ref=row["start_ref"], removed=bool(row["removed"]),
+            start_ref=row["start_ref"], firing_at=row["firing_at"],
+            task_created_at=row["task_created_at"], removed=bool(row["removed"]),
             latest=bool(row["latest"]), max_attempts=row["max_attempts"],
         )
 
@@ -333,7 +353,7 @@ class Registry:
         if statuses is not None:
             where.append(f"a.status IN ({', '.join('?' * len(statuses))})")
             params.extend(sorted(statuses))
-        sql = _SELECT_AGENTS + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY a.created_at, a.id"
+        sql = _SELECT_AGENTS + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY t.created_at, a.attempt, a.id"
         agents = [self._agent_from_row(r) for r in self.conn.execute(sql, params).fetchall()]
         if latest_only:
             agents = [a for a in agents if a.latest]

@@ -174,19 +174,8 @@ class Supervisor:
         max_attempts: int | None = None,
     ) -> Agent:
         """Record a task and its first attempt; start it now if admission allows, else queue it."""
-        profile = self._profile(agent or self.config.default_profile)
-        if priority not in PRIORITIES:
-            raise UsageError(f"unknown priority {priority!r} (choose from {', '.join(PRIORITIES)})")
-        if not prompt.strip():
-            raise UsageError("the prompt is empty")
-        for name, text in (("prompt", prompt), ("title", title or "")):
-            if "\x00" in text:
-                raise UsageError(f"the {name} contains a NUL byte, which no program can receive")
-        if max_attempts is not None and max_attempts < 1:
-            raise UsageError("--max-attempts must be at least 1")
-        if title is None or not title.strip():
-            title = prompt.strip().splitlines()[0][:72]
-        after_task = self.get(after).task_id if after else None
+        profile, title, after_task = self.validate_spawn(
+            prompt, agent=agent, title=title, priority=priority, after=after, max_attempts=max_attempts)
         now = self.clock()
         with self.registry.transaction() as conn:
             agent_id = self.registry.new_id()
@@ -204,6 +193,36 @@ class Supervisor:
         if status == STARTING:
             return self.start(agent_id)
         return self.registry.get(agent_id)
+
+    def validate_spawn(
+        self,
+        prompt: str,
+        *,
+        agent: str | None = None,
+        title: str | None = None,
+        priority: str = "medium",
+        after: str | None = None,
+        max_attempts: int | None = None,
+    ) -> tuple[Profile, str, str | None]:
+        """Check a spawn request without starting anything: (profile, title, after task id).
+
+        Raises UsageError (or UnknownAgent for --after) with a message for the user; cheap
+        (config and one registry read), so a dialog can call it before it closes.
+        """
+        profile = self._profile(agent or self.config.default_profile)
+        if priority not in PRIORITIES:
+            raise UsageError(f"unknown priority {priority!r} (choose from {', '.join(PRIORITIES)})")
+        if not prompt.strip():
+            raise UsageError("the prompt is empty")
+        for name, text in (("prompt", prompt), ("title", title or "")):
+            if "\x00" in text:
+                raise UsageError(f"the {name} contains a NUL byte, which no program can receive")
+        if max_attempts is not None and max_attempts < 1:
+            raise UsageError("--max-attempts must be at least 1")
+        if title is None or not title.strip():
+            title = prompt.strip().splitlines()[0][:72]
+        after_task = self.get(after).task_id if after else None
+        return profile, title, after_task
 
     def _profile(self, name: str) -> Profile:
         try:
@@ -399,16 +418,21 @@ class Supervisor:
         now = self.clock()
         changed: list[Agent] = []
         for agent in agents:
+            if agent.firing_at is not None and now - agent.firing_at < self._firing_stale:
+                continue  # its fire records the outcome
             obs = observations[agent.id]
             new, reason, fields = self.classify(agent, obs, now)
             if obs.last_output_at and obs.last_output_at != agent.last_output_at:
                 fields.setdefault("last_output_at", obs.last_output_at)
             if new == agent.status and not fields:
                 continue
+            # A fire may claim the agent while this pass runs: its record wins (CAS below).
+            unless = now - self._firing_stale
             if new == agent.status:
-                self.registry.update_attempt(agent.id, **fields)
+                self.registry.update_attempt(agent.id, unless_firing_since=unless, **fields)
                 continue
-            if self._transition(agent, new, reason=reason, expect=agent.status, **fields):
+            if self._transition(agent, new, reason=reason, expect=agent.status,
+                                unless_firing_since=unless, **fields):
                 changed.append(self.registry.get(agent.id))
         return changed
 
@@ -457,12 +481,13 @@ class Supervisor:
         return None
 
     def _transition(self, agent: Agent, new: str, *, reason: str | None, expect: str | frozenset[str] | None,
-                    event: str = "status", **fields: Any) -> bool:
+                    event: str = "status", unless_firing_since: float | None = None, **fields: Any) -> bool:
         """Compare-and-set a status; the event and the hook fire only for the process that won."""
         fields["status"] = new
         fields["status_reason"] = reason
         with self.registry.transaction() as conn:
-            if not self.registry.update_attempt(agent.id, expect_status=expect, **fields):
+            if not self.registry.update_attempt(agent.id, expect_status=expect,
+                                                unless_firing_since=unless_firing_since, **fields):
                 return False
             self.registry.add_event(event, agent.id, agent.task_id, conn=conn, old=agent.status,
                                     new=new, reason=reason)
@@ -480,7 +505,13 @@ class Supervisor:
         agent = self.get(ident)
         if agent.status == FIRED:
             raise SupervisorError(f"agent {agent.id} was already fired")
+        # Intent first: reconcile leaves a firing agent alone, so the kill below is not recorded
+        # as a failure (nor hooked as one), and a second fire of the same agent is refused.
+        if not self.registry.claim_firing(agent.id, self.clock(), stale_after=self._firing_stale):
+            raise SupervisorError(f"agent {agent.id} is already being fired")
         self._stop_processes(agent)
+        if agent.exit_code is None:
+            agent.exit_code = self._read_exit(agent.id)[0]
         ref = None
         preserved = True
         if agent.worktree and Path(agent.worktree).is_dir():
@@ -495,10 +526,15 @@ class Supervisor:
             self.registry.add_fire(conn, agent.id, reason, note, ref, automatic=automatic, now=now)
             self._transition(agent, FIRED, reason=f"fired: {reason}" + (f" ({note})" if note else ""),
                              expect=None, event="fired", ended_at=agent.ended_at or now,
-                             preserved_ref=ref, queue_reason=None)
+                             exit_code=agent.exit_code, preserved_ref=ref, queue_reason=None)
         if preserved and ref and agent.worktree:
             self._remove_worktree(agent)
         return self.registry.get(agent.id)
+
+    @property
+    def _firing_stale(self) -> float:
+        """After this long a fire that never finished (its process died) no longer holds the agent."""
+        return self.config.supervisor.kill_grace + 60.0
 
     def _stop_processes(self, agent: Agent) -> None:
         if not agent.tmux_session and agent.status in PENDING:

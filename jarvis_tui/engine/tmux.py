@@ -170,10 +170,13 @@ class Tmux:
     def send_text(self, pane_id: str, text: str, *, enter: bool = True) -> None:
         """Type ``text`` into a pane byte-for-byte: via a buffer on stdin, never as an argument."""
         buffer = f"jarvis-send-{pane_id.lstrip('%')}"
-        args = ["load-buffer", "-b", buffer, "-", ";", "paste-buffer", "-d", "-p", "-b", buffer, "-t", pane_id]
+        args: list[str] = []
+        if text:  # tmux refuses to load an empty buffer; an empty answer is just Enter
+            args = ["load-buffer", "-b", buffer, "-", ";", "paste-buffer", "-d", "-p", "-b", buffer, "-t", pane_id]
         if enter:
-            args += [";", "send-keys", "-t", pane_id, "Enter"]
-        self.run(*args, input=text)
+            args += ([";"] if args else []) + ["send-keys", "-t", pane_id, "Enter"]
+        if args:
+            self.run(*args, input=text if text else None)
 
     def kill_session(self, name: str) -> bool:
         proc = self.run("kill-session", "-t", f"={name}", check=False)
@@ -211,6 +214,7 @@ class Tmux:
 
 def _no_server(stderr: str) -> bool:
     text = stderr.lower()
-    # "server exited unexpectedly": asked while a killed server was shutting down
-    return ("no server running" in text or "error connecting" in text or "no such file" in text
-            or "server exited unexpectedly" in text)
+    # "server exited unexpectedly" / "no current target": asked while the server was shutting
+    # down (killed, or its last session just ended)
+    return any(sign in text for sign in ("no server running", "error connecting", "no such file",
+                                         "server exited unexpectedly", "no current target"))

@@ -161,6 +161,11 @@ def diff(where: Path, base: str, *, stat: bool = False) -> str:
     return _run(where, *args)
 
 
+def diff_range(repo: Path, base: str, head: str, *, stat: bool = False) -> str:
+    """Diff between two commits or refs (an agent with no worktree left: its branch or fired ref)."""
+    return _run(repo, "diff", "--stat" if stat else "--patch", f"{base}..{head}")
+
+
 def worktree_paths(repo: Path) -> list[Path]:
     out = _run(repo, "worktree", "list", "--porcelain")
     return [Path(line[len("worktree "):]) for line in out.splitlines() if line.startswith("worktree ")]

@@ -471,8 +471,17 @@ class JarvisApp(App[str]):
 
     def open_spawn(self, request: SpawnRequest | None = None, error: str = "") -> None:
         profiles = list(self.config.profiles)
-        self.push_screen(SpawnScreen(profiles, self.config.default_profile, request=request, error=error),
-                         self.spawn_chosen)
+        self.push_screen(SpawnScreen(profiles, self.config.default_profile, request=request, error=error,
+                                     validate=self.validate_spawn), self.spawn_chosen)
+
+    def validate_spawn(self, request: SpawnRequest) -> str:
+        """The engine's own checks, before the dialog closes (config only: no tmux, no git)."""
+        try:
+            self.sup.validate_spawn(request.prompt, agent=request.agent, title=request.title or None,
+                                    priority=request.priority)
+        except SupervisorError as exc:
+            return str(exc)
+        return ""
 
     def spawn_chosen(self, request: SpawnRequest | None) -> None:
         if request is None:

@@ -39,8 +39,8 @@ class DetailData:
     errors: list[str] = field(default_factory=list)
 
 
-def diff_target(sup: Supervisor, agent: Agent) -> tuple[Path, str, str] | None:
-    """(where, revision argument, description) of the agent's work against its base.
+def diff_target(sup: Supervisor, agent: Agent) -> tuple[str, str | None, str] | None:
+    """(base, head, description) of the agent's work; head None means its live worktree files.
 
     A live worktree: its files, committed or not. Otherwise the preserved ref (every file
     the agent left) or else its branch.
@@ -49,11 +49,18 @@ def diff_target(sup: Supervisor, agent: Agent) -> tuple[Path, str, str] | None:
     if not base:
         return None
     if agent.worktree and Path(agent.worktree).is_dir():
-        return Path(agent.worktree), base, f"worktree files against base {base[:8]}"
+        return base, None, f"worktree files against base {base[:8]}"
     for head in (agent.preserved_ref, agent.branch):
         if head and worktrees.ref_exists(sup.repo, head):
-            return sup.repo, f"{base}..{head}", f"{head} against base {base[:8]}"
+            return base, head, f"{head} against base {base[:8]}"
     return None
+
+
+def diff_text(sup: Supervisor, agent: Agent, target: tuple[str, str | None, str], *, stat: bool) -> str:
+    base, head, _ = target
+    if head is None:
+        return worktrees.diff(Path(agent.worktree or ""), base, stat=stat)
+    return worktrees.diff_range(sup.repo, base, head, stat=stat)
 
 
 def load_details(sup: Supervisor, agent: Agent) -> DetailData:
@@ -68,8 +75,8 @@ def load_details(sup: Supervisor, agent: Agent) -> DetailData:
             data.commits = worktrees.log(sup.repo, agent.base_commit, agent.branch)
         target = diff_target(sup, agent)
         if target is not None:
-            where, rev, data.diff_what = target
-            data.stat = worktrees.diff(where, rev, stat=True)
+            data.diff_what = target[2]
+            data.stat = diff_text(sup, agent, target, stat=True)
     except Exception as exc:
         data.errors.append(f"git: {exc}")
     return data
@@ -145,8 +152,7 @@ class DetailScreen(Screen[None]):
             if target is None:
                 self.post_message(self.DiffLoaded([], "no diff: the agent never started, or its branch is gone"))
                 return
-            where, rev, what = target
-            lines = [Text(f"# {what}", style="dim")] + diff_lines(worktrees.diff(where, rev))
+            lines = [Text(f"# {target[2]}", style="dim")] + diff_lines(diff_text(self.sup, self.agent, target, stat=False))
             self.post_message(self.DiffLoaded(lines))
         except Exception as exc:
             self.post_message(self.DiffLoaded([], f"git diff failed: {exc}"))

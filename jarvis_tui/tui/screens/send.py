@@ -45,10 +45,4 @@ class SendScreen(ModalScreen[str | None]):
 
     @on(Input.Submitted, "#text")
     def submitted(self, event: Input.Submitted) -> None:
-        if not event.value:
-            # The engine sends text through a tmux buffer, and tmux refuses an empty one.
-            error = self.query_one("#error", Static)
-            error.update("Type the answer: an empty line cannot be sent (for a default, type it, e.g. n).")
-            error.display = True
-            return
-        self.dismiss(event.value)
+        self.dismiss(event.value)  # an empty line is just Enter: the agent's default answer

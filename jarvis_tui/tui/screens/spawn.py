@@ -7,6 +7,7 @@ what was typed and the engine's own message, so invalid input never surfaces as 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual import on
@@ -34,8 +35,9 @@ class SpawnScreen(ModalScreen[SpawnRequest | None]):
     ]
 
     def __init__(self, profiles: list[str], default_profile: str, *, request: SpawnRequest | None = None,
-                 error: str = "") -> None:
+                 error: str = "", validate: Callable[[SpawnRequest], str] | None = None) -> None:
         super().__init__()
+        self.validate = validate  # returns an error message, or "" (no I/O: safe on the UI thread)
         self.profiles = profiles
         self.request = request or SpawnRequest(prompt="", agent=default_profile, title="")
         self.error = error
@@ -78,8 +80,13 @@ class SpawnScreen(ModalScreen[SpawnRequest | None]):
             return
         agent = self.query_one("#agent", Select).value
         priority = self.query_one("#priority", Select).value
-        self.dismiss(SpawnRequest(prompt=prompt, agent=str(agent), title=self.query_one("#title", Input).value,
-                                  priority=str(priority)))
+        request = SpawnRequest(prompt=prompt, agent=str(agent), title=self.query_one("#title", Input).value,
+                               priority=str(priority))
+        problem = self.validate(request) if self.validate is not None else ""
+        if problem:
+            self.show_error(problem)
+            return
+        self.dismiss(request)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -76,7 +76,7 @@ def sort_key(name: str, now: float) -> Callable[[RowData], Any]:
     def key(row: RowData) -> Any:
         a, u, f = row.agent, row.usage, row.facts
         if name == "status":
-            return (STATUS_ORDER.get(a.status, 99), a.created_at, a.id)
+            return (STATUS_ORDER.get(a.status, 99), a.task_created_at or a.created_at, a.id)
         if name == "runtime":
             return (-(a.runtime(now) or -1), a.id)
         if name == "output":  # most recently heard from first; silent ones last
@@ -91,7 +91,7 @@ def sort_key(name: str, now: float) -> Callable[[RowData], Any]:
             return (-a.attempt, a.id)
         if name in ("id", "title", "agent", "branch"):
             return (str(getattr(a, name) or "").lower(), a.id)
-        return (a.created_at, a.id)  # "created"
+        return (a.task_created_at or a.created_at, a.id)  # "created": a retried task keeps its place
 
     return key
 
