@@ -257,10 +257,34 @@ def test_on_status_change_hook_gets_json_on_stdin(jarvis_env):
     def events() -> list[dict]:
         return [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
 
-    poll(lambda: len(events()) >= 2, what="two hook events")
+    poll(lambda: len(events()) >= 3, what="three hook events")
     got = sorted(events(), key=lambda e: e["at"])
-    assert [(e["id"], e["old"], e["new"]) for e in got] == [(agent.id, "starting", "working"), (agent.id, "working", "done")]
-    assert got[1]["reason"] == "exited 0" and got[1]["task_id"] == agent.task_id
+    assert [(e["id"], e["old"], e["new"]) for e in got] == [
+        (agent.id, "queued", "starting"), (agent.id, "starting", "working"), (agent.id, "working", "done")]
+    assert got[2]["reason"] == "exited 0" and got[2]["task_id"] == agent.task_id
+
+
+def test_the_hook_hears_admission_decisions_too(jarvis_env):
+    out = jarvis_env.root / "hook-events.jsonl"
+    code = "import sys; open(sys.argv[1], 'a').write(sys.stdin.read())"
+    jarvis_env.write_config(max_agents=1, extra=f"[hooks]\non_status_change = "
+                                                f"{json.dumps([sys.executable, '-c', code, str(out)])}\n")
+    sup = jarvis_env.sup()
+    first = sup.spawn("busy #hang", agent="demo")
+    second = sup.spawn("wait in line #steps=1", agent="demo")
+    assert second.status == "queued"  # created queued: not a change, no hook
+    sup.fire(first.id, "dumb")
+    sup.dispatch()
+    jarvis_env.wait_status(sup, second.id, DONE)
+
+    def changes(agent_id: str) -> list[tuple[str, str]]:
+        lines = out.read_text().splitlines() if out.exists() else []
+        got = sorted((json.loads(line) for line in lines), key=lambda e: e["at"])
+        return [(e["old"], e["new"]) for e in got if e["id"] == agent_id]
+
+    poll(lambda: len(changes(second.id)) >= 3 and len(changes(first.id)) >= 3, what="hook events")
+    assert changes(second.id) == [("queued", "starting"), ("starting", "working"), ("working", "done")]
+    assert changes(first.id) == [("queued", "starting"), ("starting", "working"), ("working", "fired")]
 
 
 def test_headless_engine_exits_when_idle_and_releases_the_lease(jarvis_env):

@@ -244,6 +244,8 @@ class Supervisor:
         self.registry.update_attempt(agent_id, **fields)
         if status == STARTING:
             self.registry.set_meta("last_start_at", str(self.clock()))
+        if status != agent.status:  # every status change reaches the hook, admission's too
+            self.hooks.status_changed(agent, agent.status, status, reason)
         return status, reason
 
     def decide(self, agent: Agent, *, reading: SystemReading | None = None) -> Decision:
