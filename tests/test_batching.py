@@ -33,3 +33,30 @@ def test_reconcile_with_nothing_active_makes_no_tmux_call(jarvis_env):
     sup.tmux.run = lambda *a, **k: calls.append(a)  # type: ignore[method-assign]
     assert sup.reconcile() == []
     assert calls == []
+
+
+def test_an_engine_tick_makes_one_psutil_pass_and_two_tmux_calls(jarvis_env, monkeypatch):
+    import psutil
+
+    from jarvis_tui.engine.loop import EngineLoop
+
+    jarvis_env.write_config(max_agents=10)
+    sup = jarvis_env.sup()
+    ids = [sup.spawn(f"agent {i} #hang", agent="demo").id for i in range(5)]
+    for agent_id in ids:
+        jarvis_env.wait_for(sup, agent_id, lambda a: a.last_output_at is not None, what="output")
+    loop = EngineLoop(sup)
+    loop.tick()  # warm up: the first tick takes the lease
+    passes = []
+    real_iter = psutil.process_iter
+    monkeypatch.setattr(psutil, "process_iter", lambda *a, **k: passes.append(a) or real_iter(*a, **k))
+    tmux_calls = []
+    real_run = sup.tmux.run
+    sup.tmux.run = lambda *a, **k: tmux_calls.append(a[0]) or real_run(*a, **k)  # type: ignore[method-assign]
+    result = loop.tick()
+    assert len(passes) == 1  # system reading + every agent's tree in one pass
+    assert tmux_calls == ["list-panes", "display-message"]  # one poll, one batched capture
+    assert set(result.usage) == set(ids) and all(u.rss > 0 for u in result.usage.values())
+    loop.close()
+    for agent_id in ids:
+        sup.fire(agent_id, "dumb")
