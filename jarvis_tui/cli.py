@@ -143,7 +143,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
     for a in agents:
         style, symbol = status_style(a.status)
         table.add_row(
-            a.id, f"[{style}]{symbol} {a.status}[/]", a.agent, a.priority, str(a.attempt),
+            a.id, f"[{style}]{symbol} {a.status}[/]" + (" [dim](removed)[/]" if a.removed else ""),
+            a.agent, a.priority, str(a.attempt),
             one_line(a.title, 40), a.branch or "-", duration(a.runtime(now)),
             ago(a.last_output_at, now),
         )

@@ -14,7 +14,7 @@ from jarvis_tui.engine.models import DONE, FAILED, WAITING
 
 LS_FIELDS = {"id", "task_id", "title", "agent", "priority", "status", "attempt", "branch", "worktree",
              "tmux_session", "pid", "exit_code", "started_at", "ended_at", "last_output_at", "fires",
-             "queue_reason", "status_reason"}
+             "queue_reason", "status_reason", "removed"}
 SHOW_FIELDS = LS_FIELDS | {"prompt", "commits_ahead", "last_commit", "dirty", "attempts"}
 
 HOSTILE = [
@@ -154,7 +154,8 @@ def test_logs_send_fire_retry_rm_through_the_cli(jarvis_env):
     assert removed.returncode == 0 and "branch" in removed.stdout
     assert json.loads(jarvis_env.cli("ls", "--json").stdout) == []
     everything = json.loads(jarvis_env.cli("ls", "--all", "--json").stdout)
-    assert {r["id"] for r in everything} == {rid, new}
+    assert {r["id"]: r["removed"] for r in everything} == {rid: False, new: True}
+    assert "(removed)" in jarvis_env.cli("ls", "--all").stdout
 
 
 def test_agents_report_and_heartbeat_about_themselves(jarvis_env):

@@ -134,6 +134,7 @@ class Agent:
             "heartbeat_at": iso(self.heartbeat_at),
             "summary": self.summary,
             "after": self.after_task_id,
+            "removed": self.removed,
             "fires": [f.to_json() for f in self.fires],
         }
 
