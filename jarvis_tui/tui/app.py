@@ -47,6 +47,7 @@ from .messages import EngineChanged, GitFactsReady, SpawnRejected, TickFailed, T
 from .screens.confirm import ConfirmScreen
 from .screens.detail import DetailScreen
 from .screens.fire import FireScreen
+from .screens.metrics import MetricsScreen
 from .screens.send import SendScreen
 from .screens.spawn import SpawnRequest, SpawnScreen
 from .widgets.agent_table import AgentTable, GitFacts
@@ -56,7 +57,7 @@ from .widgets.log_pane import LogPane
 
 # Actions that act on the main screen; disabled while a dialog or the detail view is up.
 MAIN_ACTIONS = frozenset({"spawn", "fire", "retry", "attach", "send", "remove", "details", "diff",
-                          "grid", "filter", "sort"})
+                          "grid", "filter", "sort", "metrics"})
 
 
 def while_open(handler: Callable[..., None]) -> Callable[..., None]:
@@ -118,6 +119,7 @@ class JarvisApp(App[str]):
         Binding("R", "retry(True)", "Retry fresh", show=False),
         Binding("d", "diff", "Diff", show=False),
         Binding("o", "sort", "Sort", show=False),
+        Binding("m", "metrics", "Metrics", show=False),  # the footer is full at 80 columns
     ]
 
     def __init__(
@@ -460,6 +462,8 @@ class JarvisApp(App[str]):
             ("Grid (g)", "Up to six agents' logs side by side", self.action_grid),
             ("Filter (/)", "Show agents matching words or a status", self.action_filter),
             ("Sort (o)", "Cycle the table's sort order", self.action_sort),
+            ("Metrics (m)", "Per profile: dispatched, done, failed, fired by reason, success rate, "
+             "time to done, cost", self.action_metrics),
         )
         for title, help_text, callback in commands:
             yield SystemCommand(title, help_text, callback)
@@ -645,6 +649,9 @@ class JarvisApp(App[str]):
 
     def action_diff(self) -> None:
         self.action_details(diff=True)
+
+    def action_metrics(self) -> None:
+        self.push_screen(MetricsScreen(self.sup))
 
     def action_grid(self) -> None:
         self.grid_mode = not self.grid_mode

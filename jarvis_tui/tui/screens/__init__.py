@@ -1,1 +1,1 @@
-"""Screens: modal dialogs (spawn, fire, send, confirm) and the agent detail view."""
+"""Screens: modal dialogs (spawn, fire, send, confirm), the agent detail view and the metrics view."""
