@@ -314,3 +314,36 @@ async def test_a_failing_engine_call_is_shown_not_fatal(jarvis_env, monkeypatch)
         await wait_until(pilot, lambda: "tmux went away" in app.gauge.error, what="the error in the header")
         await wait_until(pilot, lambda: calls["n"] >= 2 and not app.gauge.error, what="recovery")
         assert app.is_running
+
+
+async def test_the_bell_rings_once_when_an_agent_starts_waiting(jarvis_env, monkeypatch):
+    sup = jarvis_env.sup()
+    before = sup.spawn("Asked before #steps=1 #ask", agent="demo", title="Asked before")
+    jarvis_env.wait_status(sup, before.id, WAITING)
+    app = make_app(sup)
+    rings: list[int] = []
+    monkeypatch.setattr(app, "bell", lambda: rings.append(app.ticks))
+
+    def spawn_now():  # from a thread: the dashboard keeps ticking meanwhile
+        try:
+            return sup.spawn("Ask later #steps=1 #ask", agent="demo", title="Asks later")
+        finally:
+            sup.registry.close()
+
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await wait_until(pilot, lambda: app.ticks >= 3, what="a few ticks")
+        assert status_of(app, before.id) == WAITING
+        assert rings == []  # it was waiting before the dashboard opened
+
+        agent = await asyncio.to_thread(spawn_now)
+        await wait_until(pilot, lambda: status_of(app, agent.id) == WAITING, what="the new agent waiting")
+        ticks = app.ticks
+        await wait_until(pilot, lambda: app.ticks >= ticks + 4, what="more ticks while it waits")
+        assert len(rings) == 1  # once, when it started waiting; not every tick
+        notes = [n.message for n in app._notifications]
+        mine = [m for m in notes if m.startswith(f"{agent.id} is waiting: ")]
+        assert len(mine) == 1 and "[y/N]" in mine[0]
+        assert not any(m.startswith(f"{before.id} is waiting") for m in notes)
+        await app.workers.wait_for_complete()
+    for waiting in (before, agent):
+        sup.fire(waiting.id, "dumb")

@@ -144,6 +144,7 @@ class JarvisApp(App[str]):
         self.quit_note = quit_note
         self.agents: dict[str, Agent] = {}
         self.last_tick: TickResult | None = None
+        self.statuses: dict[str, str] | None = None  # each agent's status at the last tick (None: no tick yet)
         self.ticks = 0
         self.git_facts: dict[str, GitFacts] = {}
         self.selected: str | None = None
@@ -263,6 +264,7 @@ class JarvisApp(App[str]):
         if self.grid_mode:
             self.show_grid()
         self.announce(result.changed)
+        self.announce_waiting(result)
         self.announce_actions(getattr(result, "actions", []))
         self.update_titles()
         self.poll_git(result.agents)
@@ -306,10 +308,7 @@ class JarvisApp(App[str]):
             if agent.id in self.table.busy:  # our own fire/rm in flight: its result is announced
                 continue
             title = " ".join(agent.title.split())[:40]
-            if agent.status == WAITING:
-                self.notify(f"{agent.id} {title}: {agent.status_reason or 'waiting'} (s answers)",
-                            title="waiting for you", severity="warning", markup=False)
-            elif agent.status == FAILED:
+            if agent.status == FAILED:  # (waiting: announce_waiting)
                 self.notify(f"{agent.id} {title}: {agent.status_reason or 'failed'}", title="failed",
                             severity="error", markup=False)
             elif agent.status == DONE:
@@ -317,6 +316,25 @@ class JarvisApp(App[str]):
             elif agent.status == FIRED:
                 self.notify(f"{agent.id} {title}: {agent.status_reason}", title="fired", severity="error",
                             markup=False)
+
+    def announce_waiting(self, result: TickResult) -> None:
+        """The one place that tells the user an agent wants input: a notification for each agent
+        that started waiting, and one terminal bell for the lot.
+
+        "Started" is against the previous tick, not only this tick's reconcile: a CLI call or
+        a headless engine may have moved the agent between two ticks. No bell on the first
+        tick: those agents were waiting before the dashboard opened (the ones this very tick
+        saw change still get their notification).
+        """
+        previous, self.statuses = self.statuses, {a.id: a.status for a in result.agents}
+        changed = {a.id for a in result.changed}
+        started = [a for a in result.agents if a.status == WAITING and a.id not in self.table.busy
+                   and (a.id in changed if previous is None else previous.get(a.id) != WAITING)]
+        for agent in started:
+            self.notify(f"{agent.id} is waiting: {agent.status_reason or 'for input'} (s answers)",
+                        title="waiting for you", severity="warning", markup=False)
+        if started and previous is not None:
+            self.bell()
 
     def announce_actions(self, actions: Iterable[object]) -> None:
         """The engine's own decisions this tick (automatic retries, policy fires...)."""
