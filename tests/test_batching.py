@@ -60,3 +60,15 @@ def test_an_engine_tick_makes_one_psutil_pass_and_two_tmux_calls(jarvis_env, mon
     loop.close()
     for agent_id in ids:
         sup.fire(agent_id, "dumb")
+
+
+def test_batched_capture_finds_every_pane_even_past_the_first_ten(jarvis_env):
+    """Regression: pane ids like %3 or %10 were mangled by display-message's strftime."""
+    tmux = jarvis_env.tmux
+    tmux.run("new-session", "-d", "-s", "many", "-x", "80", "-y", "5", "sleep", "60")
+    for _ in range(11):
+        tmux.run("new-window", "-t", "=many:", "sleep", "60")
+    panes = tmux.run("list-panes", "-s", "-t", "=many", "-F", "#{pane_id}").stdout.split()
+    assert len(panes) == 12 and "%11" in panes
+    screens = tmux.capture_many(panes)
+    assert sorted(screens) == sorted(panes)

@@ -140,7 +140,9 @@ class Tmux:
         for pane_id in pane_ids:
             if args:
                 args.append(";")
-            args += ["display-message", "-p", "-t", pane_id, f"{_CAPTURE_MARK}{pane_id}", ";",
+            # #{pane_id}, not the literal id: display-message runs strftime over its text,
+            # which turns a literal "%3" into " %3" (a field width), "%10" into "      %10".
+            args += ["display-message", "-p", "-t", pane_id, f"{_CAPTURE_MARK}#{{pane_id}}", ";",
                      "capture-pane", "-p", "-t", pane_id]
             if escapes:
                 args.append("-e")
