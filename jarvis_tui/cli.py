@@ -195,6 +195,8 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
     sup = open_supervisor(args)
     agent = sup.get(args.id)
+    if args.screen:
+        return _print_screen(sup, agent, args.raw)
     path = sup.log_path(agent.id)
     if args.raw and not args.follow:
         data = path.read_bytes() if path.exists() else b""
@@ -230,6 +232,17 @@ def cmd_logs(args: argparse.Namespace) -> int:
                 time.sleep(0.2)
     except KeyboardInterrupt:
         return EXIT_OK
+
+
+def _print_screen(sup: Supervisor, agent: Agent, raw: bool) -> int:
+    """The pane as it looks now: the honest view of a full-screen agent (cursor-drawn TUIs)."""
+    sup.reconcile()
+    agent = sup.registry.get(agent.id)
+    if not agent.pane_id or agent.tmux_session not in sup.tmux.sessions():
+        raise CliError(f"agent {agent.id} has no live pane ({agent.status}); its output is in: jarvis logs {agent.id}")
+    colour = raw or (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    sys.stdout.write(sup.tmux.capture(agent.pane_id, escapes=colour).rstrip("\n") + "\n")
+    return EXIT_OK
 
 
 def _write_lines(lines: Sequence[str]) -> None:
@@ -465,6 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-f", "--follow", action="store_true", help="keep printing until the agent ends")
     p.add_argument("-n", "--lines", type=int, default=0, metavar="N", help="only the last N lines")
     p.add_argument("--raw", action="store_true", help="the raw terminal stream, escapes and all")
+    p.add_argument("--screen", action="store_true",
+                   help="the pane as it looks now (for full-screen agents such as Claude Code)")
 
     p = add("attach", cmd_attach, "attach to an agent's tmux session (detach: ctrl-b d)", json_flag=False)
     p.add_argument("id")

@@ -15,7 +15,7 @@ from jarvis_tui.engine.models import DONE, FAILED, WAITING
 LS_FIELDS = {"id", "task_id", "title", "agent", "priority", "status", "attempt", "branch", "worktree",
              "tmux_session", "pid", "exit_code", "started_at", "ended_at", "last_output_at", "fires",
              "queue_reason", "status_reason", "removed"}
-SHOW_FIELDS = LS_FIELDS | {"prompt", "commits_ahead", "last_commit", "dirty", "attempts"}
+SHOW_FIELDS = LS_FIELDS | {"prompt", "commits_ahead", "last_commit", "dirty", "attempts", "profile"}
 
 HOSTILE = [
     "it's \"quoted\" and 'single'",
@@ -134,6 +134,8 @@ def test_logs_send_fire_retry_rm_through_the_cli(jarvis_env):
     logs = jarvis_env.cli("logs", rid, "-n", "2")
     assert "Apply the changes? [y/N]" in logs.stdout and "\x1b" not in logs.stdout
     assert len(logs.stdout.strip().splitlines()) <= 3
+    screen = jarvis_env.cli("logs", rid, "--screen")
+    assert screen.returncode == 0 and screen.stdout.rstrip().endswith("Apply the changes? [y/N]")
     assert jarvis_env.cli("send", rid, "no way").returncode == 0
     follow = jarvis_env.cli("logs", rid, "--follow", timeout=30)
     assert "answer: 'no way'" in follow.stdout and "finished with exit code 0" in follow.stdout
@@ -143,6 +145,8 @@ def test_logs_send_fire_retry_rm_through_the_cli(jarvis_env):
     assert data["status"] == "fired"
     assert data["fires"][0]["reason"] == "dumb" and data["fires"][0]["note"] == "answered badly"
     assert git(jarvis_env.repo, "show", f"refs/jarvis/fired/{rid}:untracked_work.txt") == "work in progress"
+    gone = jarvis_env.cli("logs", rid, "--screen")
+    assert gone.returncode == 1 and "no live pane" in gone.stderr
     retried = json.loads(jarvis_env.cli("retry", rid, "--json").stdout)
     assert retried["attempt"] == 2 and retried["task_id"] == rid
     new = retried["id"]

@@ -108,7 +108,6 @@ class SupervisorConfig:
     max_agents: int = 5
     default_agent: str = ""
     kill_grace: float = 5.0
-    log_max_bytes: int = 0  # reserved: 0 keeps whole logs
 
 
 @dataclass(frozen=True)
@@ -178,7 +177,6 @@ _SUPERVISOR_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "max_agents": (int, "an integer"),
     "default_agent": (str, "a profile name"),
     "kill_grace": (_NUM, "a number of seconds"),
-    "log_max_bytes": (int, "an integer"),
 }
 _RESOURCES_KEYS = {
     name: (_NUM, "a number")
@@ -381,7 +379,6 @@ class _Builder:
             max_agents=sup_raw.get("max_agents", 5),
             default_agent=default_agent,
             kill_grace=float(sup_raw.get("kill_grace", 5.0)),
-            log_max_bytes=sup_raw.get("log_max_bytes", 0),
         )
         resources = ResourcesConfig(**{k: float(v) for k, v in res_raw.items()})
         if not resources.cpu_safe <= resources.cpu_danger:

@@ -14,7 +14,7 @@ A retry is a new attempt (a new agent id) of the same task.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 QUEUED = "queued"
@@ -101,10 +101,6 @@ class Agent:
     def is_active(self) -> bool:
         return self.status in ACTIVE
 
-    @property
-    def is_ended(self) -> bool:
-        return self.status in ENDED
-
     def runtime(self, now: float) -> float | None:
         if self.started_at is None:
             return None
@@ -132,13 +128,9 @@ class Agent:
             "ended_at": iso(self.ended_at),
             "last_output_at": iso(self.last_output_at),
             "heartbeat_at": iso(self.heartbeat_at),
+            "heartbeat_note": self.heartbeat_note,
             "summary": self.summary,
             "after": self.after_task_id,
             "removed": self.removed,
             "fires": [f.to_json() for f in self.fires],
         }
-
-    def copy(self) -> "Agent":
-        data = asdict(self)
-        data["fires"] = [FireRecord(**f) for f in data["fires"]]
-        return Agent(**data)

@@ -383,14 +383,6 @@ class Registry:
             for r in self.conn.execute(sql, params).fetchall()
         ]
 
-    def last_event_id(self) -> int:
-        row = self.conn.execute("SELECT MAX(id) FROM events").fetchone()
-        return row[0] or 0
-
-    def data_version(self) -> int:
-        """Changes whenever ANY connection commits a write: a cheap 'did anything change?'."""
-        return self.conn.execute("PRAGMA data_version").fetchone()[0]
-
     # ------------------------------------------------------------------ meta (leases, settings)
 
     def get_meta(self, key: str) -> str | None:

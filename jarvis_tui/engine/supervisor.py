@@ -704,6 +704,8 @@ class Supervisor:
         data["preserved_ref"] = agent.preserved_ref
         data["retry_context"] = agent.retry_context
         data["log"] = str(self.log_path(agent.id))
+        profile = self.config.profiles.get(agent.agent)
+        data["profile"] = {"model": profile.model, "role": profile.role} if profile else None
         worktree = Path(agent.worktree) if agent.worktree else None
         info = worktrees.details(self.repo, worktree, agent.branch, agent.base_commit) if agent.branch else None
         data["commits_ahead"] = info.commits_ahead if info else 0

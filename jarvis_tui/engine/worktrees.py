@@ -11,7 +11,6 @@ worktree's files are added to a TEMPORARY index, written as a tree, committed wi
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
@@ -164,13 +163,3 @@ def diff(where: Path, base: str, *, stat: bool = False) -> str:
 def diff_range(repo: Path, base: str, head: str, *, stat: bool = False) -> str:
     """Diff between two commits or refs (an agent with no worktree left: its branch or fired ref)."""
     return _run(repo, "diff", "--stat" if stat else "--patch", f"{base}..{head}")
-
-
-def worktree_paths(repo: Path) -> list[Path]:
-    out = _run(repo, "worktree", "list", "--porcelain")
-    return [Path(line[len("worktree "):]) for line in out.splitlines() if line.startswith("worktree ")]
-
-
-def env_without_git() -> dict[str, str]:
-    """The environment for agents: no GIT_DIR/GIT_INDEX_FILE leaking in from a hook or test."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
