@@ -234,6 +234,21 @@ async def test_remove_a_finished_agent_and_attach_falls_back_without_a_terminal(
     sup.fire(running.id, "dumb")
 
 
+async def test_the_table_shows_commits_ahead_and_uncommitted_work_from_git(jarvis_env):
+    sup = jarvis_env.sup()
+    agent = jarvis_env.wait_status(sup, sup.spawn("Quick #steps=1 #dirty", agent="demo").id, DONE)
+    ahead = git(jarvis_env.repo, "rev-list", "--count", f"{agent.base_commit}..{agent.branch}")
+    assert int(ahead) >= 2
+    app = make_app(sup, git_interval=0.2)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, lambda: agent.id in shown(app) and cell_text(app, agent.id, "ahead") == f"{ahead}*",
+                         what=f"{ahead} commits ahead, with uncommitted work (*)")
+        await asyncio.to_thread(jarvis_env.cli, "rm", agent.id, check=True)  # removed from the CLI
+        await wait_until(pilot, lambda: agent.id not in shown(app) and agent.id not in app.git_facts,
+                         what="the row and its git facts gone")
+        await app.workers.wait_for_complete()
+
+
 async def test_quit_leaves_agents_running_and_reopening_shows_them(jarvis_env):
     sup = jarvis_env.sup()
     agent = sup.spawn("Keep going #hang", agent="demo", title="Long runner")

@@ -38,9 +38,11 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input
 
+from ..engine import worktrees
 from ..engine.config import load_config
 from ..engine.loop import EngineLoop, TickResult
 from ..engine.models import ACTIVE, DONE, FAILED, FIRED, PENDING, RUNNING, WAITING, Agent
+from ..engine.overseer import Action
 from ..engine.resources import SystemReading
 from ..engine.supervisor import Supervisor, SupervisorError, UsageError
 from .messages import EngineChanged, GitFactsReady, SpawnRejected, TickFailed, Ticked
@@ -265,7 +267,7 @@ class JarvisApp(App[str]):
             self.show_grid()
         self.announce(result.changed)
         self.announce_waiting(result)
-        self.announce_actions(getattr(result, "actions", []))
+        self.announce_actions(result.actions)
         self.update_titles()
         self.poll_git(result.agents)
 
@@ -336,18 +338,21 @@ class JarvisApp(App[str]):
         if started and previous is not None:
             self.bell()
 
-    def announce_actions(self, actions: Iterable[object]) -> None:
+    def announce_actions(self, actions: Iterable[Action]) -> None:
         """The engine's own decisions this tick (automatic retries, policy fires...)."""
         severities = {"fire": "error", "error": "error", "retry_exhausted": "error", "retry": "warning",
                       "stalled": "warning"}
         for action in actions:
-            kind = getattr(action, "kind", "")
-            self.say(f"{getattr(action, 'agent_id', '')}: {getattr(action, 'note', '')}",
-                     title=f"engine: {kind.replace('_', ' ')}", severity=severities.get(kind, "information"))
+            self.say(f"{action.agent_id}: {action.note}", title=f"engine: {action.kind.replace('_', ' ')}",
+                     severity=severities.get(action.kind, "information"))
 
     # ------------------------------------------------------------------ git facts
 
     def poll_git(self, agents: list[Agent]) -> None:
+        listed = {a.id for a in agents}  # removed agents and earlier attempts leave the table: forget them
+        for known in (self.git_facts, self._git_status):
+            for agent_id in known.keys() - listed:
+                del known[agent_id]
         if self.git_interval is None or self._git_running:
             return
         if time.monotonic() - self._git_last < self.git_interval:
@@ -362,18 +367,20 @@ class JarvisApp(App[str]):
 
     @work(thread=True, exit_on_error=False, group="git")
     def git_worker(self, agents: list[Agent]) -> None:
-        facts: dict[str, tuple[GitFacts, str]] = {}
+        """Git only (what ``jarvis show`` computes for these two columns): no registry here."""
+        facts: dict[str, GitFacts] = {}
+        statuses: dict[str, str] = {}
         try:
             for agent in agents:
                 try:
-                    details = self.sup.details(agent)
+                    info = worktrees.details(self.sup.repo, Path(agent.worktree) if agent.worktree else None,
+                                             agent.branch, agent.base_commit)
                 except Exception:  # a worktree vanishing mid-call: try again next round
                     continue
-                facts[agent.id] = (GitFacts(details["commits_ahead"], details["dirty"]), agent.status)
+                facts[agent.id] = GitFacts(info.commits_ahead, info.dirty)
+                statuses[agent.id] = agent.status
         finally:
-            self.sup.registry.close()
-            self.post_message(GitFactsReady({k: v[0] for k, v in facts.items()},
-                                            {k: v[1] for k, v in facts.items()}))
+            self.post_message(GitFactsReady(facts, statuses))
 
     @while_open
     def on_git_facts_ready(self, message: GitFactsReady) -> None:
@@ -695,7 +702,6 @@ class JarvisApp(App[str]):
     def filter_submitted(self, event: Input.Submitted) -> None:
         if not event.value.strip():
             self.query_one("#filter", FilterInput).display = False
-        self.table.facts = self.git_facts  # one dict: git polls update it, the table reads it
         self.table.focus()
 
     def action_sort(self) -> None:
