@@ -14,6 +14,12 @@ STATUS_STYLES: dict[str, tuple[str, str]] = {
 }
 
 
+def one_line(text: str, limit: int = 60) -> str:
+    """``text`` on one line (whitespace runs become one space), cut to ``limit`` with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: max(0, limit - 1)] + "…"
+
+
 def status_style(status: str) -> tuple[str, str]:
     return STATUS_STYLES.get(status, ("", "·"))
 

@@ -13,6 +13,7 @@ from textual.content import Content
 from textual.widgets import Footer
 from tui_helpers import SNAPSHOT_AGENTS, cell_text, settle, shown, snapshot_app, wait_until
 
+from jarvis_tui.format import one_line
 from jarvis_tui.tui.widgets.agent_table import clip_middle, matches
 from jarvis_tui.tui.widgets.grid import LogGrid
 
@@ -70,6 +71,8 @@ def test_filter_words():
     assert matches(agent, "status:fail") and not matches(agent, "status:wait")
     assert not matches(agent, "flaky nope")
     assert clip_middle("jarvis/write-the-release-notes-a1b2c3", 20) == "jarvis/write…-a1b2c3"
+    assert one_line("Fix  the\nflaky\tlogin test", 12) == "Fix the fla…"  # titles in tables, dialogs, notes
+    assert one_line("short\n", 12) == "short"
 
 
 async def test_log_follows_the_tail_until_the_user_scrolls_up(tmp_path):

@@ -45,6 +45,7 @@ from ..engine.models import ACTIVE, DONE, FAILED, FIRED, PENDING, RUNNING, WAITI
 from ..engine.overseer import Action
 from ..engine.resources import SystemReading
 from ..engine.supervisor import Supervisor, SupervisorError, UsageError
+from ..format import one_line
 from .messages import EngineChanged, GitFactsReady, SpawnRejected, TickFailed, Ticked
 from .screens.confirm import ConfirmScreen
 from .screens.detail import DetailScreen
@@ -309,7 +310,7 @@ class JarvisApp(App[str]):
         for agent in changed:
             if agent.id in self.table.busy:  # our own fire/rm in flight: its result is announced
                 continue
-            title = " ".join(agent.title.split())[:40]
+            title = one_line(agent.title, 40)
             if agent.status == FAILED:  # (waiting: announce_waiting)
                 self.notify(f"{agent.id} {title}: {agent.status_reason or 'failed'}", title="failed",
                             severity="error", markup=False)
@@ -429,7 +430,7 @@ class JarvisApp(App[str]):
         log = self.log_pane
         agent = self.agents.get(self.selected) if self.selected else None
         if agent is not None:
-            log.border_title = Content(f"Log · {agent.id} · {' '.join(agent.title.split())[:60]}")
+            log.border_title = Content(f"Log · {agent.id} · {one_line(agent.title, 60)}")
             log.border_subtitle = "" if log.log.following else "scrolled: End follows"
         elif self.ticks and not self.agents:
             log.border_title = "No agents yet: press n to spawn one"
@@ -532,7 +533,7 @@ class JarvisApp(App[str]):
             outcome.select = agent.id
             reason = agent.queue_reason or agent.status_reason
             extra = f" ({reason})" if agent.status not in ACTIVE and reason else ""
-            self.say(f"{agent.id} {agent.status}{extra}: {' '.join(agent.title.split())[:50]}",
+            self.say(f"{agent.id} {agent.status}{extra}: {one_line(agent.title, 50)}",
                      title="spawned")
 
     # ------------------------------------------------------------------ fire
@@ -590,7 +591,7 @@ class JarvisApp(App[str]):
         if agent.status in ACTIVE:
             self.say(f"{agent.id} is {agent.status}; fire it first (f).", severity="warning")
             return
-        question = (f"{agent.id} · {' '.join(agent.title.split())[:60]} ({agent.status})\n\n"
+        question = (f"{agent.id} · {one_line(agent.title, 60)} ({agent.status})\n\n"
                     "Its tmux session and worktree are removed. Its branch "
                     f"{agent.branch or '-'} and any uncommitted work (refs/jarvis/kept/{agent.id}) are kept.")
 

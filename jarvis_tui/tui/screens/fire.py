@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 
 from ...engine.config import FIRE_REASONS
 from ...engine.models import Agent
+from ...format import one_line
 
 REASON_HELP = {
     "derailed": "went off the task",
@@ -42,7 +43,7 @@ class FireScreen(ModalScreen[tuple[str, str] | None]):
         with Vertical(id="dialog", classes="dialog fire") as dialog:
             dialog.border_title = f"Fire {self.agent.id}"
             dialog.border_subtitle = "↑↓ or 1-5 reason · enter fire · esc cancel"
-            yield Static(f"{' '.join(self.agent.title.split())[:70]}  ({self.agent.status})", classes="subject",
+            yield Static(f"{one_line(self.agent.title, 70)}  ({self.agent.status})", classes="subject",
                          markup=False)
             yield Label("Why?")
             options = [Option(f"{n}  {reason:<13}[dim]{REASON_HELP.get(reason, '')}[/]", id=reason)

@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from ...engine.models import Agent
+from ...format import one_line
 
 
 class SendScreen(ModalScreen[str | None]):
@@ -28,7 +29,7 @@ class SendScreen(ModalScreen[str | None]):
         with Vertical(id="dialog", classes="dialog send") as dialog:
             dialog.border_title = f"Send to {self.agent.id}"
             dialog.border_subtitle = "enter send · esc cancel"
-            yield Static(f"{' '.join(self.agent.title.split())[:70]}  ({self.agent.status})", classes="subject",
+            yield Static(f"{one_line(self.agent.title, 70)}  ({self.agent.status})", classes="subject",
                          markup=False)
             if self.question:
                 yield Static(f"▌ {self.question}", classes="question", markup=False)

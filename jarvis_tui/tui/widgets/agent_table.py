@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 
 from ...engine.models import ACTIVE, STARTING, STATUSES, WAITING, Agent
 from ...engine.resources import TreeUsage
-from ...format import duration, size, status_style
+from ...format import duration, one_line, size, status_style
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 # Most useful first: at 80 columns the right-hand ones scroll off, not these.
@@ -98,11 +98,6 @@ def sort_key(name: str, now: float) -> Callable[[RowData], Any]:
 
 def cell(value: str, style: str = "", *, right: bool = False) -> Text:
     return Text(value, style=style, justify="right" if right else "left", no_wrap=True, overflow="ellipsis")
-
-
-def clip(text: str, width: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: max(0, width - 1)] + "…"
 
 
 class AgentTable(DataTable[Text]):
@@ -205,7 +200,7 @@ class AgentTable(DataTable[Text]):
         available = self.scrollable_content_region.width or 80
         fixed = sum(w for _, _, w in COLUMNS) + 2 * len(COLUMNS)
         spare = max(0, available - fixed)
-        need_title = max(16, min(64, max((len(" ".join(r.agent.title.split())) for r in rows), default=0)))
+        need_title = max(16, min(64, max((len(one_line(r.agent.title, 64)) for r in rows), default=0)))
         need_branch = max(6, min(48, max((len(r.agent.branch or "") for r in rows), default=0)))
         if spare >= need_title + need_branch:
             return need_title, need_branch
@@ -226,14 +221,14 @@ class AgentTable(DataTable[Text]):
         return (
             cell(a.id, "bold"),
             self.status_cell(a),
-            cell(clip(a.title, widths[0]), title_style),
+            cell(one_line(a.title, widths[0]), title_style),
             cell(duration(a.runtime(self.now)), right=True),
             cell(quiet, right=True),
             cell(cpu, right=True),
             cell(rss, right=True),
             cell(ahead, right=True),
             cell(str(a.attempt), right=True),
-            cell(clip(a.agent, 7)),
+            cell(one_line(a.agent, 7)),
             cell(clip_middle(a.branch or "-", widths[1]), "dim"),
         )
 

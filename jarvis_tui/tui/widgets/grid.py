@@ -14,7 +14,7 @@ from textual.containers import Grid
 from textual.content import Content
 
 from ...engine.models import ACTIVE, Agent
-from ...format import status_style
+from ...format import one_line, status_style
 from .log_pane import LogPane
 
 MAX_PANES = 6
@@ -63,7 +63,7 @@ class LogGrid(Grid):
             style, symbol = status_style(agent.status)
             # Through rich Text, so status colours are the same ANSI-themed ones as the table's.
             title = Text.assemble((agent.id, "bold"), " ", (f"{symbol} {agent.status}", style), " ",
-                                  " ".join(agent.title.split())[:60])
+                                  one_line(agent.title, 60))
             pane.border_title = Content.from_rich_text(title)
             pane.set_class(agent.id == selected, "-selected")
         columns, rows = shape(len(chosen), self.app.size.width)
