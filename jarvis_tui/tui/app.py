@@ -164,7 +164,9 @@ class JarvisApp(App[str]):
 
     @property
     def closing_down(self) -> bool:
-        return bool(self._exit or self._closing or self._closed or not self.screen_stack
+        # not is_running: shutting down without exit() (run_test, a crash) prunes the screens'
+        # widgets while worker results are still being delivered.
+        return bool(self._exit or not self.is_running or self._closing or self._closed or not self.screen_stack
                     or not self.screen_stack[0].is_attached)
 
     # ------------------------------------------------------------------ layout

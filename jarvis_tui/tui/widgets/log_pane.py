@@ -147,7 +147,8 @@ class LogPane(Vertical):
     def on_log_pane_lines(self, message: Lines) -> None:
         message.stop()
         self.reading = False
-        if message.generation != self.generation or not self.is_attached or self.app._exit:
+        closing = self.app._exit or not self.app.is_running
+        if message.generation != self.generation or not self.is_attached or closing:
             return  # another agent by now, or the app is closing
         if message.error:
             self.set_partial(message.error)
