@@ -7,7 +7,7 @@ Layout, one folder per place on screen (posting style)::
     messages.py       typed messages between threads, widgets and the app
     demo.py           the scratch repository and config of ``jarvis demo`` (no Textual)
     widgets/          gauge (header), agent_table, log_pane, grid
-    screens/          spawn, fire, send, confirm (modal dialogs) and detail
+    screens/          spawn, fire, send, confirm (modal dialogs); detail, metrics (full screens)
 
 The engine never imports this package (tests/test_boundary.py checks it).
 """

@@ -35,10 +35,8 @@ class SendScreen(ModalScreen[str | None]):
                 yield Static(f"▌ {self.question}", classes="question", markup=False)
             yield Input(placeholder="a line of input for the agent (Enter is pressed after it)", id="text",
                         compact=True)
-            yield Static("", id="error", classes="error", markup=False)
 
     def on_mount(self) -> None:
-        self.query_one("#error", Static).display = False
         self.query_one("#text", Input).focus()
 
     def action_cancel(self) -> None:

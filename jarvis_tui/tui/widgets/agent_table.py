@@ -122,7 +122,6 @@ class AgentTable(DataTable[Text]):
         self._order: list[str] = []
         self._cells: dict[str, tuple[Text, ...]] = {}
         self._widths: tuple[int, int] | None = None
-        self.loaded = False
 
     # ------------------------------------------------------------------ data in
 
@@ -130,7 +129,6 @@ class AgentTable(DataTable[Text]):
         self.agents = agents
         self.usage = usage
         self.now = now
-        self.loaded = True
         self.render_rows()
 
     def show_facts(self, facts: dict[str, GitFacts]) -> None:
