@@ -10,10 +10,11 @@ import threading
 import time
 
 from textual.content import Content
-from textual.widgets import Footer
-from tui_helpers import SNAPSHOT_AGENTS, cell_text, settle, shown, snapshot_app, wait_until
+from textual.widgets import Footer, Static
+from tui_helpers import SNAPSHOT_AGENTS, cell_text, rich_text, settle, shown, snapshot_app, wait_until
 
 from jarvis_tui.format import one_line
+from jarvis_tui.tui.screens.detail import DetailScreen
 from jarvis_tui.tui.widgets.agent_table import clip_middle, matches
 from jarvis_tui.tui.widgets.grid import LogGrid
 
@@ -84,9 +85,9 @@ async def test_log_follows_the_tail_until_the_user_scrolls_up(tmp_path):
         with log_file.open("ab") as fh:
             fh.write(b"".join(b"\x1b[32mline %d\x1b[0m\r\n" % n for n in range(200)))
         await wait_until(pilot, lambda: pane.lines_written >= 205, what="200 more lines")
-        await pilot.pause(0.1)
         log = pane.log
-        assert log.following and log.scroll_y == log.max_scroll_y > 0
+        await wait_until(pilot, lambda: log.scroll_y == log.max_scroll_y > 0, what="the view at the tail")
+        assert log.following
         assert "\x1b" not in "".join(s.text for s in log.lines)
         log.scroll_to(y=0, animate=False, immediate=True)
         await pilot.pause()
@@ -116,9 +117,10 @@ async def test_the_log_is_bounded_and_rendered_without_escape_junk(tmp_path):
         styled = [seg for strip in pane.log.lines for seg in strip if seg.style and seg.style.color]
         assert styled  # colours kept as styles
         with log_file.open("ab") as fh:
-            fh.write(b"\r\n" + b"x\r\n" * (pane.max_lines + 500))
-        await wait_until(pilot, lambda: pane.lines_written >= pane.max_lines, what="lots of lines")
-        await pilot.pause(0.3)
+            fh.write(b"\r\n" + b"x\r\n" * (pane.max_lines + 500) + b"last\r\n")
+        # more lines written than the pane keeps (each read is capped too): the bound is tested
+        await wait_until(pilot, lambda: pane.lines_written > pane.max_lines and pane.log.lines
+                         and pane.log.lines[-1].text == "last", what="lots of lines, to the last one")
         assert len(pane.log.lines) <= pane.max_lines
 
 
@@ -162,7 +164,7 @@ async def test_keys_are_in_the_footer_and_the_palette(tmp_path):
         await wait_until(pilot, lambda: len(app.screen_stack) == 2, what="the command palette")
         titles = [c.title for c in app.get_system_commands(app.screen_stack[0])]  # as the palette asks
         for word in ("Spawn", "Fire", "Retry", "fresh", "Send", "Attach", "Remove", "Details", "Diff", "Grid",
-                     "Filter", "Sort", "Quit"):
+                     "Filter", "Sort", "Metrics", "Quit"):
             assert any(word in t for t in titles), word
 
 
@@ -179,13 +181,16 @@ async def test_a_slow_action_keeps_the_screen_live(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, select="b2c3d4")
         app.sup.send = slow_send  # type: ignore[method-assign]
-        await pilot.press("s", "y", "enter")
-        await wait_until(pilot, entered.is_set, what="the send worker")
-        started = time.monotonic()
-        await pilot.press("slash", *"flaky")  # the UI answers while the engine call hangs
-        assert shown(app) == ["c3d4e5"]
-        assert time.monotonic() - started < 2
-        release.set()
+        try:
+            started = time.monotonic()  # (a send on the UI thread would hold these keys for 10 s)
+            await pilot.press("s", "y", "enter")
+            await wait_until(pilot, entered.is_set, what="the send worker")
+            await pilot.press("slash", *"flaky")  # the UI answers while the engine call hangs
+            assert shown(app) == ["c3d4e5"]
+            assert time.monotonic() - started < 5
+            assert [w.name for w in app.workers if w.group == "send" and w.is_running] == ["send_worker"]
+        finally:
+            release.set()
         await app.workers.wait_for_complete()
 
 
@@ -197,7 +202,6 @@ async def test_quit_says_agents_keep_running(tmp_path):
     assert app.return_value == ("2 agents still running on tmux socket jarvis-snapshot (1 queued: they start "
                                 "when an engine runs, e.g. this dashboard); reopen with `jarvis`, list with "
                                 "`jarvis ls`")
-
 
 
 async def test_user_text_with_markup_characters_is_shown_as_typed(tmp_path):
@@ -212,11 +216,17 @@ async def test_user_text_with_markup_characters_is_shown_as_typed(tmp_path):
         await settle(pilot)
         app.table.select("abcdef")
         await pilot.press("slash", *"[bold]")
+        assert shown(app) == ["abcdef"]
         await pilot.press("enter", "g")
-        await wait_until(pilot, lambda: "abcdef" in app.query_one("#grid", LogGrid).panes, what="its grid pane")
-        await pilot.pause()
+        grid = app.query_one("#grid", LogGrid)
+        await wait_until(pilot, lambda: "abcdef" in grid.panes, what="its grid pane")
         assert cell_text(app, "abcdef", "title") == title
         assert title in Content.from_markup(str(app.log_pane.border_title)).plain
+        assert title in Content.from_markup(str(grid.panes["abcdef"].border_title)).plain
         await pilot.press("g", "i")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.data is not None,
+                         what="the detail view, loaded")
+        assert title in rich_text(app.screen.query_one("#detail-title", Static).content)
+        overview = rich_text(app.screen.overview(app.screen.data))
+        assert "[y/N] $accent" in overview and "asks: [y/N] [/]" in overview
         assert app.is_running
