@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from pathlib import Path
 
 from conftest import git
@@ -75,18 +74,20 @@ async def test_a_slow_spawn_shows_as_starting_with_a_spinner_while_the_screen_st
     monkeypatch.setattr(sup, "start", slow_start)
     app = make_app(sup)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.ticks >= 1, what="first tick")
-        await pilot.press("n", *"slow one #steps=1", "ctrl+s")
-        agent = await wait_until(pilot, lambda: next(iter(app.agents.values()), None), what="the row")
-        assert agent.status == STARTING
-        frames = set()
-        for _ in range(6):
-            frames.add(cell_text(app, agent.id, "status"))
-            await pilot.pause(0.13)
-        assert len(frames) > 1 and all(f.endswith(" starting") for f in frames)  # it spins
-        await pilot.press("slash", *"slow")  # and the screen answers meanwhile
-        assert shown(app) == [agent.id]
-        gate.set()
+        try:
+            await wait_until(pilot, lambda: app.ticks >= 1, what="first tick")
+            await pilot.press("n", *"slow one #steps=1", "ctrl+s")
+            agent = await wait_until(pilot, lambda: next(iter(app.agents.values()), None), what="the row")
+            assert agent.status == STARTING
+            frames = set()
+            for _ in range(6):
+                frames.add(cell_text(app, agent.id, "status"))
+                await pilot.pause(0.13)
+            assert len(frames) > 1 and all(f.endswith(" starting") for f in frames)  # it spins
+            await pilot.press("slash", *"slow")  # and the screen answers meanwhile
+            assert shown(app) == [agent.id]
+        finally:
+            gate.set()  # never leave the spawn worker parked, even when an assertion failed
         await wait_until(pilot, lambda: status_of(app, agent.id) in (WORKING, DONE), what="started")
         await app.workers.wait_for_complete()
 
@@ -217,6 +218,7 @@ async def test_remove_a_finished_agent_and_attach_falls_back_without_a_terminal(
         app.table.select(running.id)
         await pilot.press("x")  # running: refused before any dialog
         assert not isinstance(app.screen, ConfirmScreen)
+        assert any(n.message == f"{running.id} is working; fire it first (f)." for n in app._notifications)
         await pilot.press("a")  # a headless test has no terminal to hand over: an error, not a crash
         await wait_until(pilot, lambda: any("run: " in n.message and "attach-session" in n.message
                                             for n in app._notifications), what="the attach command")
@@ -277,12 +279,9 @@ async def test_cli_and_dashboard_stay_in_step(jarvis_env):
         spawned = await asyncio.to_thread(jarvis_env.cli, "spawn", "--agent", "demo", "--title", "From the CLI",
                                           "hang around #hang", check=True)
         agent_id = spawned.stdout.strip()
-        started = time.monotonic()
         await wait_until(pilot, lambda: status_of(app, agent_id) == WORKING, timeout=2.0,
                          what="a CLI-spawned agent in the table within 2 s")
-        assert time.monotonic() - started < 2.0
         await asyncio.to_thread(jarvis_env.cli, "fire", agent_id, "--reason", "dumb", check=True)
-        started = time.monotonic()
         await wait_until(pilot, lambda: status_of(app, agent_id) == FIRED, timeout=2.0,
                          what="a CLI fire in the table within 2 s")
         # and the other way round: the dashboard's retry shows in `jarvis ls`
@@ -302,7 +301,6 @@ async def test_a_failing_engine_call_is_shown_not_fatal(jarvis_env, monkeypatch)
     first = sup.spawn("Break #steps=1 #exit=1", agent="demo")
     jarvis_env.wait_status(sup, first.id, FAILED)
     app = make_app(sup)
-    errors: list[str] = []
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await wait_until(pilot, lambda: status_of(app, first.id) == FAILED, what="the failed agent")
 
@@ -311,10 +309,8 @@ async def test_a_failing_engine_call_is_shown_not_fatal(jarvis_env, monkeypatch)
 
         monkeypatch.setattr(sup, "retry", broken_retry)
         await pilot.press("r")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        errors = [n.message for n in app._notifications]
-        assert any("disk on fire" in m for m in errors)
+        await wait_until(pilot, lambda: any("disk on fire" in n.message for n in app._notifications),
+                         what="the error as a notification")
         # a tick that fails shows in the header and the next one recovers
         real_tick = app.loop.tick
         calls = {"n": 0}
