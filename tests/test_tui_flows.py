@@ -135,8 +135,8 @@ async def test_fire_with_a_reason_preserves_the_work(jarvis_env):
         assert "obstinate" in overview and "ignores spec" in overview
         assert f"refs/jarvis/fired/{agent.id}" in overview and "untracked_work.txt" in overview
         await pilot.press("d")
-        await wait_until(pilot, lambda: detail.diff_text is not None, what="the diff")
-        assert any("+work in progress" in line for line in detail.diff_text)
+        await wait_until(pilot, lambda: detail.diff_shown is not None, what="the diff")
+        assert any("+work in progress" in line for line in detail.diff_shown)
         await pilot.press("escape")
         await app.workers.wait_for_complete()
     fired = sup.get(agent.id)

@@ -11,7 +11,7 @@ import time
 
 from textual.content import Content
 from textual.widgets import Footer, Static
-from tui_helpers import SNAPSHOT_AGENTS, cell_text, rich_text, settle, shown, snapshot_app, wait_until
+from tui_helpers import NOW, SNAPSHOT_AGENTS, cell_text, rich_text, settle, shown, snapshot_app, wait_until
 
 from jarvis_tui.format import one_line
 from jarvis_tui.tui.screens.detail import DetailScreen
@@ -192,6 +192,32 @@ async def test_a_slow_action_keeps_the_screen_live(tmp_path):
         finally:
             release.set()
         await app.workers.wait_for_complete()
+
+
+async def test_the_detail_view_shows_policy_decisions_and_reload_reads_the_agent_again(tmp_path):
+    app = snapshot_app(tmp_path)
+    reg = app.sup.registry
+    reg.add_event("policy", "d4e5f6", "0a0b0c", now=NOW - 950, decision="retry", note="retry 2/3 in 20s (backoff)")
+    reg.add_event("policy", "d4e5f6", "0a0b0c", now=NOW - 900, decision="fire", note="ran 90s > max_runtime 60s")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.table.select("d4e5f6")  # (no log of its own: settle waits for a1b2c3's)
+        await pilot.press("i")
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.data is not None,
+                         what="the detail view, loaded")
+        detail = app.screen
+        lines = [" ".join(line.split()) for line in rich_text(detail.overview(detail.data)).splitlines()]
+        at = lines.index("Policy decisions")
+        assert lines[at + 1:at + 3] == ["15m50s ago d4e5f6 retry retry 2/3 in 20s (backoff)",
+                                        "15m00s ago d4e5f6 fire ran 90s > max_runtime 60s"]
+        # the agent changes while the view is open (here: straight in the registry); r shows it
+        reg.update_attempt("d4e5f6", summary="gave up on Bazel")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: detail.agent.summary == "gave up on Bazel", what="the reloaded record")
+        await wait_until(pilot, lambda: "gave up on Bazel" in rich_text(detail.query_one("#overview-body", Static)
+                                                                        .content), what="the summary on screen")
+        await pilot.press("escape")
+        assert len(app.screen_stack) == 1
 
 
 async def test_quit_says_agents_keep_running(tmp_path):

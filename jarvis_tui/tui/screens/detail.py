@@ -1,8 +1,10 @@
 """``enter``/``i``: one agent in full. Prompt, attempts and exit codes, fires with reasons and
-notes, commits on the branch, diff stat against base; ``d`` shows the diff itself.
+notes, the engine's policy decisions, commits on the branch, diff stat against base; ``d``
+shows the diff itself.
 
-Every git call runs in a worker; the screen shows "loading" until the facts arrive and an
-error line if git fails.
+Every git and registry call runs in a worker; the screen shows "loading" until the facts
+arrive and an error line if git fails. ``r`` reads everything again, the agent's own record
+included.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ MAX_DIFF_LINES = 20_000
 
 @dataclass
 class DetailData:
+    agent: Agent | None = None  # the record as read now (None: the registry could not be read)
     details: dict[str, Any] = field(default_factory=dict)
+    decisions: list[dict[str, Any]] = field(default_factory=list)  # the task's "policy" events
     commits: list[dict[str, Any]] = field(default_factory=list)
     stat: str = ""
     diff_what: str = ""
@@ -66,7 +70,9 @@ def diff_text(sup: Supervisor, agent: Agent, target: tuple[str, str | None, str]
 def load_details(sup: Supervisor, agent: Agent) -> DetailData:
     data = DetailData()
     try:
+        agent = data.agent = sup.registry.get(agent.id)
         data.details = sup.details(agent)
+        data.decisions = [e for e in sup.registry.events(task_id=agent.task_id) if e["kind"] == "policy"]
     except Exception as exc:  # git or registry trouble: show what we have
         data.errors.append(f"details: {exc}")
         data.details = agent.to_json() | {"prompt": agent.prompt, "attempts": []}
@@ -118,13 +124,10 @@ class DetailScreen(Screen[None]):
         self.show_diff = show_diff
         self.diff_loaded = False
         self.data: DetailData | None = None
-        self.diff_text: list[str] | None = None
+        self.diff_shown: list[str] | None = None  # the diff pane's lines as plain text, once loaded
 
     def compose(self) -> ComposeResult:
-        style, symbol = status_style(self.agent.status)
-        title = Text.assemble((self.agent.id, "bold"), "  ", (f"{symbol} {self.agent.status}", style), "  ",
-                              " ".join(self.agent.title.split()))
-        yield Static(title, id="detail-title")
+        yield Static(self.title_text(), id="detail-title")
         with ContentSwitcher(initial="overview", id="detail-switcher"):
             with VerticalScroll(id="overview"):
                 yield Static(self.overview(None), id="overview-body")
@@ -152,7 +155,8 @@ class DetailScreen(Screen[None]):
             if target is None:
                 self.post_message(self.DiffLoaded([], "no diff: the agent never started, or its branch is gone"))
                 return
-            lines = [Text(f"# {target[2]}", style="dim")] + diff_lines(diff_text(self.sup, self.agent, target, stat=False))
+            diff = diff_text(self.sup, self.agent, target, stat=False)
+            lines = [Text(f"# {target[2]}", style="dim")] + diff_lines(diff)
             self.post_message(self.DiffLoaded(lines))
         except Exception as exc:
             self.post_message(self.DiffLoaded([], f"git diff failed: {exc}"))
@@ -161,10 +165,14 @@ class DetailScreen(Screen[None]):
 
     def on_detail_screen_loaded(self, message: Loaded) -> None:
         self.data = message.data
+        if message.data.agent is not None:
+            self.agent = message.data.agent
+            self.now = self.sup.clock()
+            self.query_one("#detail-title", Static).update(self.title_text())
         self.query_one("#overview-body", Static).update(self.overview(message.data))
 
     def on_detail_screen_diff_loaded(self, message: DiffLoaded) -> None:
-        self.diff_text = [line.plain for line in message.lines] or [message.error]
+        self.diff_shown = [line.plain for line in message.lines] or [message.error]
         log = self.query_one("#diff", RichLog)
         log.clear()
         if message.error:
@@ -200,6 +208,11 @@ class DetailScreen(Screen[None]):
             self.action_toggle_diff()
 
     # ------------------------------------------------------------------ rendering
+
+    def title_text(self) -> Text:
+        style, symbol = status_style(self.agent.status)
+        return Text.assemble((self.agent.id, "bold"), "  ", (f"{symbol} {self.agent.status}", style), "  ",
+                             " ".join(self.agent.title.split()))
 
     def overview(self, data: DetailData | None) -> RenderableType:
         a = self.agent
@@ -260,6 +273,19 @@ class DetailScreen(Screen[None]):
             parts.append(table)
         else:
             parts.append(Text("never fired", style="dim"))
+
+        parts.append(Text("\nPolicy decisions", style="bold underline"))
+        if data is None:
+            parts.append(Text("loading…", style="dim"))
+        elif data.decisions:
+            table = Table.grid(padding=(0, 2))
+            for event in data.decisions:
+                table.add_row(Text(ago(event["at"], now), style="dim"), event["attempt_id"] or "-",
+                              Text(str(event["data"].get("decision", "")), style="yellow"),
+                              Text(str(event["data"].get("note", ""))))
+            parts.append(table)
+        else:
+            parts.append(Text("none (no automatic retry, fire or stall flag)", style="dim"))
 
         parts.append(Text("\nCommits on the branch", style="bold underline"))
         if data is None:
