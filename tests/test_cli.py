@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-from conftest import git
+from conftest import git, make_repo
 from jarvis_tui.engine.models import DONE, FAILED, WAITING
 
 LS_FIELDS = {"id", "task_id", "title", "agent", "priority", "status", "attempt", "branch", "worktree",
@@ -225,8 +227,6 @@ def test_attach_print_and_doctor(jarvis_env):
 
 
 def test_init_writes_a_config_and_ignores_runtime_folders(tmp_path):
-    import sys
-    from conftest import make_repo
     repo = make_repo(tmp_path / "project")
     proc = subprocess.run([sys.executable, "-m", "jarvis_tui", "init"], cwd=repo, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -237,5 +237,5 @@ def test_init_writes_a_config_and_ignores_runtime_folders(tmp_path):
     again = subprocess.run([sys.executable, "-m", "jarvis_tui", "init"], cwd=repo, capture_output=True, text=True)
     assert again.returncode == 2 and "already exists" in again.stderr
     ls = subprocess.run([sys.executable, "-m", "jarvis_tui", "ls", "--json"], cwd=repo, capture_output=True,
-                        text=True, env={k: v for k, v in __import__("os").environ.items() if k != "JARVIS_CONFIG"})
+                        text=True, env={k: v for k, v in os.environ.items() if k != "JARVIS_CONFIG"})
     assert ls.returncode == 0 and json.loads(ls.stdout) == []

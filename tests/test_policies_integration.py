@@ -117,8 +117,8 @@ def test_after_waits_for_done_and_blocks_on_failure(jarvis_env):
     assert blocked.started_at is None and blocked.worktree is None
     # a new attempt of the dependency puts the dependant back in the queue
     sup.retry(broken.id)
-    tick_until(loop, lambda: sup.registry.get(dependant.id).status in (QUEUED, BLOCKED)
-               and policy_events(sup, "unblocked"), what="unblocked")
+    tick_until(loop, lambda: [e["attempt_id"] for e in policy_events(sup, "unblocked")] == [dependant.id],
+               what="unblocked")
     tick_until(loop, lambda: sup.registry.get(dependant.id).status == BLOCKED, what="blocked again")
 
 
@@ -219,8 +219,7 @@ def test_lease_is_taken_over_when_the_engine_is_killed(jarvis_env):
     engine = subprocess.Popen([sys.executable, "-m", "jarvis_tui", "engine", "--interval", "0.2", "--idle-exit", "0"],
                               env=env, cwd=jarvis_env.root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        poll(lambda: (read_lease(sup.registry) or None) is not None
-             and read_lease(sup.registry).pid == engine.pid, what="the engine to take the lease")
+        poll(lambda: getattr(read_lease(sup.registry), "pid", None) == engine.pid, what="the engine to take the lease")
         standby = EngineLoop(sup)
         assert standby.tick().leader is False  # a live holder: this loop only observes
         once = json.loads(jarvis_env.cli("engine", "--once", "--json", check=True).stdout)

@@ -65,7 +65,8 @@ def test_registry_is_wal_and_survives_a_writer_killed_mid_transaction(tmp_path):
     code = ("import sys, os; from jarvis_tui.engine.registry import Registry; r = Registry(sys.argv[1]); "
             "c = r.conn; c.execute('BEGIN IMMEDIATE'); "
             "c.execute(\"INSERT INTO meta (key, value) VALUES ('half', 'done')\"); os.kill(os.getpid(), 9)")
-    subprocess.run([sys.executable, "-c", code, str(path)], check=False)
+    writer = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=False)
+    assert writer.returncode == -signal.SIGKILL, writer.stderr  # it died mid-transaction, not before
     reg = Registry(path, timeout=5)
     assert reg.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert reg.get_meta("half") is None  # the half-done write never landed
