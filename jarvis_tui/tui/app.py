@@ -146,7 +146,6 @@ class JarvisApp(App[str]):
         self.cli = cli
         self.quit_note = quit_note
         self.agents: dict[str, Agent] = {}
-        self.last_tick: TickResult | None = None
         self.statuses: dict[str, str] | None = None  # each agent's status at the last tick (None: no tick yet)
         self.ticks = 0
         self.git_facts: dict[str, GitFacts] = {}
@@ -257,7 +256,6 @@ class JarvisApp(App[str]):
             self.schedule_tick()
 
     def show_tick(self, result: TickResult) -> None:
-        self.last_tick = result
         self.ticks += 1
         self.agents = {a.id: a for a in result.agents}
         self.last_error = ""
