@@ -79,11 +79,14 @@ async def test_a_slow_spawn_shows_as_starting_with_a_spinner_while_the_screen_st
             await pilot.press("n", *"slow one #steps=1", "ctrl+s")
             agent = await wait_until(pilot, lambda: next(iter(app.agents.values()), None), what="the row")
             assert agent.status == STARTING
-            frames = set()
-            for _ in range(6):
+            frames: set[str] = set()
+
+            def spinning() -> bool:
                 frames.add(cell_text(app, agent.id, "status"))
-                await pilot.pause(0.13)
-            assert len(frames) > 1 and all(f.endswith(" starting") for f in frames)  # it spins
+                return len(frames) >= 3
+
+            await wait_until(pilot, spinning, timeout=5, what="the spinner turning")
+            assert all(f.endswith(" starting") for f in frames), frames
             await pilot.press("slash", *"slow")  # and the screen answers meanwhile
             assert shown(app) == [agent.id]
         finally:
