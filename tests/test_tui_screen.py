@@ -238,6 +238,7 @@ async def test_user_text_with_markup_characters_is_shown_as_typed(tmp_path):
                                      profile="demo", now=1.0)
         app.sup.registry.create_attempt(conn, attempt_id="abcdef", task_id="abcdef", attempt=1, profile="demo",
                                         status="failed", now=1.0, status_reason="asks: [y/N] [/]")
+        app.sup.registry.add_fire(conn, "abcdef", "dumb", "[/x] wrote [bold]this[/]", None, now=2.0)
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot)
         app.table.select("abcdef")
@@ -254,5 +255,6 @@ async def test_user_text_with_markup_characters_is_shown_as_typed(tmp_path):
                          what="the detail view, loaded")
         assert title in rich_text(app.screen.query_one("#detail-title", Static).content)
         overview = rich_text(app.screen.overview(app.screen.data))
-        assert "[y/N] $accent" in overview and "asks: [y/N] [/]" in overview
+        assert "[y/N] $accent" in overview and "[/x] wrote [bold]this[/]" in overview
+        assert overview.count("asks: [y/N] [/]") == 2  # the reason row and the attempts table
         assert app.is_running

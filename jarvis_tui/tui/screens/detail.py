@@ -215,6 +215,8 @@ class DetailScreen(Screen[None]):
                              " ".join(self.agent.title.split()))
 
     def overview(self, data: DetailData | None) -> RenderableType:
+        # Text the agent or the user wrote (reasons, notes, commit subjects) goes in as Text:
+        # a plain str in a rich Table is markup, where "[y/N]" vanishes and "[/x]" raises.
         a = self.agent
         now = self.now
         facts = Table.grid(padding=(0, 2))
@@ -255,7 +257,7 @@ class DetailScreen(Screen[None]):
             for at in attempts:
                 style, symbol = status_style(at["status"])
                 table.add_row(str(at["attempt"]), at["id"], Text(f"{symbol} {at['status']}", style=style),
-                              "-" if at["exit_code"] is None else str(at["exit_code"]), at["status_reason"] or "")
+                              "-" if at["exit_code"] is None else str(at["exit_code"]), Text(at["status_reason"] or ""))
             parts.append(table)
         else:
             parts.append(Text("loading…" if data is None else "-", style="dim"))
@@ -269,7 +271,7 @@ class DetailScreen(Screen[None]):
                 table.add_column(column)
             for attempt_id, fire in fires:
                 reason = fire["reason"] + (" (auto)" if fire.get("automatic") else "")
-                table.add_row(attempt_id, Text(reason, style="red"), fire["note"] or "", fire["ref"] or "-")
+                table.add_row(attempt_id, Text(reason, style="red"), Text(fire["note"] or ""), Text(fire["ref"] or "-"))
             parts.append(table)
         else:
             parts.append(Text("never fired", style="dim"))
@@ -293,7 +295,7 @@ class DetailScreen(Screen[None]):
         elif data.commits:
             table = Table.grid(padding=(0, 2))
             for commit in data.commits:
-                table.add_row(Text(str(commit["sha"]), style="yellow"), str(commit["subject"]),
+                table.add_row(Text(str(commit["sha"]), style="yellow"), Text(str(commit["subject"])),
                               Text(ago(float(commit["at"]), now), style="dim"))  # type: ignore[arg-type]
             parts.append(table)
         else:
