@@ -24,7 +24,7 @@ from .engine.registry import RegistryError
 from .engine.supervisor import Supervisor, SupervisorError, UsageError
 from .engine.tmux import TmuxError
 from .engine.worktrees import WorktreeError
-from .format import ago, duration, status_style
+from .format import ago, duration, one_line, status_style
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -54,9 +54,11 @@ def console():  # type: ignore[no-untyped-def]
     return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 240)
 
 
-def one_line(text: str, limit: int = 60) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+def plain(text: object) -> str:
+    """User and agent text inside Rich markup: escaped, so '[y/N]' shows and '[/x]' cannot crash."""
+    from rich.markup import escape
+
+    return escape(str(text))
 
 
 def read_prompt(args: argparse.Namespace) -> str:
@@ -145,7 +147,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         table.add_row(
             a.id, f"[{style}]{symbol} {a.status}[/]" + (" [dim](removed)[/]" if a.removed else ""),
             a.agent, a.priority, str(a.attempt),
-            one_line(a.title, 40), a.branch or "-", duration(a.runtime(now)),
+            plain(one_line(a.title, 40)), plain(a.branch or "-"), duration(a.runtime(now)),
             ago(a.last_output_at, now),
         )
     console().print(table)
@@ -162,7 +164,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         return EXIT_OK
     out = console()
     style, symbol = status_style(agent.status)
-    out.print(f"[bold]{agent.id}[/]  [{style}]{symbol} {agent.status}[/]  {one_line(agent.title, 70)}")
+    out.print(f"[bold]{agent.id}[/]  [{style}]{symbol} {agent.status}[/]  {plain(one_line(agent.title, 70))}")
     rows = [
         ("task", f"{agent.task_id} (attempt {agent.attempt})"),
         ("agent", agent.agent), ("priority", agent.priority),
@@ -181,9 +183,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     if agent.summary:
         rows.append(("summary", agent.summary))
     for key, value in rows:
-        out.print(f"  [dim]{key:<14}[/] {value}", markup=True)
+        out.print(f"  [dim]{key:<14}[/] {plain(value)}")
     for fire in agent.fires:
-        out.print(f"  [red]fired[/] {fire.reason}" + (f": {fire.note}" if fire.note else "") + f" → {fire.ref or 'no ref'}")
+        note = f": {fire.note}" if fire.note else ""
+        out.print(f"  [red]fired[/] {plain(fire.reason + note)} → {plain(fire.ref or 'no ref')}")
+    for decision in data["decisions"]:
+        out.print(f"  [yellow]policy[/] {plain(decision['decision'])}: {plain(decision['note'])}")
     out.print("  [dim]prompt[/]")
     for line in agent.prompt.splitlines() or [""]:
         out.print("    " + line, markup=False)
@@ -345,9 +350,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         out = console()
         marks = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]"}
         for check in checks:
-            out.print(f"{marks[check.level]} {check.name}: {check.detail}")
+            out.print(f"{marks[check.level]} {plain(check.name)}: {plain(check.detail)}")
             for line in check.hints:
-                out.print(f"    [dim]{line}[/]")
+                out.print(f"    [dim]{plain(line)}[/]")
     return EXIT_FAILED if any(c.level == "fail" for c in checks) else EXIT_OK
 
 

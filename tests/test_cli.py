@@ -239,3 +239,30 @@ def test_init_writes_a_config_and_ignores_runtime_folders(tmp_path):
     ls = subprocess.run([sys.executable, "-m", "jarvis_tui", "ls", "--json"], cwd=repo, capture_output=True,
                         text=True, env={k: v for k, v in os.environ.items() if k != "JARVIS_CONFIG"})
     assert ls.returncode == 0 and json.loads(ls.stdout) == []
+
+
+def test_user_text_is_never_rich_markup(jarvis_env):
+    title = "Fix [/x] parser [y/N] [bold]"
+    record = spawn_json(jarvis_env, "--title", title, "x #steps=1")
+    jarvis_env.wait_status(jarvis_env.sup(), record["id"], DONE)
+    listing = jarvis_env.cli("ls")
+    assert listing.returncode == 0, listing.stderr
+    assert "Fix [/x] parser [y/N] [bold]" in listing.stdout
+    fired = jarvis_env.cli("fire", record["id"], "--reason", "dumb", "--note", "said [y/N] then [/x]")
+    assert fired.returncode == 0, fired.stderr
+    shown = jarvis_env.cli("show", record["id"])
+    assert shown.returncode == 0, shown.stderr
+    assert title in shown.stdout and "said [y/N] then [/x]" in shown.stdout
+
+
+def test_rm_refuses_an_agent_that_never_ran_and_fire_cancels_it(jarvis_env):
+    jarvis_env.write_config(max_agents=1)
+    busy = spawn_json(jarvis_env, "busy #hang")
+    queued = spawn_json(jarvis_env, "later #steps=1")
+    assert queued["status"] == "queued" and queued["queue_reason"] == "max_agents 1 reached"
+    refused = jarvis_env.cli("rm", queued["id"])
+    assert refused.returncode == 1 and "never ran" in refused.stderr and "jarvis fire" in refused.stderr
+    cancelled = json.loads(jarvis_env.cli("fire", queued["id"], "--reason", "dumb", "--note", "not needed", "--json").stdout)
+    assert cancelled["status"] == "fired" and cancelled["fires"][0]["note"] == "not needed"
+    assert jarvis_env.cli("rm", queued["id"]).returncode == 0
+    jarvis_env.cli("fire", busy["id"], "--reason", "dumb", check=True)

@@ -182,6 +182,10 @@ def test_timeout_runaway_and_stall_fire_with_their_readings(jarvis_env):
     assert by_agent[quiet.id]["silent"] >= 1 and by_agent[quiet.id]["stall_timeout"] == 1
     [stalled] = policy_events(sup, "stalled")
     assert stalled["attempt_id"] == quiet.id
+    # and `jarvis show` tells the story: the decisions with their notes
+    shown = json.loads(jarvis_env.cli("show", quiet.id, "--json", check=True).stdout)
+    assert [d["decision"] for d in shown["decisions"]] == ["stalled", "fire"]
+    assert "policy fire: " in jarvis_env.cli("show", quiet.id, check=True).stdout
     # fires never retry automatically, and the metrics count them by reason
     assert all(len(sup.registry.attempts_of(sup.registry.get(i).task_id)) == 1 for i in ids)
     stats = {row["profile"]: row for row in json.loads(jarvis_env.cli("stats", "--json", check=True).stdout)}

@@ -96,6 +96,10 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE attempts ADD COLUMN firing_at REAL;
     """,
+    # 3: a task's events (show, the detail view) without scanning the whole log
+    """
+    CREATE INDEX events_task ON events(task_id, id);
+    """,
 ]
 
 _ATTEMPT_COLUMNS = (
@@ -353,10 +357,10 @@ class Registry:
         if statuses is not None:
             where.append(f"a.status IN ({', '.join('?' * len(statuses))})")
             params.extend(sorted(statuses))
+        if latest_only:  # in SQL: history does not make a tick slower
+            where.append("a.attempt = (SELECT MAX(b.attempt) FROM attempts b WHERE b.task_id = a.task_id)")
         sql = _SELECT_AGENTS + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY t.created_at, a.attempt, a.id"
         agents = [self._agent_from_row(r) for r in self.conn.execute(sql, params).fetchall()]
-        if latest_only:
-            agents = [a for a in agents if a.latest]
         return self._attach_fires(agents)
 
     def attempts_of(self, task_id: str) -> list[Agent]:
@@ -366,7 +370,9 @@ class Registry:
         return self._attach_fires([self._agent_from_row(r) for r in rows])
 
     def events(self, *, attempt_id: str | None = None, task_id: str | None = None,
-               since_id: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+               kinds: tuple[str, ...] | None = None, since_id: int = 0, limit: int = 1000,
+               newest: bool = False) -> list[dict[str, Any]]:
+        """Events in order; ``newest`` keeps the LAST ``limit`` of them (still oldest first)."""
         sql = "SELECT * FROM events WHERE id > ?"
         params: list[Any] = [since_id]
         if attempt_id is not None:
@@ -375,12 +381,18 @@ class Registry:
         if task_id is not None:
             sql += " AND task_id = ?"
             params.append(task_id)
-        sql += " ORDER BY id LIMIT ?"
+        if kinds:
+            sql += f" AND kind IN ({', '.join('?' * len(kinds))})"
+            params.extend(kinds)
+        sql += f" ORDER BY id {'DESC' if newest else 'ASC'} LIMIT ?"
         params.append(limit)
+        rows = self.conn.execute(sql, params).fetchall()
+        if newest:
+            rows.reverse()
         return [
             {"id": r["id"], "at": r["at"], "attempt_id": r["attempt_id"], "task_id": r["task_id"],
              "kind": r["kind"], "data": json.loads(r["data"])}
-            for r in self.conn.execute(sql, params).fetchall()
+            for r in rows
         ]
 
     # ------------------------------------------------------------------ meta (leases, settings)

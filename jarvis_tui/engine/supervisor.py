@@ -47,6 +47,7 @@ from .models import (
     WAITING,
     WORKING,
     Agent,
+    iso,
 )
 from .registry import NotFound, Registry
 from .resources import ResourceSampler, SystemReading, process_tree, terminate
@@ -654,6 +655,9 @@ class Supervisor:
             raise SupervisorError(f"agent {agent.id} was already removed")
         if agent.status in ACTIVE:
             raise SupervisorError(f"agent {agent.id} is {agent.status}; fire it first (jarvis fire {agent.id} --reason ...)")
+        if agent.status in PENDING:  # cancelling is firing: it leaves a record of why
+            raise SupervisorError(f"agent {agent.id} is {agent.status} and never ran; cancel it with "
+                                  f"jarvis fire {agent.id} --reason ...")
         self._retire(agent)
         with self.registry.transaction() as conn:
             self.registry.update_attempt(agent.id, removed=1, tmux_session=agent.tmux_session)
@@ -706,6 +710,11 @@ class Supervisor:
         data["log"] = str(self.log_path(agent.id))
         profile = self.config.profiles.get(agent.agent)
         data["profile"] = {"model": profile.model, "role": profile.role} if profile else None
+        data["decisions"] = [  # the engine's automatic decisions about this task, newest last
+            {"at": iso(e["at"]), "attempt_id": e["attempt_id"], "decision": e["data"].get("decision", ""),
+             "note": e["data"].get("note", ""), "data": e["data"]}
+            for e in self.registry.events(task_id=agent.task_id, kinds=("policy",), limit=50, newest=True)
+        ]
         worktree = Path(agent.worktree) if agent.worktree else None
         info = worktrees.details(self.repo, worktree, agent.branch, agent.base_commit) if agent.branch else None
         data["commits_ahead"] = info.commits_ahead if info else 0

@@ -72,7 +72,7 @@ def load_details(sup: Supervisor, agent: Agent) -> DetailData:
     try:
         agent = data.agent = sup.registry.get(agent.id)
         data.details = sup.details(agent)
-        data.decisions = [e for e in sup.registry.events(task_id=agent.task_id) if e["kind"] == "policy"]
+        data.decisions = sup.registry.events(task_id=agent.task_id, kinds=("policy",), limit=50, newest=True)
     except Exception as exc:  # git or registry trouble: show what we have
         data.errors.append(f"details: {exc}")
         data.details = agent.to_json() | {"prompt": agent.prompt, "attempts": []}
