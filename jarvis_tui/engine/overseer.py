@@ -122,7 +122,9 @@ class Overseer:
 
     def retries(self, now: float) -> list[Action]:
         actions: list[Action] = []
-        for agent in self.sup.registry.agents(statuses=frozenset({FAILED}), latest_only=True):
+        failed = self.sup.registry.agents(statuses=frozenset({FAILED}), latest_only=True)
+        self._settled &= {a.id for a in failed}  # bounded by what can still need an answer
+        for agent in failed:
             if agent.id in self._settled:
                 continue
             profile = self.sup.config.profiles.get(agent.agent)
