@@ -67,6 +67,20 @@ def diff_text(sup: Supervisor, agent: Agent, target: tuple[str, str | None, str]
     return worktrees.diff_range(sup.repo, base, head, stat=stat)
 
 
+def grid_section(parts: list[Any], title: str, rows: list[tuple[Any, ...]] | None, *, empty: str) -> None:
+    """A titled section of aligned rows; ``rows`` None while still loading."""
+    parts.append(Text(f"\n{title}", style="bold underline"))
+    if rows is None:
+        parts.append(Text("loading…", style="dim"))
+    elif rows:
+        table = Table.grid(padding=(0, 2))
+        for row in rows:
+            table.add_row(*row)
+        parts.append(table)
+    else:
+        parts.append(Text(empty, style="dim"))
+
+
 def load_details(sup: Supervisor, agent: Agent) -> DetailData:
     data = DetailData()
     try:
@@ -276,30 +290,16 @@ class DetailScreen(Screen[None]):
         else:
             parts.append(Text("never fired", style="dim"))
 
-        parts.append(Text("\nPolicy decisions", style="bold underline"))
-        if data is None:
-            parts.append(Text("loading…", style="dim"))
-        elif data.decisions:
-            table = Table.grid(padding=(0, 2))
-            for event in data.decisions:
-                table.add_row(Text(ago(event["at"], now), style="dim"), event["attempt_id"] or "-",
-                              Text(str(event["data"].get("decision", "")), style="yellow"),
-                              Text(str(event["data"].get("note", ""))))
-            parts.append(table)
-        else:
-            parts.append(Text("none (no automatic retry, fire or stall flag)", style="dim"))
-
-        parts.append(Text("\nCommits on the branch", style="bold underline"))
-        if data is None:
-            parts.append(Text("loading…", style="dim"))
-        elif data.commits:
-            table = Table.grid(padding=(0, 2))
-            for commit in data.commits:
-                table.add_row(Text(str(commit["sha"]), style="yellow"), Text(str(commit["subject"])),
-                              Text(ago(float(commit["at"]), now), style="dim"))  # type: ignore[arg-type]
-            parts.append(table)
-        else:
-            parts.append(Text("none", style="dim"))
+        grid_section(parts, "Policy decisions", None if data is None else [
+            (Text(ago(event["at"], now), style="dim"), event["attempt_id"] or "-",
+             Text(str(event["data"].get("decision", "")), style="yellow"), Text(str(event["data"].get("note", ""))))
+            for event in data.decisions
+        ], empty="none (no automatic retry, fire or stall flag)")
+        grid_section(parts, "Commits on the branch", None if data is None else [
+            (Text(str(commit["sha"]), style="yellow"), Text(str(commit["subject"])),
+             Text(ago(float(commit["at"]), now), style="dim"))  # type: ignore[arg-type]
+            for commit in data.commits
+        ], empty="none")
 
         parts.append(Text("\nDiff stat" + (f" ({data.diff_what})" if data and data.diff_what else ""),
                           style="bold underline"))
