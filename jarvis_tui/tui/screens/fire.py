@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option
 
 from ...engine.config import FIRE_REASONS
 from ...engine.models import Agent
-from ...format import one_line
+from . import subject
 
 REASON_HELP = {
     "derailed": "went off the task",
@@ -43,8 +43,7 @@ class FireScreen(ModalScreen[tuple[str, str] | None]):
         with Vertical(id="dialog", classes="dialog fire") as dialog:
             dialog.border_title = f"Fire {self.agent.id}"
             dialog.border_subtitle = "↑↓ or 1-5 reason · enter fire · esc cancel"
-            yield Static(f"{one_line(self.agent.title, 70)}  ({self.agent.status})", classes="subject",
-                         markup=False)
+            yield subject(self.agent)
             yield Label("Why?")
             options = [Option(f"{n}  {reason:<13}[dim]{REASON_HELP.get(reason, '')}[/]", id=reason)
                        for n, reason in enumerate(FIRE_REASONS, 1)]

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from ...engine.models import Agent
-from ...format import one_line
+from . import subject
 
 
 class SendScreen(ModalScreen[str | None]):
@@ -29,8 +29,7 @@ class SendScreen(ModalScreen[str | None]):
         with Vertical(id="dialog", classes="dialog send") as dialog:
             dialog.border_title = f"Send to {self.agent.id}"
             dialog.border_subtitle = "enter send · esc cancel"
-            yield Static(f"{one_line(self.agent.title, 70)}  ({self.agent.status})", classes="subject",
-                         markup=False)
+            yield subject(self.agent)
             if self.question:
                 yield Static(f"▌ {self.question}", classes="question", markup=False)
             yield Input(placeholder="a line of input for the agent (Enter is pressed after it)", id="text",
