@@ -10,11 +10,12 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import subprocess
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from . import git
 
 PRIORITIES = ("critical", "high", "medium", "low")
 FIRE_REASONS = ("derailed", "obstinate", "dumb", "unresponsive", "corrupted")
@@ -476,24 +477,17 @@ class _Builder:
         key = ("supervisor", "repo")
         if not repo.is_dir():
             raise self.error(f"supervisor.repo {str(repo)!r} is not a directory", key)
-        probe = _git(repo, "rev-parse", "--show-toplevel")
-        if probe.returncode != 0:
+        if not git.ok(repo, "rev-parse", "--show-toplevel"):
             raise self.error(f"supervisor.repo {str(repo)!r} is not a git repository", key)
-        if _git(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}").returncode != 0:
+        if not git.ok(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}"):
             raise self.error(
                 f"supervisor.repo {str(repo)!r} has no commits yet; agents branch from a commit "
                 "(make a first commit)",
                 key,
             )
         base = config.supervisor.base
-        if _git(repo, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}").returncode != 0:
+        if not git.ok(repo, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"):
             raise self.error(f"supervisor.base {base!r} is not a branch or commit in {repo}", ("supervisor", "base"))
-
-
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
-    )
 
 
 # --------------------------------------------------------------------------- placeholders

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import git
 from .config import ConfigError, load_config
 from .models import ACTIVE, ENDED
 from .tmux import tmux_version
@@ -28,14 +27,6 @@ class Check:
         return {"name": self.name, "level": self.level, "detail": self.detail, "hints": self.hints}
 
 
-def _git_version() -> tuple[int, int] | None:
-    if shutil.which("git") is None:
-        return None
-    out = subprocess.run(["git", "--version"], capture_output=True, text=True, check=False).stdout
-    match = re.search(r"(\d+)\.(\d+)", out)
-    return (int(match.group(1)), int(match.group(2))) if match else None
-
-
 def _version_check(tool: str, version: tuple[int, int] | None, minimum: tuple[int, int]) -> Check:
     if version is None:
         return Check(tool, "fail", "not installed", [f"apt-get install {tool}"])
@@ -47,7 +38,7 @@ def _version_check(tool: str, version: tuple[int, int] | None, minimum: tuple[in
 def run_checks(config_path: str | None) -> list[Check]:
     checks: list[Check] = []
     checks.append(_version_check("tmux", tmux_version(), MIN_TMUX))
-    checks.append(_version_check("git", _git_version(), MIN_GIT))
+    checks.append(_version_check("git", git.version(), MIN_GIT))
     try:
         config = load_config(config_path)
     except ConfigError as exc:

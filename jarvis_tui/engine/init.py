@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from importlib import resources
 from pathlib import Path
 
+from . import git
 from .config import ConfigError
 
 
@@ -40,8 +40,7 @@ def _toml_str(text: str) -> str:
 
 def exclude_runtime_dirs(repo: Path, state_dir: Path) -> Path | None:
     """Add the runtime folders to ``.git/info/exclude`` when they live inside the repo."""
-    proc = subprocess.run(["git", "-C", str(repo), "rev-parse", "--show-toplevel", "--git-common-dir"],
-                          capture_output=True, text=True, check=False)
+    proc = git.probe(repo, "rev-parse", "--show-toplevel", "--git-common-dir")
     if proc.returncode != 0:
         return None
     top, common = proc.stdout.splitlines()[:2]

@@ -1,14 +1,7 @@
-"""The records every face shares: agent statuses and the agent view built from the registry.
+"""The records every face shares: the agent view built from the registry, and its JSON.
 
-The lifecycle, supervisord style::
-
-    queued ──► starting ──► working ◄──► waiting
-      │  ▲                     │  (pattern on screen, or silent past waiting_after)
-      ▼  │ (dependency done)   ├──► done    (exit 0, or the agent reported done)
-    blocked                    ├──► failed  (non-zero exit, crash, lost session)
-                               └──► fired   (stopped with a recorded reason)
-
-A retry is a new attempt (a new agent id) of the same task.
+Statuses and their transitions live in :mod:`.lifecycle`; the names below are re-exported
+for the many modules that only compare statuses.
 """
 
 from __future__ import annotations
@@ -17,20 +10,19 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
-QUEUED = "queued"
-BLOCKED = "blocked"
-STARTING = "starting"
-WORKING = "working"
-WAITING = "waiting"
-DONE = "done"
-FAILED = "failed"
-FIRED = "fired"
+from .lifecycle import ACTIVE, ENDED, LIVE, PENDING, RUNNING, Status
 
-STATUSES = (QUEUED, BLOCKED, STARTING, WORKING, WAITING, DONE, FAILED, FIRED)
-PENDING = frozenset({QUEUED, BLOCKED})
-ACTIVE = frozenset({STARTING, WORKING, WAITING})  # has (or is getting) a tmux session
-RUNNING = frozenset({WORKING, WAITING})
-ENDED = frozenset({DONE, FAILED, FIRED})
+QUEUED = Status.QUEUED
+BLOCKED = Status.BLOCKED
+STARTING = Status.STARTING
+WORKING = Status.WORKING
+WAITING = Status.WAITING
+DONE = Status.DONE
+FAILED = Status.FAILED
+FIRED = Status.FIRED
+MERGED = Status.MERGED
+
+STATUSES = tuple(s.value for s in Status)
 
 
 def iso(ts: float | None) -> str | None:
@@ -134,3 +126,9 @@ class Agent:
             "removed": self.removed,
             "fires": [f.to_json() for f in self.fires],
         }
+
+
+__all__ = [
+    "ACTIVE", "BLOCKED", "DONE", "ENDED", "FAILED", "FIRED", "LIVE", "MERGED", "PENDING", "QUEUED",
+    "RUNNING", "STARTING", "STATUSES", "WAITING", "WORKING", "Agent", "FireRecord", "Status", "iso",
+]

@@ -1,8 +1,7 @@
 """Git worktrees, one per agent, and the preservation of their work.
 
-Uses GitPython's command layer (``git.cmd.Git``) only: no ``Repo`` objects, so no
-long-lived ``git cat-file`` processes leak from a long-running dashboard (NOTES.md), and
-nothing touches the process-wide cwd.
+Every command goes through the one git runner (:mod:`.git`), always with an explicit
+directory: nothing touches the process-wide cwd.
 
 Preserving work never touches the agent's branch, its index or the main checkout: the
 worktree's files are added to a TEMPORARY index, written as a tree, committed with
@@ -17,32 +16,19 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from git.cmd import Git
-from git.exc import GitCommandError
-
-# Commits jarvis makes on its own behalf need an identity even on a machine with none set.
-JARVIS_IDENTITY = {
-    "GIT_AUTHOR_NAME": "jarvis-tui",
-    "GIT_AUTHOR_EMAIL": "jarvis-tui@localhost",
-    "GIT_COMMITTER_NAME": "jarvis-tui",
-    "GIT_COMMITTER_EMAIL": "jarvis-tui@localhost",
-}
+from . import git
+from .git import IDENTITY as JARVIS_IDENTITY
 
 
-class WorktreeError(Exception):
+class WorktreeError(git.GitError):
     pass
-
-
-def _git(cwd: Path) -> Git:
-    return Git(str(cwd))
 
 
 def _run(cwd: Path, *args: str, env: dict[str, str] | None = None, strip: bool = True) -> str:
     try:
-        return _git(cwd).execute(["git", *args], env=env, strip_newline_in_stdout=strip)  # type: ignore[call-overload]
-    except GitCommandError as exc:
-        detail = (exc.stderr or "").strip().removeprefix("stderr: ").strip("'\n ")
-        raise WorktreeError(f"git {args[0]} failed: {detail or exc}") from None
+        return git.run(cwd, *args, env=env, strip=strip)
+    except git.GitError as exc:
+        raise WorktreeError(str(exc), returncode=exc.returncode, stderr=exc.stderr) from None
 
 
 def slugify(text: str, limit: int = 32) -> str:

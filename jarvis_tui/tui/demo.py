@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..engine import git
 from ..engine.config import load_config
 from ..engine.init import default_config_text
 from ..engine.models import Agent
@@ -54,8 +54,7 @@ class Demo:
 
 
 def _git(repo: Path, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")} | IDENTITY
-    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
+    git.run(repo, *args, env=IDENTITY)
 
 
 def make_repo(repo: Path) -> None:

@@ -1,0 +1,229 @@
+"""The agent lifecycle: one state machine, one table, one writer of status.
+
+Every status an agent can have is a :class:`Status`; every change is an :class:`Event` from
+one status to another, listed ONCE in :data:`TRANSITIONS` (the README's status table and
+diagram are checked against it by a test). :func:`transition` is the only code in jarvis
+that writes an agent's status: it refuses an event the table does not allow (raises, logs,
+changes nothing) and is a compare-and-set against the status the caller read, so two
+processes acting on one agent record each change once.
+
+:func:`allowed` is the one set of action rules (may this agent be fired, retried, removed,
+sent input...?) that the CLI, the dashboard's keys and the MCP server all ask.
+
+::
+
+    queued ──admit──► starting ──launched──► working ◄──asks/silent/resumed──► waiting
+      │ ▲                 │                     │                               │
+  block│ │unblock   start_failed/           exited_ok, reported_done ──► done ──merge──► merged
+      ▼ │          start_interrupted        exited_error, lost, reported_failed ──► failed
+    blocked             ▼                   fire (any live or pending status) ──► fired
+                      failed
+
+A retry is not a transition: it is a new attempt (a new agent id) of the same task.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import Agent
+
+log = logging.getLogger("jarvis.lifecycle")
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    BLOCKED = "blocked"
+    STARTING = "starting"
+    WORKING = "working"
+    WAITING = "waiting"
+    DONE = "done"
+    FAILED = "failed"
+    FIRED = "fired"
+    MERGED = "merged"
+
+
+class Event(StrEnum):
+    ADMIT = "admit"
+    BLOCK = "block"
+    UNBLOCK = "unblock"
+    LAUNCHED = "launched"
+    START_FAILED = "start_failed"
+    START_INTERRUPTED = "start_interrupted"
+    ASKS = "asks"
+    SILENT = "silent"
+    RESUMED = "resumed"
+    EXITED_OK = "exited_ok"
+    EXITED_ERROR = "exited_error"
+    REPORTED_DONE = "reported_done"
+    REPORTED_FAILED = "reported_failed"
+    LOST = "lost"
+    FIRE = "fire"
+    MERGE = "merge"
+
+
+S, E = Status, Event
+
+PENDING = frozenset({S.QUEUED, S.BLOCKED})
+ACTIVE = frozenset({S.STARTING, S.WORKING, S.WAITING})  # has (or is getting) a tmux session
+RUNNING = frozenset({S.WORKING, S.WAITING})
+ENDED = frozenset({S.DONE, S.FAILED, S.FIRED, S.MERGED})
+LIVE = PENDING | ACTIVE  # not ended: a task has at most one live attempt
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: Status
+    target: Status
+    event: Event
+    doc: str
+
+
+def _rows(sources: tuple[Status, ...] | Status, target: Status, event: Event, doc: str) -> list[Transition]:
+    if isinstance(sources, Status):
+        sources = (sources,)
+    return [Transition(source, target, event, doc) for source in sources]
+
+
+TRANSITIONS: tuple[Transition, ...] = tuple(
+    _rows(S.QUEUED, S.STARTING, E.ADMIT, "admission allows a start (capacity, resources, dependency)")
+    + _rows(S.QUEUED, S.BLOCKED, E.BLOCK, "its --after dependency failed or was fired")
+    + _rows(S.BLOCKED, S.QUEUED, E.UNBLOCK, "the dependency got a new attempt")
+    + _rows(S.STARTING, S.WORKING, E.LAUNCHED, "worktree and tmux session made")
+    + _rows(S.STARTING, S.FAILED, E.START_FAILED, "the worktree or session could not be made")
+    + _rows(S.STARTING, S.FAILED, E.START_INTERRUPTED, "the process starting it died before the session existed")
+    + _rows(S.WORKING, S.WAITING, E.ASKS, "a waiting pattern (a question) is on its screen")
+    + _rows(S.WORKING, S.WAITING, E.SILENT, "no output or heartbeat for waiting_after seconds")
+    + _rows(S.WAITING, S.WORKING, E.RESUMED, "the question left its screen, or output, input or a heartbeat came")
+    + _rows((S.STARTING, S.WORKING, S.WAITING), S.DONE, E.EXITED_OK, "exited 0")
+    + _rows((S.STARTING, S.WORKING, S.WAITING), S.FAILED, E.EXITED_ERROR, "exited non-zero, or was killed")
+    + _rows((S.WORKING, S.WAITING), S.DONE, E.REPORTED_DONE, "the agent reported done (jarvis report)")
+    + _rows((S.WORKING, S.WAITING), S.FAILED, E.REPORTED_FAILED, "the agent reported failed")
+    + _rows((S.WORKING, S.WAITING), S.FAILED, E.LOST, "its tmux session vanished, or its pane died unrecorded")
+    + _rows((S.QUEUED, S.BLOCKED, S.STARTING, S.WORKING, S.WAITING), S.FIRED, E.FIRE,
+            "stopped by a person or a policy, with a recorded reason; all work preserved")
+    + _rows(S.DONE, S.MERGED, E.MERGE, "its work was merged into the base branch")
+    + _rows((S.FAILED, S.FIRED), S.MERGED, E.MERGE, "merged with --force-ended")
+)
+
+_TABLE: dict[tuple[Status, Event], Status] = {(t.source, t.event): t.target for t in TRANSITIONS}
+
+
+class IllegalTransition(Exception):
+    """An event the table does not allow from that status: a bug, never half-applied."""
+
+
+def target(source: str, event: Event) -> Status:
+    """Where ``event`` takes an agent in status ``source``; raises :class:`IllegalTransition`."""
+    try:
+        return _TABLE[(Status(source), event)]
+    except (KeyError, ValueError):
+        message = f"illegal transition: {event.value} from {source}"
+        log.error(message)
+        raise IllegalTransition(message) from None
+
+
+def can(source: str, event: Event) -> bool:
+    return (source, event) in _TABLE
+
+
+# --------------------------------------------------------------------------- action rules
+
+
+class Action(StrEnum):
+    """What a person or an orchestrator may ask of one agent."""
+
+    FIRE = "fire"
+    RETRY = "retry"
+    REMOVE = "remove"
+    SEND = "send"
+    ATTACH = "attach"
+    REVIEW = "review"
+    CHECK = "check"
+    MERGE = "merge"
+    DETAILS = "details"
+
+
+def allowed(agent: Agent, action: Action | str, *, force_ended: bool = False) -> str | None:
+    """``None`` if ``action`` may be done to ``agent`` now, else why not (one line for the user).
+
+    The one copy of these rules: the CLI refuses with this message, the dashboard disables
+    the key and shows it, the MCP server returns it as the tool error.
+    """
+    action = Action(action)
+    status = Status(agent.status)
+    aid = agent.id
+    claim = getattr(agent, "claim_op", None)
+    if action is Action.DETAILS:
+        return None
+    if agent.removed and action is not Action.REVIEW:
+        return f"agent {aid} was removed"
+    if action is Action.FIRE:
+        if status is S.FIRED:
+            return f"agent {aid} was already fired"
+        if claim == "fire":
+            return f"agent {aid} is already being fired"
+        if status in ENDED:
+            return f"agent {aid} is {status}: nothing is running to stop (retry or remove it)"
+        return None
+    if action is Action.RETRY:
+        if status in PENDING:
+            return f"agent {aid} has not started yet ({status})"
+        if status in ACTIVE:
+            return f"agent {aid} is still {status}; fire it first"
+        if claim == "retry":
+            return f"agent {aid} is already being retried"
+        return None  # the engine also checks, under lock, that the task has no live attempt
+    if action is Action.REMOVE:
+        if status in ACTIVE:
+            return f"agent {aid} is {status}; fire it first"
+        if status in PENDING:
+            return f"agent {aid} is {status} and never ran; cancel it with fire (so the reason is recorded)"
+        if claim == "remove":
+            return f"agent {aid} is already being removed"
+        return None
+    if action is Action.SEND:
+        if status not in RUNNING or not agent.pane_id:
+            return f"agent {aid} is {status}; only a running agent takes input"
+        return None
+    if action is Action.ATTACH:
+        if status not in ACTIVE or not agent.tmux_session:
+            return f"agent {aid} is {status} and has no tmux session; its log stays readable"
+        return None
+    if action is Action.REVIEW:
+        if not agent.branch and not agent.preserved_ref:
+            return f"agent {aid} never started ({status}): nothing to review"
+        return None
+    if action is Action.CHECK:
+        if not agent.branch:
+            return f"agent {aid} never started ({status}): nothing to check"
+        if claim == "check":
+            return f"agent {aid} is already being checked"
+        return None
+    if action is Action.MERGE:
+        if status is S.MERGED:
+            return f"agent {aid} was already merged"
+        if status in ACTIVE or status in PENDING:
+            return f"agent {aid} is {status}; only an ended agent can be merged"
+        if status in (S.FAILED, S.FIRED) and not force_ended:
+            return f"agent {aid} is {status}; merge it anyway with --force-ended"
+        if claim == "merge":
+            return f"agent {aid} is already being merged"
+        return None
+    raise AssertionError(action)  # pragma: no cover - every Action is handled above
+
+
+def describe_table() -> list[dict[str, Any]]:
+    """The transition table as data (``jarvis doctor --json``, docs, tests)."""
+    return [{"from": t.source.value, "to": t.target.value, "event": t.event.value, "doc": t.doc}
+            for t in TRANSITIONS]
+
+
+__all__ = [
+    "ACTIVE", "ENDED", "LIVE", "PENDING", "RUNNING", "TRANSITIONS", "Action", "Event",
+    "IllegalTransition", "Status", "Transition", "allowed", "can", "describe_table", "target",
+]
