@@ -47,6 +47,27 @@ class FireRecord:
                 "automatic": self.automatic}
 
 
+QUEUE_KINDS = ("dependency", "backoff", "capacity", "profile", "resources", "warning", "order",
+               "scope", "budget")
+
+
+@dataclass(frozen=True)
+class QueueReason:
+    """Why a queued agent is not running yet, as data (``text`` is the human line).
+
+    ``kind`` is one of :data:`QUEUE_KINDS`; ``until`` (epoch seconds) is set when the wait
+    ends at a known time (a backoff, the warning zone's next start), so a face can count down.
+    """
+
+    kind: str
+    text: str
+    until: float | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "text": self.text, "until": iso(self.until), **self.data}
+
+
 @dataclass
 class Agent:
     """One attempt of one task: the unit the table, the CLI and the policies talk about."""
@@ -88,6 +109,10 @@ class Agent:
     latest: bool = True  # the newest attempt of its task
     max_attempts: int | None = None  # per-task override of the profile's
     fires: list[FireRecord] = field(default_factory=list)
+    queue: QueueReason | None = None  # structured queue_reason (queued and blocked agents)
+    waiting_kind: str | None = None  # "question" (a pattern on screen) or "silence", when waiting
+    stalled: bool = False  # silent past stall_timeout (a flag, not a status)
+    claim_op: str | None = None  # an operation in progress on it: start, fire, remove, retry, merge...
 
     @property
     def is_active(self) -> bool:
@@ -125,10 +150,15 @@ class Agent:
             "after": self.after_task_id,
             "removed": self.removed,
             "fires": [f.to_json() for f in self.fires],
+            "queue": self.queue.to_json() if self.queue else None,
+            "waiting_kind": self.waiting_kind,
+            "stalled": self.stalled,
+            "claim": self.claim_op,
         }
 
 
 __all__ = [
     "ACTIVE", "BLOCKED", "DONE", "ENDED", "FAILED", "FIRED", "LIVE", "MERGED", "PENDING", "QUEUED",
-    "RUNNING", "STARTING", "STATUSES", "WAITING", "WORKING", "Agent", "FireRecord", "Status", "iso",
+    "QUEUE_KINDS", "RUNNING", "STARTING", "STATUSES", "WAITING", "WORKING", "Agent", "FireRecord",
+    "QueueReason", "Status", "iso",
 ]
