@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .engine.config import FIRE_REASONS, PRIORITIES, Config, ConfigError, load_config
+from .engine.config import Config, ConfigError, load_config
+from .engine.vocabulary import FIRE_REASONS, PRIORITIES
 from .engine.models import ENDED, STATUSES, Agent
 from .engine.registry import RegistryError
 from .engine.supervisor import Supervisor, SupervisorError, UsageError

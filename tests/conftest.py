@@ -90,6 +90,41 @@ def agent_processes(state_dir: Path) -> list[psutil.Process]:
     return found
 
 
+class StartGate:
+    """Holds every ``git worktree add`` in a test repository until opened: git runs the
+    ``post-checkout`` hook inside it, so a start is really slow (a large repository) at a
+    known step, with no test-only code in jarvis. Used as a context manager; always opens."""
+
+    def __init__(self, repo: Path, root: Path) -> None:
+        self.hook = repo / ".git" / "hooks" / "post-checkout"
+        self.flag = root / "gate-open"
+        self.entered = root / "gate-entered"
+
+    def __enter__(self) -> StartGate:
+        self.flag.unlink(missing_ok=True)
+        self.entered.unlink(missing_ok=True)
+        self.hook.parent.mkdir(parents=True, exist_ok=True)
+        self.hook.write_text(f"#!/bin/sh\n: > '{self.entered}'\n"
+                             f"while [ ! -e '{self.flag}' ]; do sleep 0.02; done\n")
+        self.hook.chmod(0o755)
+        return self
+
+    def wait_entered(self, timeout: float = 20.0) -> None:
+        """Block until a start is inside the gate."""
+        deadline = time.monotonic() + timeout
+        while not self.entered.exists():
+            if time.monotonic() > deadline:
+                raise AssertionError("no start reached the worktree gate")
+            time.sleep(0.02)
+
+    def open(self) -> None:
+        self.flag.touch()
+
+    def __exit__(self, *exc: object) -> None:
+        self.open()
+        self.hook.unlink(missing_ok=True)
+
+
 @dataclass
 class JarvisEnv:
     root: Path
@@ -111,6 +146,9 @@ class JarvisEnv:
         sup = Supervisor(self.config, **kwargs)
         self._sups.append(sup)
         return sup
+
+    def start_gate(self) -> StartGate:
+        return StartGate(self.repo, self.root)
 
     @property
     def tmux(self) -> Tmux:

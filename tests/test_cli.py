@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import git, make_repo
-from jarvis_tui.engine.models import DONE, FAILED, WAITING
+from jarvis_tui.engine.models import DONE, FAILED, WAITING, WORKING
 
 LS_FIELDS = {"id", "task_id", "title", "agent", "priority", "status", "attempt", "branch", "worktree",
              "tmux_session", "pid", "exit_code", "started_at", "ended_at", "last_output_at", "fires",
@@ -141,21 +141,26 @@ def test_logs_send_fire_retry_rm_through_the_cli(jarvis_env):
     assert jarvis_env.cli("send", rid, "no way").returncode == 0
     follow = jarvis_env.cli("logs", rid, "--follow", timeout=30)
     assert "answer: 'no way'" in follow.stdout and "finished with exit code 0" in follow.stdout
-    # fire an ended agent to record why; its uncommitted work is preserved
-    fired = jarvis_env.cli("fire", rid, "--reason", "dumb", "--note", "answered badly", "--json")
-    data = json.loads(fired.stdout)
-    assert data["status"] == "fired"
-    assert data["fires"][0]["reason"] == "dumb" and data["fires"][0]["note"] == "answered badly"
-    assert git(jarvis_env.repo, "show", f"refs/jarvis/fired/{rid}:untracked_work.txt") == "work in progress"
-    gone = jarvis_env.cli("logs", rid, "--screen")
-    assert gone.returncode == 1 and "no live pane" in gone.stderr
+    # an ended agent has nothing to stop: fire says so (exit 1) and changes nothing
+    refused = jarvis_env.cli("fire", rid, "--reason", "dumb")
+    assert refused.returncode == 1 and "is done: nothing is running to stop" in refused.stderr
+    assert sup.registry.get(rid).status == DONE
+    # retry starts from the files it left (its uncommitted work is kept on the way)
     retried = json.loads(jarvis_env.cli("retry", rid, "--json").stdout)
     assert retried["attempt"] == 2 and retried["task_id"] == rid
     new = retried["id"]
     assert (Path(retried["worktree"]) / "untracked_work.txt").exists()
+    assert git(jarvis_env.repo, "show", f"refs/jarvis/kept/{rid}:untracked_work.txt") == "work in progress"
     jarvis_env.wait_status(sup, new, WAITING)
     assert jarvis_env.cli("rm", new).returncode == 1  # still running: refuse
-    jarvis_env.cli("fire", new, "--reason", "unresponsive", check=True)
+    # fire records why; its uncommitted work is preserved
+    fired = jarvis_env.cli("fire", new, "--reason", "dumb", "--note", "answered badly", "--json")
+    data = json.loads(fired.stdout)
+    assert data["status"] == "fired"
+    assert data["fires"][0]["reason"] == "dumb" and data["fires"][0]["note"] == "answered badly"
+    assert git(jarvis_env.repo, "show", f"refs/jarvis/fired/{new}:untracked_work.txt") == "work in progress"
+    gone = jarvis_env.cli("logs", new, "--screen")
+    assert gone.returncode == 1 and "no live pane" in gone.stderr
     removed = jarvis_env.cli("rm", new)
     assert removed.returncode == 0 and "branch" in removed.stdout
     assert json.loads(jarvis_env.cli("ls", "--json").stdout) == []
@@ -243,13 +248,13 @@ def test_init_writes_a_config_and_ignores_runtime_folders(tmp_path):
 
 def test_user_text_is_never_rich_markup(jarvis_env):
     title = "Fix [/x] parser [y/N] [bold]"
-    record = spawn_json(jarvis_env, "--title", title, "x #steps=1")
-    jarvis_env.wait_status(jarvis_env.sup(), record["id"], DONE)
+    record = spawn_json(jarvis_env, "--title", title, "x #hang")
+    jarvis_env.wait_status(jarvis_env.sup(), record["id"], WORKING)
     listing = jarvis_env.cli("ls")
     assert listing.returncode == 0, listing.stderr
     assert "Fix [/x] parser [y/N] [bold]" in listing.stdout
     fired = jarvis_env.cli("fire", record["id"], "--reason", "dumb", "--note", "said [y/N] then [/x]")
-    assert fired.returncode == 0, fired.stderr
+    assert fired.returncode == 0, fired.stderr  # fired while it hangs
     shown = jarvis_env.cli("show", record["id"])
     assert shown.returncode == 0, shown.stderr
     assert title in shown.stdout and "said [y/N] then [/x]" in shown.stdout
@@ -261,7 +266,7 @@ def test_rm_refuses_an_agent_that_never_ran_and_fire_cancels_it(jarvis_env):
     queued = spawn_json(jarvis_env, "later #steps=1")
     assert queued["status"] == "queued" and queued["queue_reason"] == "max_agents 1 reached"
     refused = jarvis_env.cli("rm", queued["id"])
-    assert refused.returncode == 1 and "never ran" in refused.stderr and "jarvis fire" in refused.stderr
+    assert refused.returncode == 1 and "never ran" in refused.stderr and "cancel it with fire" in refused.stderr
     cancelled = json.loads(jarvis_env.cli("fire", queued["id"], "--reason", "dumb", "--note", "not needed", "--json").stdout)
     assert cancelled["status"] == "fired" and cancelled["fires"][0]["note"] == "not needed"
     assert jarvis_env.cli("rm", queued["id"]).returncode == 0

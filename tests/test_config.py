@@ -85,11 +85,25 @@ def test_wrong_types_are_located(repo_dir):
     err = error(repo_dir, GOOD.replace('command = ["python"', 'command = "python" #["python"'))
     assert err.line == 6 and "must be a list of strings" in err.message
     err = error(repo_dir, GOOD.replace('"{prompt}"]', '3]'))
-    assert err.line == 6 and "non-empty list of strings" in err.message
+    assert err.line == 6 and "must be a list of strings; item 4 is int 3" in err.message
     err = error(repo_dir, GOOD + "max_attempts = true\n")
     assert err.line == 7 and "integer" in err.message
     err = error(repo_dir, GOOD.replace("max_agents = 2", "max_agents = -1"))
-    assert "must not be negative" in err.message
+    assert "supervisor.max_agents must be at least 1, not -1" in err.message
+
+
+@pytest.mark.parametrize("line, message", [
+    ("kill_grace = inf", "supervisor.kill_grace must be a finite number, not inf"),
+    ("kill_grace = nan", "supervisor.kill_grace must be a finite number, not nan"),
+    ("kill_grace = -inf", "supervisor.kill_grace must be a finite number"),
+    ("kill_grace = 100000", "supervisor.kill_grace must be at most 600, not 100000"),
+    ("max_agents = 99999999999999999999", "supervisor.max_agents must be at most 10000"),
+    ("max_agents = 2.5", "supervisor.max_agents must be an integer, not float 2.5"),
+])
+def test_numbers_are_bounded_and_finite(repo_dir, line, message):
+    err = error(repo_dir, GOOD.replace("max_agents = 2", line))
+    assert message in err.message
+    assert err.line == 3 and err.column == 1 and err.source_line == line
 
 
 def test_bad_placeholder_regex_and_profile_references(repo_dir):
@@ -117,9 +131,19 @@ def test_repo_must_be_a_git_repository_with_commits(tmp_path):
     assert "is not a directory" in err.message
 
 
-def test_bad_base_and_missing_file(repo_dir):
-    err = error(repo_dir, GOOD.replace("max_agents = 2", 'base = "no-such-branch"'))
-    assert err.line == 3 and "not a branch or commit" in err.message
+def test_a_missing_base_is_a_problem_only_for_what_needs_it(repo_dir):
+    # a base branch deleted after agents started must not stop ls/fire: the config loads...
+    path = repo_dir / "config.toml"
+    path.write_text(GOOD.replace("max_agents = 2", 'base = "no-such-branch"'))
+    config = load_config(path)
+    # ...and what needs the base (spawn, review, merge) is told why
+    assert "supervisor.base 'no-such-branch' is not a branch or commit" in config.base_problem()
+    assert load_config(repo_dir / "config.toml").supervisor.base == "no-such-branch"
+    path.write_text(GOOD)
+    assert load_config(path).base_problem() is None
+
+
+def test_missing_file(repo_dir):
     with pytest.raises(ConfigError, match="no such file"):
         load_config(repo_dir / "nope.toml")
 

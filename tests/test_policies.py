@@ -21,7 +21,7 @@ from jarvis_tui.engine.policies import (
 )
 from jarvis_tui.engine.registry import Registry
 from jarvis_tui.engine.resources import Smoother, SystemReading, TreeUsage
-from jarvis_tui.engine.scheduler import admit, priority_key, waits_on_itself
+from jarvis_tui.engine.admission import admit, priority_key, waits_on_itself
 
 MIB = 1024 * 1024
 
@@ -117,11 +117,15 @@ def test_backoff_reason_and_own_reasons_do_not_stop_the_queue():
     decision = admit(make(attempt=2, not_before=120.0), cfg, [], now=100.5, reading=reading())
     assert decision.reason == "retry 2/3 in 20s (backoff)"
     assert admit(make(attempt=2, not_before=120.0), cfg, [], now=120, reading=reading()).admit
-    assert waits_on_itself(decision.reason)
-    assert waits_on_itself("waiting for task a (working)")
-    assert waits_on_itself("profile demo: max_concurrent 2")
-    assert not waits_on_itself("max_agents 3 reached")
-    assert not waits_on_itself("RAM 87% >= danger 85%")
+    assert decision.queue.kind == "backoff" and decision.queue.until == 120.0
+    assert waits_on_itself(decision.queue)
+    assert waits_on_itself(admit(make(after_task_id="a"), cfg, [], now=0, tasks_latest={}).queue)
+    two = [make(f"w{i}", status=WORKING) for i in range(2)]
+    assert waits_on_itself(admit(make(), cfg, two, now=0, reading=reading()).queue)  # profile limit
+    full = [make(f"w{i}", status=WORKING, profile="other") for i in range(5)]
+    assert admit(make(), cfg, full, now=0, reading=reading()).queue.kind == "capacity"
+    assert not waits_on_itself(admit(make(), cfg, full, now=0, reading=reading()).queue)
+    assert not waits_on_itself(admit(make(), cfg, [], now=0, reading=reading(ram=87)).queue)
 
 
 # --------------------------------------------------------------------------- retries
@@ -200,14 +204,14 @@ def test_stall_flag_fire_and_recovery():
     assert check_stall(agent, profile, 1049) is None  # heartbeat counts as a sign of life
     verdict = check_stall(agent, profile, 1050)
     assert verdict.kind == "stalled" and verdict.fire is None and verdict.data["silent"] == 30
-    flagged = make(status=WORKING, started_at=1000.0, last_output_at=1010.0, status_reason="stalled: silent 30s")
+    flagged = make(status=WORKING, started_at=1000.0, last_output_at=1010.0, stalled=True, status_reason="stalled: silent 30s")
     assert check_stall(flagged, profile, 1100) is None  # flagged once, not every tick
     assert check_stall(make(status=WORKING, started_at=1000.0, last_output_at=1095.0,
-                            status_reason="stalled: silent 30s"), profile, 1100).kind == "unstalled"
+                            stalled=True, status_reason="stalled: silent 30s"), profile, 1100).kind == "unstalled"
     # waiting for input is not a stall; waiting merely because of silence is
-    asking = make(status=WAITING, started_at=1000.0, status_reason="asks: Apply? [y/N]")
+    asking = make(status=WAITING, started_at=1000.0, waiting_kind="question", status_reason="asks: Apply? [y/N]")
     assert check_stall(asking, profile, 5000) is None
-    silent = make(status=WAITING, started_at=1000.0, status_reason="silent for 200s")
+    silent = make(status=WAITING, started_at=1000.0, waiting_kind="silence", status_reason="silent for 200s")
     assert check_stall(silent, profile, 5000).kind == "stalled"
     firing = Profile(name="demo", command=("x",), stall_timeout=30, fire_stalled=True)
     assert check_stall(agent, firing, 1050).fire == "unresponsive"

@@ -12,7 +12,8 @@ import pytest
 
 from conftest import git
 from jarvis_tui.engine.models import FAILED, WORKING
-from jarvis_tui.engine.registry import MIGRATIONS, Registry, RegistryError
+from jarvis_tui.engine.registry import Registry, RegistryError
+from jarvis_tui.engine.schema import MIGRATIONS
 
 
 def test_agents_outlive_the_process_that_spawned_them(jarvis_env):
@@ -90,4 +91,5 @@ def test_a_version_1_registry_is_migrated_in_place(tmp_path):
     reg = Registry(path)
     assert reg.schema_version == len(MIGRATIONS) >= 2
     agent = reg.get("aaaaaa")  # old rows keep working, new columns default to NULL
-    assert agent.status == "done" and agent.firing_at is None and agent.task_created_at == 1.0
+    assert agent.status == "done" and agent.claim is None and agent.task_created_at == 1.0
+    assert agent.queue is None and agent.waiting_kind is None and agent.stalled is False

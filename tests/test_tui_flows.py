@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from pathlib import Path
 
 from conftest import git
@@ -62,19 +61,12 @@ async def test_spawn_from_the_dialog(jarvis_env):
     assert listed[agent.id]["status"] == DONE and listed[agent.id]["title"] == "Notes from the dialog"
 
 
-async def test_a_slow_spawn_shows_as_starting_with_a_spinner_while_the_screen_stays_live(jarvis_env, monkeypatch):
+async def test_a_slow_spawn_shows_as_starting_with_a_spinner_while_the_screen_stays_live(jarvis_env):
     sup = jarvis_env.sup()
-    real_start = sup.start
-    gate = threading.Event()
-
-    def slow_start(agent_id):  # a big repository: the worktree takes seconds
-        gate.wait(10)
-        return real_start(agent_id)
-
-    monkeypatch.setattr(sup, "start", slow_start)
     app = make_app(sup)
-    async with app.run_test(size=(100, 30)) as pilot:
-        try:
+    # a big repository: `git worktree add` takes seconds (held by a post-checkout hook)
+    with jarvis_env.start_gate() as gate:
+        async with app.run_test(size=(100, 30)) as pilot:
             await wait_until(pilot, lambda: app.ticks >= 1, what="first tick")
             await pilot.press("n", *"slow one #steps=1", "ctrl+s")
             agent = await wait_until(pilot, lambda: next(iter(app.agents.values()), None), what="the row")
@@ -89,10 +81,9 @@ async def test_a_slow_spawn_shows_as_starting_with_a_spinner_while_the_screen_st
             assert all(f.endswith(" starting") for f in frames), frames
             await pilot.press("slash", *"slow")  # and the screen answers meanwhile
             assert shown(app) == [agent.id]
-        finally:
-            gate.set()  # never leave the spawn worker parked, even when an assertion failed
-        await wait_until(pilot, lambda: status_of(app, agent.id) in (WORKING, DONE), what="started")
-        await app.workers.wait_for_complete()
+            gate.open()
+            await wait_until(pilot, lambda: status_of(app, agent.id) in (WORKING, DONE), what="started")
+            await app.workers.wait_for_complete()
 
 
 async def test_spawn_refused_by_the_engine_reopens_the_dialog_with_its_reason(jarvis_env):

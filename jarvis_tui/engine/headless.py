@@ -24,10 +24,10 @@ from typing import TextIO
 from .lease import holder_alive
 from .loop import EngineLoop, TickResult
 from .models import ACTIVE, QUEUED, Agent
-from .supervisor import PACKAGE_ROOT, Supervisor
+from .paths import ENGINE_SESSION, PACKAGE_ROOT
+from .supervisor import Supervisor
 from .tmux import TmuxError
 
-ENGINE_SESSION = "jarvis-engine"
 IDLE_EXIT = 60.0
 
 

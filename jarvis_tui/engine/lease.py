@@ -57,7 +57,7 @@ def pid_alive(pid: int, started: float | None = None) -> bool:
         return False
 
 
-def _process_started(pid: int) -> float | None:
+def process_started(pid: int) -> float | None:
     try:
         return psutil.Process(pid).create_time()
     except psutil.Error:
@@ -112,7 +112,7 @@ class Lease:
         self.pid = os.getpid() if pid is None else pid
         self.host = host or socket.gethostname()
         self.alive = alive
-        self.pid_started = _process_started(self.pid)
+        self.pid_started = process_started(self.pid)
         self.held = False
 
     def acquire(self) -> bool:
@@ -148,4 +148,4 @@ class Lease:
         self.held = False
 
 
-__all__ = ["Lease", "LeaseInfo", "LEASE_KEY", "read_lease", "vacancy", "holder_alive", "pid_alive"]
+__all__ = ["LEASE_KEY", "Lease", "LeaseInfo", "holder_alive", "pid_alive", "process_started", "read_lease", "vacancy"]

@@ -25,12 +25,16 @@ A retry is not a transition: it is a new attempt (a new agent id) of the same ta
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from .schema import ATTEMPT_FIELDS
+
 if TYPE_CHECKING:
-    from .models import Agent
+    from .models import Agent, Claim
+    from .registry import Registry
 
 log = logging.getLogger("jarvis.lifecycle")
 
@@ -131,6 +135,50 @@ def can(source: str, event: Event) -> bool:
     return (source, event) in _TABLE
 
 
+# --------------------------------------------------------------------------- the writer
+
+STATUS_COLUMNS = ATTEMPT_FIELDS | {"status"}  # what a transition may write; nobody else writes status
+Notify = Callable[["Agent", str, str, "str | None"], None]
+
+
+def transition(registry: Registry, agent: Agent, event: Event, *, reason: str | None, now: float,
+               claim: Claim | None = None, notify: Notify | None = None,
+               event_data: dict[str, Any] | None = None, **fields: Any) -> Agent | None:
+    """Apply ``event`` to ``agent`` as the caller read it: the ONE writer of status.
+
+    Raises :class:`IllegalTransition` (logged, nothing written) if the table has no such
+    event from ``agent.status``. Returns the updated agent, or ``None`` when the world moved
+    on: the status is no longer what the caller read, or another live operation holds the
+    agent (a claim the caller does not own). In one transaction: the status, ``reason``,
+    ``fields``, and a ``status`` event; ``notify`` (the on_status_change hook) runs after
+    the commit.
+    """
+    from . import claims  # late: claims -> registry -> models -> lifecycle
+
+    new = target(agent.status, event)
+    old = str(agent.status)
+    with registry.transaction() as conn:
+        current = registry.get(agent.id)
+        if current.status != old:
+            log.debug("%s: %s lost: now %s, not %s", agent.id, event.value, current.status, old)
+            return None
+        if claims.blocks(current, claim, now):
+            log.debug("%s: %s skipped: %s holds it", agent.id, event.value, current.claim_op)
+            return None
+        registry.write_row(conn, agent.id, {"status": new, "status_reason": reason, **fields},
+                           columns=STATUS_COLUMNS)
+        registry.add_event("status", agent.id, agent.task_id, conn=conn, now=now, old=old, new=new.value,
+                           event=event.value, reason=reason, **(event_data or {}))
+
+        def announce() -> None:
+            log.info("%s %s -> %s (%s)%s", agent.id, old, new.value, event.value, f": {reason}" if reason else "")
+            if notify is not None:
+                notify(current, old, new.value, reason)
+
+        registry.after_commit(announce)
+    return registry.get(agent.id)
+
+
 # --------------------------------------------------------------------------- action rules
 
 
@@ -152,12 +200,13 @@ def allowed(agent: Agent, action: Action | str, *, force_ended: bool = False) ->
     """``None`` if ``action`` may be done to ``agent`` now, else why not (one line for the user).
 
     The one copy of these rules: the CLI refuses with this message, the dashboard disables
-    the key and shows it, the MCP server returns it as the tool error.
+    the key and shows it, the MCP server returns it as the tool error. An operation already
+    under way on the agent (a claim) is judged by the engine when it acts, since only it can
+    tell a live holder from a dead one.
     """
     action = Action(action)
     status = Status(agent.status)
     aid = agent.id
-    claim = getattr(agent, "claim_op", None)
     if action is Action.DETAILS:
         return None
     if agent.removed and action is not Action.REVIEW:
@@ -165,8 +214,6 @@ def allowed(agent: Agent, action: Action | str, *, force_ended: bool = False) ->
     if action is Action.FIRE:
         if status is S.FIRED:
             return f"agent {aid} was already fired"
-        if claim == "fire":
-            return f"agent {aid} is already being fired"
         if status in ENDED:
             return f"agent {aid} is {status}: nothing is running to stop (retry or remove it)"
         return None
@@ -175,16 +222,12 @@ def allowed(agent: Agent, action: Action | str, *, force_ended: bool = False) ->
             return f"agent {aid} has not started yet ({status})"
         if status in ACTIVE:
             return f"agent {aid} is still {status}; fire it first"
-        if claim == "retry":
-            return f"agent {aid} is already being retried"
         return None  # the engine also checks, under lock, that the task has no live attempt
     if action is Action.REMOVE:
         if status in ACTIVE:
             return f"agent {aid} is {status}; fire it first"
         if status in PENDING:
             return f"agent {aid} is {status} and never ran; cancel it with fire (so the reason is recorded)"
-        if claim == "remove":
-            return f"agent {aid} is already being removed"
         return None
     if action is Action.SEND:
         if status not in RUNNING or not agent.pane_id:
@@ -201,8 +244,6 @@ def allowed(agent: Agent, action: Action | str, *, force_ended: bool = False) ->
     if action is Action.CHECK:
         if not agent.branch:
             return f"agent {aid} never started ({status}): nothing to check"
-        if claim == "check":
-            return f"agent {aid} is already being checked"
         return None
     if action is Action.MERGE:
         if status is S.MERGED:
@@ -211,8 +252,6 @@ def allowed(agent: Agent, action: Action | str, *, force_ended: bool = False) ->
             return f"agent {aid} is {status}; only an ended agent can be merged"
         if status in (S.FAILED, S.FIRED) and not force_ended:
             return f"agent {aid} is {status}; merge it anyway with --force-ended"
-        if claim == "merge":
-            return f"agent {aid} is already being merged"
         return None
     raise AssertionError(action)  # pragma: no cover - every Action is handled above
 
@@ -224,6 +263,6 @@ def describe_table() -> list[dict[str, Any]]:
 
 
 __all__ = [
-    "ACTIVE", "ENDED", "LIVE", "PENDING", "RUNNING", "TRANSITIONS", "Action", "Event",
-    "IllegalTransition", "Status", "Transition", "allowed", "can", "describe_table", "target",
+    "ACTIVE", "ENDED", "LIVE", "PENDING", "RUNNING", "STATUS_COLUMNS", "TRANSITIONS", "Action", "Event",
+    "IllegalTransition", "Status", "Transition", "allowed", "can", "describe_table", "target", "transition",
 ]

@@ -68,6 +68,22 @@ class QueueReason:
         return {"kind": self.kind, "text": self.text, "until": iso(self.until), **self.data}
 
 
+@dataclass(frozen=True)
+class Claim:
+    """An operation in progress on one agent, and who does it (see :mod:`.claims`)."""
+
+    op: str  # start, fire, remove, retry, merge, check, recover
+    token: str
+    pid: int
+    pid_started: float | None
+    host: str
+    at: float
+    data: dict[str, Any] = field(default_factory=dict)  # e.g. a fire's reason and note
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.op, "pid": self.pid, "host": self.host, "since": iso(self.at)}
+
+
 @dataclass
 class Agent:
     """One attempt of one task: the unit the table, the CLI and the policies talk about."""
@@ -103,7 +119,6 @@ class Agent:
     preserved_ref: str | None = None
     start_point: str | None = None  # commit a retry's branch starts at
     start_ref: str | None = None  # preserved work a retry's files are restored from
-    firing_at: float | None = None  # a fire is under way (reconcile leaves the agent alone)
     task_created_at: float | None = None  # when the task (not this attempt) was created
     removed: bool = False
     latest: bool = True  # the newest attempt of its task
@@ -112,7 +127,12 @@ class Agent:
     queue: QueueReason | None = None  # structured queue_reason (queued and blocked agents)
     waiting_kind: str | None = None  # "question" (a pattern on screen) or "silence", when waiting
     stalled: bool = False  # silent past stall_timeout (a flag, not a status)
-    claim_op: str | None = None  # an operation in progress on it: start, fire, remove, retry, merge...
+    claim: Claim | None = None  # an operation in progress on it (start, fire, remove, retry...)
+    stop_request: dict[str, Any] | None = None  # a fire asked for while a start held the agent
+
+    @property
+    def claim_op(self) -> str | None:
+        return self.claim.op if self.claim else None
 
     @property
     def is_active(self) -> bool:
@@ -153,12 +173,12 @@ class Agent:
             "queue": self.queue.to_json() if self.queue else None,
             "waiting_kind": self.waiting_kind,
             "stalled": self.stalled,
-            "claim": self.claim_op,
+            "claim": self.claim.to_json() if self.claim else None,
         }
 
 
 __all__ = [
     "ACTIVE", "BLOCKED", "DONE", "ENDED", "FAILED", "FIRED", "LIVE", "MERGED", "PENDING", "QUEUED",
-    "QUEUE_KINDS", "RUNNING", "STARTING", "STATUSES", "WAITING", "WORKING", "Agent", "FireRecord",
+    "QUEUE_KINDS", "RUNNING", "STARTING", "STATUSES", "WAITING", "WORKING", "Agent", "Claim", "FireRecord",
     "QueueReason", "Status", "iso",
 ]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .models import BLOCKED, FAILED, QUEUED, RUNNING, WORKING, Agent
+from .models import BLOCKED, FAILED, RUNNING, Agent
 from .policies import (
     STALLED_PREFIX,
     RunawayTracker,
@@ -24,8 +24,11 @@ from .policies import (
     pressure_victim,
 )
 from .resources import SystemReading, TreeUsage
-from .scheduler import dependency_state
-from .supervisor import Supervisor, SupervisorError
+from .admission import dependency_state
+from .errors import SupervisorError
+from .lifecycle import Event
+from .schema import ATTEMPT_FIELDS
+from .supervisor import Supervisor
 
 
 @dataclass(frozen=True)
@@ -91,18 +94,25 @@ class Overseer:
             if stall is None:
                 continue
             if stall.kind == "unstalled":
-                if self.sup.registry.update_attempt(agent.id, expect_status=WORKING, status_reason="working"):
+                if self._flag(agent, stalled=False, status_reason="working"):
                     self._event(agent, "unstalled", stall.note, stall.data)
                     actions.append(Action("unstalled", agent.id, stall.note, stall.data))
                 continue
             reason = f"{STALLED_PREFIX}silent {stall.data['silent']:.0f}s"
-            if not (agent.status_reason or "").startswith(STALLED_PREFIX):
-                if self.sup.registry.update_attempt(agent.id, expect_status=agent.status, status_reason=reason):
+            if not agent.stalled:
+                if self._flag(agent, stalled=True, status_reason=reason):
                     self._event(agent, "stalled", stall.note, {**stall.data, "fire_stalled": profile.fire_stalled})
                     actions.append(Action("stalled", agent.id, stall.note, stall.data))
             if stall.fire:
                 actions.append(self._fire(agent, stall))
         return actions
+
+    def _flag(self, agent: Agent, **fields: object) -> bool:
+        """Set a flag (not a status) if the agent is still as read and nobody claims it."""
+        with self.sup.registry.transaction() as conn:
+            return self.sup.registry.write_row(conn, agent.id, dict(fields), columns=ATTEMPT_FIELDS,
+                                               where="status = ? AND claim_token IS NULL",
+                                               params=(str(agent.status),))
 
     # ------------------------------------------------------------------ pressure
 
@@ -170,8 +180,10 @@ class Overseer:
                 continue
             dep = latest.get(agent.after_task_id or "")
             note = f"dependency {agent.after_task_id} is {dep.status if dep else 'gone'} again"
-            if self.sup._transition(agent, QUEUED, reason=note, expect=BLOCKED,
-                                    queue_reason=state.reason if state else None):
+            queue = state.queue if state else None
+            if self.sup.transition(agent, Event.UNBLOCK, reason=note, queue_reason=queue.text if queue else None,
+                                   queue_kind=queue.kind if queue else None,
+                                   queue_data={"until": queue.until, **queue.data} if queue else None):
                 self._event(agent, "unblocked", note, {"dependency": agent.after_task_id,
                                                       "dependency_status": dep.status if dep else None})
                 actions.append(Action("unblocked", agent.id, note))

@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import PRIORITIES, Profile
+from .config import Profile
+from .vocabulary import priority_rank
 from .models import FAILED, RUNNING, WAITING, WORKING, Agent
 from .resources import SystemReading, TreeUsage
 
@@ -146,12 +147,11 @@ def silent_for(agent: Agent, now: float) -> float | None:
 
 def waiting_for_input(agent: Agent) -> bool:
     """A question on screen (not merely silence, which the classifier also calls waiting)."""
-    reason = agent.status_reason or ""
-    return agent.status == WAITING and not reason.startswith(("silent", STALLED_PREFIX))
+    return agent.status == WAITING and agent.waiting_kind == "question"
 
 
 def is_stalled(agent: Agent) -> bool:
-    return (agent.status_reason or "").startswith(STALLED_PREFIX)
+    return agent.stalled
 
 
 def check_stall(agent: Agent, profile: Profile, now: float) -> Verdict | None:
@@ -222,10 +222,6 @@ class RunawayTracker:
 # --------------------------------------------------------------------------- pressure
 
 
-def priority_rank(agent: Agent) -> int:
-    return PRIORITIES.index(agent.priority) if agent.priority in PRIORITIES else len(PRIORITIES)
-
-
 def pressure_victim(agents: Iterable[Agent], reading: SystemReading, emergency_ram: float, *,
                     now: float, last_fire_at: float | None, cooldown: float) -> tuple[Agent, Verdict] | None:
     """Above ``emergency_ram``: the lowest-priority, most recently started running agent.
@@ -240,7 +236,7 @@ def pressure_victim(agents: Iterable[Agent], reading: SystemReading, emergency_r
     running = [a for a in agents if a.status in RUNNING]
     if not running:
         return None
-    victim = max(running, key=lambda a: (priority_rank(a), a.started_at or 0.0, a.created_at))
+    victim = max(running, key=lambda a: (priority_rank(a.priority), a.started_at or 0.0, a.created_at))
     data = {"rule": "emergency_ram", "ram": round(reading.ram, 1), "cpu": round(reading.cpu, 1),
             "emergency_ram": emergency_ram, "priority": victim.priority, "started_at": victim.started_at}
     note = f"RAM {reading.ram:.0f}% >= emergency_ram {emergency_ram:g}%; lowest priority ({victim.priority}), most recently started"
@@ -250,5 +246,5 @@ def pressure_victim(agents: Iterable[Agent], reading: SystemReading, emergency_r
 __all__ = [
     "Verdict", "RetryPlan", "RunawayTracker", "backoff_delay", "died_young", "attempts_used",
     "effective_max_attempts", "plan_retry", "check_timeout", "check_stall", "silent_for",
-    "waiting_for_input", "is_stalled", "pressure_victim", "priority_rank", "STALLED_PREFIX",
+    "waiting_for_input", "is_stalled", "pressure_victim", "STALLED_PREFIX",
 ]

@@ -47,11 +47,47 @@ def add(repo: Path, path: Path, branch: str, start: str) -> None:
     _run(repo, "worktree", "add", "--quiet", "-b", branch, str(path), start)
 
 
-def snapshot(worktree: Path, ref: str, message: str) -> str:
+def verify(repo: Path, worktree: Path) -> str | None:
+    """Why ``worktree`` is NOT verifiably a worktree of ``repo`` (None: it is).
+
+    A preserving git command run in a folder whose ``.git`` file is gone would walk up to the
+    repository that contains it (often the main checkout) and snapshot THAT. So before any
+    snapshot: the folder must be its own top level, and its git dir must be one of ``repo``'s
+    worktree git dirs.
+    """
+    if not worktree.is_dir():
+        return f"{worktree} does not exist"
+    if not (worktree / ".git").is_file():
+        return f"{worktree}/.git is missing (the worktree's link to the repository is broken)"
+    proc = git.probe(worktree, "rev-parse", "--show-toplevel", "--git-dir", "--git-common-dir")
+    if proc.returncode != 0:
+        return f"git does not recognise {worktree}: {proc.stderr.strip()}"
+    try:
+        top, git_dir, common = proc.stdout.splitlines()[:3]
+    except ValueError:
+        return f"git gave no answer for {worktree}"
+    main_common = git.run(repo, "rev-parse", "--path-format=absolute", "--git-common-dir")
+    resolve = lambda p: (worktree / p).resolve()  # noqa: E731 - relative answers are relative to the worktree
+    if resolve(top) != worktree.resolve():
+        return f"{worktree} is not a worktree's top level (git sees {top})"
+    if resolve(common) != Path(main_common).resolve() or resolve(git_dir).parent != Path(main_common).resolve() / "worktrees":
+        return f"{worktree} belongs to another repository ({resolve(common)})"
+    return None
+
+
+def _tree_of(cwd: Path, rev: str) -> str:
+    return _run(cwd, "rev-parse", "--verify", f"{rev}^{{tree}}")
+
+
+def snapshot(worktree: Path, ref: str, message: str) -> str | None:
     """Commit everything in the worktree (tracked, modified, untracked; not ignored) to ``ref``.
 
     The commit's parent is the worktree's HEAD; the branch, the index and the files stay
-    exactly as they were. Returns the commit id.
+    exactly as they were. Returns the commit id, or ``None`` when nothing is uncommitted
+    (no empty snapshot is made). ``ref`` moves by compare-and-swap: created only if absent;
+    if another snapshot is already there (an earlier, interrupted run), the same files
+    reuse it and different files get a commit that keeps the old one as a second parent,
+    so no snapshot ever becomes unreachable.
     """
     head = _run(worktree, "rev-parse", "--verify", "HEAD")
     index_path = Path(_run(worktree, "rev-parse", "--git-path", "index"))
@@ -64,8 +100,14 @@ def snapshot(worktree: Path, ref: str, message: str) -> str:
         env = {"GIT_INDEX_FILE": str(temp_index)}
         _run(worktree, "add", "--all", "--", ":/", env=env)
         tree = _run(worktree, "write-tree", env=env)
-    commit = _run(worktree, "commit-tree", tree, "-p", head, "-m", message, env=JARVIS_IDENTITY)
-    _run(worktree, "update-ref", ref, commit)
+    if tree == _tree_of(worktree, head):
+        return None
+    old = git.probe(worktree, "rev-parse", "--verify", "--quiet", ref).stdout.strip() or None
+    if old is not None and _tree_of(worktree, old) == tree:
+        return old
+    parents = ["-p", head] + (["-p", old] if old else [])
+    commit = _run(worktree, "commit-tree", tree, *parents, "-m", message, env=JARVIS_IDENTITY)
+    _run(worktree, "update-ref", "-m", "jarvis: preserve work", ref, commit, old or "")
     return commit
 
 
@@ -93,6 +135,11 @@ def remove(repo: Path, worktree: Path) -> None:
 
 def is_dirty(worktree: Path) -> bool:
     return bool(_run(worktree, "status", "--porcelain", "--untracked-files=normal"))
+
+
+def update_ref(repo: Path, ref: str, new: str, old: str | None) -> None:
+    """Move ``ref`` to ``new`` only if it still is ``old`` (``None``: only if it does not exist)."""
+    _run(repo, "update-ref", ref, new, old or "")
 
 
 def delete_branch(repo: Path, branch: str) -> None:

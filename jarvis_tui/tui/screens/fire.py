@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ...engine.config import FIRE_REASONS
+from ...engine.vocabulary import FIRE_REASONS
 from ...engine.models import Agent
 from . import subject
 
@@ -65,7 +65,7 @@ class FireScreen(ModalScreen[tuple[str, str] | None]):
     @property
     def reason(self) -> str | None:
         index = self.query_one("#reasons", OptionList).highlighted
-        return FIRE_REASONS[index] if index is not None else None
+        return list(FIRE_REASONS)[index] if index is not None else None
 
     def action_choose(self, index: int) -> None:
         self.query_one("#reasons", OptionList).highlighted = index

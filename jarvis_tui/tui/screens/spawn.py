@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static, TextArea
 
-from ...engine.config import PRIORITIES
+from ...engine.vocabulary import PRIORITIES
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,116 @@
+"""Admission: may one more agent start now? Pure logic over plain values, no I/O.
+
+Checked in this order; the first "no" becomes the agent's queue reason (a
+:class:`~.models.QueueReason`: its kind, its human text and, for timed waits, when it ends):
+
+``dependency`` (an ``--after`` task not done; failed or fired: blocked) -> ``backoff`` (an
+automatic retry's delay) -> ``capacity`` (``max_agents``) -> ``profile`` (``max_concurrent``)
+-> ``resources`` (danger zone: none) -> ``warning`` (warning zone: one start per
+``warning_interval``) -> ``order`` (a NEW spawn or retry that could start does not jump ahead
+of queued agents of equal or higher priority: it queues, and dispatch picks in order).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .config import Config
+from .models import ACTIVE, DONE, ENDED, Agent, QueueReason
+from .resources import DANGER, WARNING, SystemReading, system_zone
+from .vocabulary import priority_rank
+
+# Kinds that concern only the agent itself: while they hold, agents behind it in the queue
+# may still start (its profile's slot frees with a global one). Any other "no" (capacity,
+# resources) stops the queue, so lower priorities never jump ahead.
+OWN_KINDS = frozenset({"dependency", "backoff", "profile", "scope", "budget"})
+
+
+@dataclass(frozen=True)
+class Decision:
+    admit: bool
+    queue: QueueReason | None = None  # why not (None when admitted)
+    block: bool = False  # a dependency failed: the agent can never start by itself
+
+    @property
+    def reason(self) -> str | None:
+        return self.queue.text if self.queue else None
+
+
+def no(kind: str, text: str, *, until: float | None = None, block: bool = False, **data: object) -> Decision:
+    return Decision(False, QueueReason(kind, text, until, dict(data)), block=block)
+
+
+def waits_on_itself(queue: QueueReason | None) -> bool:
+    return queue is not None and queue.kind in OWN_KINDS
+
+
+def priority_key(agent: Agent) -> tuple[int, float, str]:
+    """Queue order: critical, high, medium, low; first come first served within one."""
+    return (priority_rank(agent.priority), agent.created_at, agent.id)
+
+
+def dependency_state(agent: Agent, tasks_latest: dict[str, Agent]) -> Decision | None:
+    if not agent.after_task_id:
+        return None
+    dep = tasks_latest.get(agent.after_task_id)
+    if dep is None:
+        return no("dependency", f"waiting for task {agent.after_task_id} (unknown)", task=agent.after_task_id)
+    if dep.status == DONE:
+        return None
+    if dep.status in ENDED:
+        why = f" ({dep.status_reason})" if dep.status_reason else ""
+        return no("dependency", f"dependency {dep.task_id} {dep.status}{why}", block=True,
+                  task=dep.task_id, status=dep.status)
+    return no("dependency", f"waiting for task {dep.task_id} ({dep.status})", task=dep.task_id, status=dep.status)
+
+
+def ahead_of(agent: Agent, queued: Iterable[Agent]) -> list[Agent]:
+    """Queued agents that go before ``agent`` and are not waiting on something of their own."""
+    mine = priority_key(agent)
+    return [a for a in queued if a.id != agent.id and priority_key(a) < mine and not waits_on_itself(a.queue)]
+
+
+def admit(agent: Agent, config: Config, active: Iterable[Agent], *, now: float,
+          reading: SystemReading | None = None, last_start_at: float | None = None,
+          tasks_latest: dict[str, Agent] | None = None, ahead: Sequence[Agent] = ()) -> Decision:
+    dependency = dependency_state(agent, tasks_latest or {})
+    if dependency is not None:
+        return dependency
+    profile = config.profiles.get(agent.agent)
+    if agent.not_before is not None and now < agent.not_before:
+        limit_attempts = agent.max_attempts or (profile.max_attempts if profile is not None else 1)
+        return no("backoff", f"retry {agent.attempt}/{limit_attempts} in {math.ceil(agent.not_before - now)}s (backoff)",
+                  until=agent.not_before)
+    running = [a for a in active if a.status in ACTIVE and a.id != agent.id]
+    limit = config.supervisor.max_agents
+    if len(running) >= limit:
+        return no("capacity", f"max_agents {limit} reached", limit=limit)
+    if profile is not None and profile.max_concurrent:
+        same = sum(1 for a in running if a.agent == agent.agent)
+        if same >= profile.max_concurrent:
+            return no("profile", f"profile {agent.agent}: max_concurrent {profile.max_concurrent}",
+                      profile=agent.agent, limit=profile.max_concurrent)
+    if reading is not None:
+        res = config.resources
+        zone = system_zone(reading, res)
+        if zone == DANGER:
+            if reading.ram >= res.ram_danger:
+                return no("resources", f"RAM {reading.ram:.0f}% >= danger {res.ram_danger:.0f}%",
+                          resource="ram", value=round(reading.ram, 1), limit=res.ram_danger)
+            return no("resources", f"CPU {reading.cpu:.0f}% >= danger {res.cpu_danger:.0f}%",
+                      resource="cpu", value=round(reading.cpu, 1), limit=res.cpu_danger)
+        if zone == WARNING and last_start_at is not None and now - last_start_at < res.warning_interval:
+            wait = res.warning_interval - (now - last_start_at)
+            return no("warning", f"warning zone (CPU {reading.cpu:.0f}%, RAM {reading.ram:.0f}%): "
+                                 f"next start in {wait:.0f}s", until=last_start_at + res.warning_interval,
+                      cpu=round(reading.cpu, 1), ram=round(reading.ram, 1))
+    if ahead:
+        plural = "s" if len(ahead) != 1 else ""
+        return no("order", f"behind {len(ahead)} queued agent{plural} of equal or higher priority",
+                  ahead=[a.id for a in ahead])
+    return Decision(True)
+
+
+__all__ = ["OWN_KINDS", "Decision", "admit", "ahead_of", "dependency_state", "no", "priority_key", "waits_on_itself"]

@@ -1,0 +1,118 @@
+"""The registry's schema: numbered migrations, applied in order (``PRAGMA user_version``).
+
+Never edit a migration that has shipped; add the next one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: tasks, attempts, fires, events
+    """
+    CREATE TABLE tasks (
+        id           TEXT PRIMARY KEY,
+        title        TEXT NOT NULL,
+        prompt       TEXT NOT NULL,
+        priority     TEXT NOT NULL,
+        profile      TEXT NOT NULL,
+        created_at   REAL NOT NULL,
+        after_task_id TEXT REFERENCES tasks(id),
+        max_attempts INTEGER
+    );
+    CREATE TABLE attempts (
+        id            TEXT PRIMARY KEY,
+        task_id       TEXT NOT NULL REFERENCES tasks(id),
+        attempt       INTEGER NOT NULL,
+        profile       TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        created_at    REAL NOT NULL,
+        branch        TEXT,
+        worktree      TEXT,
+        tmux_session  TEXT,
+        pane_id       TEXT,
+        pid           INTEGER,
+        base_commit   TEXT,
+        exit_code     INTEGER,
+        started_at    REAL,
+        ended_at      REAL,
+        last_output_at REAL,
+        heartbeat_at  REAL,
+        heartbeat_note TEXT,
+        status_reason TEXT,
+        queue_reason  TEXT,
+        summary       TEXT,
+        retry_context TEXT,
+        reported_status TEXT,
+        not_before    REAL,
+        preserved_ref TEXT,
+        start_point   TEXT,
+        start_ref     TEXT,
+        removed       INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (task_id, attempt)
+    );
+    CREATE INDEX attempts_status ON attempts(status);
+    CREATE TABLE fires (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        attempt_id TEXT NOT NULL REFERENCES attempts(id),
+        reason     TEXT NOT NULL,
+        note       TEXT NOT NULL DEFAULT '',
+        at         REAL NOT NULL,
+        ref        TEXT,
+        automatic  INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX fires_attempt ON fires(attempt_id);
+    CREATE TABLE events (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at         REAL NOT NULL,
+        attempt_id TEXT,
+        task_id    TEXT,
+        kind       TEXT NOT NULL,
+        data       TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX events_attempt ON events(attempt_id);
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+    # 2: a fire in progress (reconcile must not record the kill as a failure)
+    """
+    ALTER TABLE attempts ADD COLUMN firing_at REAL;
+    """,
+    # 3: a task's events (show, the detail view) without scanning the whole log
+    """
+    CREATE INDEX events_task ON events(task_id, id);
+    """,
+    # 4: claims (one operation at a time per agent, its holder's pid), sub-states as data
+    """
+    ALTER TABLE attempts DROP COLUMN firing_at;
+    ALTER TABLE attempts ADD COLUMN claim_op TEXT;
+    ALTER TABLE attempts ADD COLUMN claim_token TEXT;
+    ALTER TABLE attempts ADD COLUMN claim_pid INTEGER;
+    ALTER TABLE attempts ADD COLUMN claim_pid_started REAL;
+    ALTER TABLE attempts ADD COLUMN claim_host TEXT;
+    ALTER TABLE attempts ADD COLUMN claim_at REAL;
+    ALTER TABLE attempts ADD COLUMN claim_data TEXT;
+    ALTER TABLE attempts ADD COLUMN stop_request TEXT;
+    ALTER TABLE attempts ADD COLUMN queue_kind TEXT;
+    ALTER TABLE attempts ADD COLUMN queue_data TEXT;
+    ALTER TABLE attempts ADD COLUMN waiting_kind TEXT;
+    ALTER TABLE attempts ADD COLUMN stalled INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX attempts_task ON attempts(task_id, attempt);
+    """,
+]
+
+
+# Columns of ``attempts`` that generic updates may write. ``status`` is NOT among them: only
+# :func:`.lifecycle.transition` changes a status, and only :mod:`.claims` the claim columns.
+ATTEMPT_FIELDS = frozenset({
+    "branch", "worktree", "tmux_session", "pane_id", "pid", "base_commit", "exit_code",
+    "started_at", "ended_at", "last_output_at", "heartbeat_at", "heartbeat_note",
+    "status_reason", "queue_reason", "queue_kind", "queue_data", "summary", "retry_context",
+    "reported_status", "not_before", "preserved_ref", "start_point", "start_ref", "removed",
+    "waiting_kind", "stalled", "stop_request",
+})
+CLAIM_FIELDS = frozenset({
+    "claim_op", "claim_token", "claim_pid", "claim_pid_started", "claim_host", "claim_at", "claim_data",
+})
+
+__all__ = ["ATTEMPT_FIELDS", "CLAIM_FIELDS", "MIGRATIONS"]
