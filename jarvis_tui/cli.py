@@ -41,7 +41,9 @@ class CliError(Exception):
 
 def open_supervisor(args: argparse.Namespace) -> Supervisor:
     config = load_config(getattr(args, "config", None))
-    return Supervisor(config)
+    sup = Supervisor(config)
+    args.opened = sup  # main() checks afterwards whether queued work needs an engine loop
+    return sup
 
 
 def emit_json(data: Any) -> None:
@@ -212,10 +214,13 @@ def cmd_logs(args: argparse.Namespace) -> int:
     reader = LogTail(path, keep_sgr=keep_sgr)
     if args.lines:
         reader.seek_tail(args.lines)
-    lines = reader.read()
-    if args.lines:
-        lines = lines[-args.lines:]
-    _write_lines(lines)
+        lines: list[str] = []
+        while batch := reader.read():  # bounded chunks; keep only the tail
+            lines = (lines + batch)[-args.lines:]
+        _write_lines(lines)
+    else:
+        while batch := reader.read():  # the whole log, streamed in bounded chunks
+            _write_lines(batch)
     if not args.follow:
         if reader.partial.strip():
             _write_lines([reader.partial])
@@ -344,7 +349,7 @@ def _self_id(args: argparse.Namespace) -> str:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from .engine.doctor import run_checks
 
-    checks = run_checks(getattr(args, "config", None))
+    checks = run_checks(getattr(args, "config", None), fix=args.fix, adopt=args.adopt)
     if args.json:
         emit_json([c.to_json() for c in checks])
     else:
@@ -371,6 +376,20 @@ def _engine_on_demand(sup: Supervisor, agent: Agent) -> None:
     except (TmuxError, OSError) as exc:
         print(f"jarvis: warning: could not start the engine ({exc}); run 'jarvis engine' "
               f"or open the dashboard so queued agents start", file=sys.stderr)
+
+
+def _loop_on_demand(args: argparse.Namespace) -> None:
+    """After any command: if queued agents or policies need a loop and no live process holds
+    the engine lease (a killed dashboard or engine), start the headless engine."""
+    sup = getattr(args, "opened", None)
+    if sup is None or args.func in (cmd_engine, cmd_tui, cmd_demo) or os.environ.get("JARVIS_NO_ENGINE"):
+        return
+    from .engine.headless import handoff
+
+    try:
+        handoff(sup)
+    except Exception as exc:  # the command itself succeeded: say it, do not fail it
+        print(f"jarvis: warning: could not start the engine ({exc}); run 'jarvis engine'", file=sys.stderr)
 
 
 def cmd_engine(args: argparse.Namespace) -> int:
@@ -517,7 +536,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", help="one line on what was done")
     p.add_argument("--id", help=argparse.SUPPRESS)
 
-    add("doctor", cmd_doctor, "check tmux, git, config, registry and orphans")
+    p = add("doctor", cmd_doctor, "check tmux, git, config, registry and orphans (changes nothing without a flag)")
+    p.add_argument("--fix", action="store_true",
+                   help="end orphan sessions and processes; preserve orphan worktrees to refs/jarvis/orphan/* "
+                        "and remove them")
+    p.add_argument("--adopt", action="store_true",
+                   help="rebuild a lost or corrupt registry from the agents' records (sessions/<id>/spec.json)")
     # ---- BEGIN supervision policies (issue 4) ----
     p = add("engine", cmd_engine, "run the engine loop without a dashboard: queue, retries, timeouts, guards")
     p.add_argument("--once", action="store_true", help="one tick, then exit")
@@ -541,7 +565,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.func = cmd_tui
     wants_json = bool(getattr(args, "json", False))
     try:
-        return args.func(args)
+        code = args.func(args)
+        _loop_on_demand(args)
+        return code
     except ConfigError as exc:
         return _fail(exc.render(), EXIT_USAGE, wants_json)
     except (CliError, SupervisorError) as exc:

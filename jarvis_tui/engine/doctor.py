@@ -1,16 +1,24 @@
-"""``jarvis doctor``: is this machine and this state healthy? Finds orphans, changes nothing."""
+"""``jarvis doctor``: is this machine and this state healthy?
+
+Without flags it changes nothing: tool versions, the config (and its base), profiles whose
+program is missing, the registry's integrity, orphans, agents stuck half-way through an
+operation whose process died, and the engine lease. ``--fix`` and ``--adopt`` repair
+(:mod:`.repair`) and say what they did.
+"""
 
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import git
 from .config import ConfigError, load_config
-from .models import ACTIVE, ENDED
 from .tmux import tmux_version
+
+if TYPE_CHECKING:
+    from .supervisor import Supervisor
 
 MIN_TMUX = (3, 2)
 MIN_GIT = (2, 38)
@@ -35,92 +43,89 @@ def _version_check(tool: str, version: tuple[int, int] | None, minimum: tuple[in
     return Check(tool, "ok" if ok else "fail", f"{version[0]}.{version[1]}{need}")
 
 
-def run_checks(config_path: str | None) -> list[Check]:
-    checks: list[Check] = []
-    checks.append(_version_check("tmux", tmux_version(), MIN_TMUX))
-    checks.append(_version_check("git", git.version(), MIN_GIT))
+def run_checks(config_path: str | None, *, fix: bool = False, adopt: bool = False) -> list[Check]:
+    from . import repair
+    from .registry import StorageError
+    from .supervisor import Supervisor  # late: doctor must report a broken config first
+
+    checks = [_version_check("tmux", tmux_version(), MIN_TMUX), _version_check("git", git.version(), MIN_GIT)]
     try:
         config = load_config(config_path)
     except ConfigError as exc:
         checks.append(Check("config", "fail", exc.render()))
         return checks
-    checks.append(Check("config", "ok", f"{config.path} ({len(config.profiles)} profiles, repo {config.supervisor.repo})"))
+    checks.append(Check("config", "ok", f"{config.path} ({len(config.profiles)} profiles, "
+                                       f"repo {config.supervisor.repo})"))
+    base = config.base_problem()
+    if base:
+        checks.append(Check("base", "warn", base, ["spawn, review and merge refuse until it exists again; "
+                                                   "running agents are unaffected"]))
     for name, profile in config.profiles.items():
         exe = profile.command[0]
         if exe not in ("python", "python3", "{python}") and shutil.which(exe) is None:
             checks.append(Check(f"profile {name}", "warn", f"{exe!r} is not on PATH; spawning it will fail"))
-
-    from .supervisor import Supervisor  # late: doctor must report a broken config first
-
     try:
-        sup = Supervisor(config)
+        if adopt:
+            sup, moved = repair.rebuild(config)
+            if moved:
+                checks.append(Check("registry", "warn", moved))
+        else:
+            sup = Supervisor(config)
         integrity = sup.registry.conn.execute("PRAGMA integrity_check").fetchone()[0]
-        level = "ok" if integrity == "ok" else "fail"
-        checks.append(Check("registry", level, f"{config.registry_path} (schema {sup.registry.schema_version}, "
-                                               f"integrity {integrity})"))
-    except Exception as exc:  # noqa: BLE001 - doctor reports, never crashes
-        checks.append(Check("registry", "fail", str(exc)))
+        checks.append(Check("registry", "ok" if integrity == "ok" else "fail",
+                            f"{config.registry_path} (schema {sup.registry.schema_version}, integrity {integrity})"))
+    except StorageError as exc:
+        checks.append(Check("registry", "fail", str(exc), ["jarvis doctor --adopt"]))
         return checks
-
-    checks.extend(_orphans(sup))
+    if adopt:
+        lines = repair.adopt(sup)
+        checks.append(Check("adopt", "ok", f"{len(lines)} agent(s) re-imported from their records", lines))
+    orphans = repair.find_orphans(sup)
+    checks.extend(_describe(sup, orphans))
+    if fix and orphans:
+        done = repair.fix(sup, orphans)
+        checks.append(Check("fix", "ok", f"{len(done)} repair(s) made", done))
     lease = _lease(sup)
     if lease is not None:
         checks.append(lease)
+    sup.registry.close()
     return checks
 
 
-def _orphans(sup: Any) -> list[Check]:
-    from .resources import process_tree
-
-    checks: list[Check] = []
-    agents = {a.id: a for a in sup.registry.agents(include_removed=True)}
-    sessions = sup.tmux.sessions()
-    prefix = "jarvis-"
-    engine_session = "jarvis-engine"  # the headless engine's, not an agent's (headless.ENGINE_SESSION)
-    sessions = [s for s in sessions if s != engine_session]
-    stray = [s for s in sessions if s.startswith(prefix) and (
-        s[len(prefix):] not in agents or agents[s[len(prefix):]].removed
-        or agents[s[len(prefix):]].status == "fired")]
-    live = len([s for s in sessions if s.startswith(prefix)])
-    checks.append(Check("tmux server", "ok", f"socket {sup.tmux.socket}: {live} agent session(s)"))
-    if stray:
-        checks.append(Check("orphan sessions", "warn", ", ".join(stray),
-                            [f"tmux -L {sup.tmux.socket} kill-session -t ={s}" for s in stray]))
-    referenced = {Path(a.worktree).resolve() for a in agents.values() if a.worktree}
-    stray_dirs = [p for p in sorted(sup.config.worktrees_dir.iterdir())
-                  if p.is_dir() and p.resolve() not in referenced] if sup.config.worktrees_dir.is_dir() else []
-    if stray_dirs:
-        checks.append(Check("orphan worktrees", "warn", ", ".join(str(p) for p in stray_dirs),
-                            ["inspect them, commit what matters, then: git worktree remove PATH"]))
-    vanished = [a.id for a in agents.values() if a.status in ACTIVE and a.tmux_session and a.tmux_session not in sessions]
-    if vanished:
-        checks.append(Check("lost sessions", "warn", ", ".join(vanished),
-                            ["their agents will be marked failed; their worktrees keep the work (jarvis retry ID)"]))
-    leaked = []
-    for agent in agents.values():
-        if agent.status in ENDED:
-            procs = process_tree(None, agent.id)
-            leaked.extend(f"{p.pid} ({agent.id})" for p in procs)
-    if leaked:
-        checks.append(Check("orphan processes", "warn", ", ".join(leaked), ["kill PID"]))
-    if not (stray or stray_dirs or vanished or leaked):
-        checks.append(Check("orphans", "ok", "no orphan sessions, worktrees or processes"))
+def _describe(sup: Supervisor, orphans: Any) -> list[Check]:
+    socket = sup.tmux.socket
+    checks = [Check("tmux server", "ok", f"socket {socket}: {len(sup.tmux.sessions())} session(s)")]
+    if orphans.sessions:
+        checks.append(Check("orphan sessions", "warn", ", ".join(orphans.sessions), ["jarvis doctor --fix"]))
+    if orphans.worktrees:
+        checks.append(Check("orphan worktrees", "warn", ", ".join(str(p) for p in orphans.worktrees),
+                            ["jarvis doctor --fix  (preserves their files to refs/jarvis/orphan/<name>, "
+                             "then removes them)"]))
+    if orphans.processes:
+        checks.append(Check("orphan processes", "warn", ", ".join(f"{pid} ({a})" for pid, a in orphans.processes),
+                            ["jarvis doctor --fix"]))
+    if orphans.lost:
+        checks.append(Check("lost sessions", "warn", ", ".join(orphans.lost),
+                            ["their agents are marked failed at the next reconcile; their worktrees keep the work"]))
+    if orphans.stuck:
+        checks.append(Check("interrupted operations", "warn", ", ".join(orphans.stuck),
+                            ["a process died half-way through starting, firing or removing them; the next "
+                             "reconcile (any jarvis command, the engine) finishes or undoes it"]))
+    if not orphans:
+        checks.append(Check("orphans", "ok", "no orphan sessions, worktrees or processes; nothing stuck"))
     return checks
 
 
-def _lease(sup: Any) -> Check | None:
-    import time
-
+def _lease(sup: Supervisor) -> Check | None:
     from .lease import read_lease, vacancy
     from .models import QUEUED
 
     info = read_lease(sup.registry)
     queued = len(sup.registry.agents(statuses=frozenset({QUEUED})))
-    hint = ["jarvis engine   (or open the dashboard; spawn/retry start one on demand)"]
+    hint = ["jarvis engine   (or open the dashboard; any jarvis command starts one when work needs it)"]
     if info is None:
-        level = "warn" if queued else "ok"
-        return Check("engine", level, f"no engine loop holds the lease; {queued} agent(s) queued",
-                     hint if queued else [])
+        return Check("engine", "warn" if queued else "ok",
+                     f"no engine loop holds the lease; {queued} agent(s) queued", hint if queued else [])
     now = time.time()
     free = vacancy(info, now)
 
@@ -134,3 +139,6 @@ def _lease(sup: Any) -> Check | None:
         return Check("engine", "ok", detail)
     return Check("engine", "warn", detail + f"; {queued} agent(s) queued",
                  ["the next engine loop takes the lease over"] + (hint if queued else []))
+
+
+__all__ = ["Check", "MIN_GIT", "MIN_TMUX", "run_checks"]

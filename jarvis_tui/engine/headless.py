@@ -12,12 +12,12 @@ SIGTERM/SIGHUP/SIGINT (killing the tmux server ends it), releasing the lease on 
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from typing import TextIO
 
@@ -29,6 +29,8 @@ from .supervisor import Supervisor
 from .tmux import TmuxError
 
 IDLE_EXIT = 60.0
+BACKOFF_MAX = 30.0  # seconds between tries while ticks keep failing
+log = logging.getLogger("jarvis.engine")
 
 
 def needs_engine(sup: Supervisor, agent: Agent) -> bool:
@@ -130,13 +132,23 @@ def serve(
     result: TickResult | None = None
     was_leader: bool | None = None
     idle_since: float | None = None
+    failures = 0
     try:
         while not stop():
             began = time.monotonic()
+            wait = interval
             try:
                 result = loop.tick()
-            except Exception:  # noqa: BLE001 - a bad tick must not kill the only loop
-                say("tick failed:\n" + traceback.format_exc())
+                if failures:
+                    say(f"tick works again after {failures} failure(s)")
+                failures = 0
+            except Exception as exc:  # noqa: BLE001 - a bad tick must not kill the only loop
+                failures += 1
+                # Back off (storage faults, a lost registry): never spin writing to a broken disk.
+                wait = min(BACKOFF_MAX, interval * 2 ** min(failures, 10))
+                log.error("tick failed (%d in a row), next try in %.0fs: %s", failures, wait, exc,
+                          exc_info=failures == 1)
+                say(f"tick failed ({failures} in a row; next try in {wait:.0f}s): {exc}")
                 result = None
             if result is not None:
                 if result.leader != was_leader:
@@ -152,8 +164,8 @@ def serve(
             if idle_exit > 0 and idle_since is not None and time.monotonic() - idle_since >= idle_exit:
                 say(f"nothing active or queued for {idle_exit:g}s: exiting")
                 break
-            while not stop() and time.monotonic() - began < interval:
-                time.sleep(min(0.1, interval))
+            while not stop() and time.monotonic() - began < wait:
+                time.sleep(min(0.1, wait))
     finally:
         loop.close()
         if stopping["why"]:
