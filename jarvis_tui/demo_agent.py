@@ -20,12 +20,14 @@ Behaviour comes from ``#tokens`` in the prompt, or the environment (the prompt w
     #mem=MB       hold MB of memory while working
     #daemon       start a detached (setsid) helper that outlives a plain kill-session
     #report       report done/failed through `jarvis report` before exiting
+    #stubborn     ignore SIGTERM (a fire must escalate to SIGKILL after kill_grace)
 """
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -85,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     mem_mb = int(option(prompt, "mem", "DEMO_MEM", "0") or 0)
     daemon = option(prompt, "daemon", "DEMO_DAEMON", None) not in (None, "", "0")
     report = option(prompt, "report", "DEMO_REPORT", None) not in (None, "", "0")
+    if option(prompt, "stubborn", "DEMO_STUBBORN", None) not in (None, "", "0"):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     delay = 1.0 / max(speed, 0.001)
 
     with open("demo_prompt.txt", "wb") as fh:

@@ -157,8 +157,7 @@ class JarvisEnv:
     def cli(self, *args: str, input: str | bytes | None = None, check: bool = False,
             timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run the real CLI in a subprocess, as a user or an orchestrating agent would."""
-        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE", "JARVIS_AGENT_ID")}
-        env["JARVIS_CONFIG"] = str(self.config_path)
+        env = self.cli_env()
         data = input.encode() if isinstance(input, str) else input
         proc = subprocess.run([sys.executable, "-m", "jarvis_tui", *args], input=data, capture_output=True,
                               env=env, cwd=self.root, timeout=timeout, check=False)
@@ -167,6 +166,25 @@ class JarvisEnv:
         if check and proc.returncode != 0:
             raise AssertionError(f"jarvis {' '.join(args)} exited {proc.returncode}:\n{result.stderr}")
         return result
+
+    def cli_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE", "JARVIS_AGENT_ID")}
+        env["JARVIS_CONFIG"] = str(self.config_path)
+        return env
+
+    def cli_bg(self, *args: str) -> subprocess.Popen[str]:
+        """The real CLI in the background (to race it, or kill it)."""
+        return subprocess.Popen([sys.executable, "-m", "jarvis_tui", *args], env=self.cli_env(), cwd=self.root,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def crash(self, when: str, target: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run ``jarvis ARGS`` and SIGKILL it right ``when`` (before/after) ``target`` runs
+        (tests/crashing.py); asserts that it really died there."""
+        script = Path(__file__).with_name("crashing.py")
+        proc = subprocess.run([sys.executable, str(script), when, target, "--", *args], env=self.cli_env(),
+                              cwd=self.root, capture_output=True, text=True, timeout=timeout, check=False)
+        assert proc.returncode == -9, f"expected a kill at {when} {target}, got {proc.returncode}:\n{proc.stderr}"
+        return proc
 
     def wait_for(self, sup: Supervisor, agent_id: str, predicate: Callable[[Agent], bool], *,
                  timeout: float = 30.0, what: str = "condition") -> Agent:

@@ -68,7 +68,7 @@ def run_checks(config_path: str | None, *, fix: bool = False, adopt: bool = Fals
         if adopt:
             sup, moved = repair.rebuild(config)
             if moved:
-                checks.append(Check("registry", "warn", moved))
+                checks.append(Check("registry rebuilt", "warn", moved))
         else:
             sup = Supervisor(config)
         integrity = sup.registry.conn.execute("PRAGMA integrity_check").fetchone()[0]

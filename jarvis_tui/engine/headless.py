@@ -25,6 +25,7 @@ from .lease import holder_alive
 from .loop import EngineLoop, TickResult
 from .models import ACTIVE, QUEUED, Agent
 from .paths import ENGINE_SESSION, PACKAGE_ROOT
+from .registry import RegistryGone
 from .supervisor import Supervisor
 from .tmux import TmuxError
 
@@ -142,13 +143,17 @@ def serve(
                 if failures:
                     say(f"tick works again after {failures} failure(s)")
                 failures = 0
+            except RegistryGone as exc:  # deleted or replaced: acting on it could orphan agents
+                log.error("registry gone, engine exiting: %s", exc)
+                say(f"exiting: {exc}")
+                break
             except Exception as exc:  # noqa: BLE001 - a bad tick must not kill the only loop
                 failures += 1
                 # Back off (storage faults, a lost registry): never spin writing to a broken disk.
                 wait = min(BACKOFF_MAX, interval * 2 ** min(failures, 10))
-                log.error("tick failed (%d in a row), next try in %.0fs: %s", failures, wait, exc,
+                log.error("tick failed (%d in a row), next try in %.1fs: %s", failures, wait, exc,
                           exc_info=failures == 1)
-                say(f"tick failed ({failures} in a row; next try in {wait:.0f}s): {exc}")
+                say(f"tick failed ({failures} in a row; next try in {wait:.1f}s): {exc}")
                 result = None
             if result is not None:
                 if result.leader != was_leader:

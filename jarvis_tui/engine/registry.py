@@ -17,9 +17,11 @@ Status is not an ordinary column: :func:`.lifecycle.transition` is its only writ
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import logging
+import os
 import secrets
 import sqlite3
 import threading
@@ -59,10 +61,27 @@ class RegistryGone(StorageError):
     """The registry was deleted, emptied or replaced while agents' records exist."""
 
 
+def _filesystem(folder: Path) -> tuple[bool, bool]:
+    """(read-only, full) for the filesystem holding ``folder``: SQLite often reports both as a
+    bare "disk I/O error" (its WAL index cannot be written), which tells a user nothing."""
+    try:
+        stat = os.statvfs(folder)
+    except OSError:
+        return False, False
+    return bool(stat.f_flag & os.ST_RDONLY), stat.f_bavail * stat.f_frsize < 256 * 1024
+
+
 def storage_error(exc: BaseException, path: Path) -> StorageError:
     """A clear message for a sqlite3 or OS error on the registry file."""
     text = str(exc).lower()
     folder = path.parent
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        text = "disk is full"
+    elif isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        text = "read-only"
+    elif "disk i/o error" in text or "unable to open" in text:
+        read_only, full = _filesystem(folder)
+        text = "read-only" if read_only else "disk is full" if full else text
     if "no such table" in text:
         return RegistryGone(f"the registry {path} has lost its tables (emptied or replaced while jarvis ran); "
                             "refusing to act. Restore it, or rebuild it: jarvis doctor --adopt")
