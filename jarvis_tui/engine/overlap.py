@@ -1,0 +1,77 @@
+"""Conflicts between agents while they work: who touched which files, and would it conflict.
+
+A scan of the fleet is ``touched_paths`` per agent, then the pure ``overlaps``; only pairs
+that share paths are worth the real check, ``would_conflict`` (a merge-tree of both states,
+e.g. their review snapshots). Cost per agent (benchmarks/bench_overlap.py, 4,000 files):
+two git processes for an active agent (a diff of the working files against the merge base,
+which covers committed, staged and unstaged changes; and the untracked file list), one for
+an agent with no worktree.
+
+The worktree commands run with ``GIT_OPTIONAL_LOCKS=0``: a background scan must not take the
+agent's index lock to write back refreshed stat data (git's advice for background pollers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+from . import git
+from .review import merge_tree
+
+_READ_ONLY = {"GIT_OPTIONAL_LOCKS": "0"}
+
+
+@dataclass(frozen=True, order=True)
+class Overlap:
+    """Two agents (``a`` < ``b``) that touched the same paths."""
+
+    a: str
+    b: str
+    paths: tuple[str, ...]
+
+
+def _paths(out: str) -> set[str]:
+    return {p for p in out.split("\0") if p}
+
+
+def touched_paths(repo: Path, worktree: Path | None, base_commit: str, head_ref: str = "HEAD") -> set[str]:
+    """Paths an agent touched against ``base_commit``: committed since the merge base, plus
+    (with a worktree) staged, unstaged and untracked-not-ignored files.
+
+    A rename counts as both its paths (``--no-renames``): the old path is gone for anyone
+    else editing it. Without a worktree, ``head_ref`` (a branch, a fired ref) is compared."""
+    if worktree is None:
+        out = git.run(repo, "diff", "--name-only", "-z", "--no-renames", "--no-ext-diff",
+                      f"{base_commit}...{head_ref}", "--", strip=False)
+        return _paths(out)
+    changed = git.run(worktree, "diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "--merge-base",
+                      base_commit, "--", env=_READ_ONLY, strip=False)
+    untracked = git.run(worktree, "ls-files", "-z", "--others", "--exclude-standard", env=_READ_ONLY,
+                        strip=False)
+    return _paths(changed) | _paths(untracked)
+
+
+def overlaps(paths_by_agent: Mapping[str, Iterable[str]]) -> list[Overlap]:
+    """Every pair of agents with shared paths, sorted; linear in the paths plus the pairs."""
+    owners: dict[str, list[str]] = {}
+    for agent in sorted(paths_by_agent):
+        for path in set(paths_by_agent[agent]):
+            owners.setdefault(path, []).append(agent)
+    shared: dict[tuple[str, str], list[str]] = {}
+    for path, agents in owners.items():
+        for pair in combinations(agents, 2):  # agents are in sorted order: a < b
+            shared.setdefault(pair, []).append(path)
+    return [Overlap(a, b, tuple(sorted(paths))) for (a, b), paths in sorted(shared.items())]
+
+
+def would_conflict(repo: Path, commit_a: str, commit_b: str) -> list[str]:
+    """The paths that would conflict if both states were merged (empty: they merge cleanly).
+
+    Pass snapshot commits (:func:`.review.snapshot_worktree`) to include uncommitted work."""
+    return list(merge_tree(repo, commit_a, commit_b).conflicts)
+
+
+__all__ = ["Overlap", "overlaps", "touched_paths", "would_conflict"]
