@@ -133,6 +133,48 @@ def test_rebase_drops_a_commit_whose_change_main_already_has(repo: Path) -> None
     assert keep not in result.commits  # rewritten, not reused
 
 
+def test_rebase_matches_git_rebase_where_one_merge_of_the_tip_would_not(repo: Path, tmp_path: Path) -> None:
+    """Commit 1 makes the change main also made (dropped as empty), commit 2 reverts it: git
+    rebase ends with the revert; merging only the branch tip into main would keep main's line."""
+    commit(repo, {"flag.txt": "off\n"}, "flag")
+    git(repo, "branch", "agent", "main")
+    commit_on(repo, "agent", {"flag.txt": "on\n"}, "turn on")
+    commit_on(repo, "agent", {"flag.txt": "off\n", "other.txt": "x\n"}, "turn off again")
+    main_tip = commit(repo, {"flag.txt": "on\n"}, "main turns it on")
+    check = add_worktree(repo, tmp_path / "check", "check", "agent")
+    git(check, "rebase", "-q", main_tip)
+    result = merge(repo, "agent", into="main", strategy="rebase")
+    assert git(repo, "rev-parse", "main^{tree}") == git(repo, "rev-parse", "check^{tree}")
+    assert (repo / "flag.txt").read_text() == "off\n"
+    assert len(result.commits) == 1 and len(result.skipped) == 1
+
+
+def test_rebase_of_a_branch_that_merged_main_replays_only_the_agents_commits(repo: Path, tmp_path: Path) -> None:
+    wt = add_worktree(repo, tmp_path / "wt", "agent")
+    commit(wt, {"a1.txt": "1\n"}, "agent one")
+    commit(repo, {"m1.txt": "1\n"}, "main one")
+    git(wt, "merge", "-q", "--no-edit", "main")  # the agent caught up with main mid-way
+    commit(wt, {"a2.txt": "2\n"}, "agent two")
+    main_tip = commit(repo, {"m2.txt": "2\n"}, "main two")
+    result = merge(repo, "agent", into="main", strategy="rebase")
+    assert git(repo, "log", "--reverse", "--format=%s", f"{main_tip}..main").splitlines() == ["agent one", "agent two"]
+    assert len(parents(repo, "main")) == 1 and len(result.commits) == 2
+    assert {"a1.txt", "a2.txt", "m1.txt", "m2.txt"} <= set(git(repo, "ls-tree", "--name-only", "main").split())
+
+
+def test_checks_do_not_rewrite_the_main_checkouts_index(repo: Path) -> None:
+    import os
+
+    agent_branch(repo)
+    write(repo, {"agent0.txt": "untracked, in the way\n"})
+    for name in ("README.md", "src.py"):  # stat data now stale: a plain git status would rewrite the index
+        os.utime(repo / name, (1_000_000_000, 1_000_000_000))
+    before = fingerprint(repo)
+    with pytest.raises(MergeRefused, match="would be overwritten"):
+        merge(repo, "agent", into="main")
+    assert fingerprint(repo) == before
+
+
 def test_rebase_conflict_names_the_commit_and_changes_nothing(repo: Path) -> None:
     git(repo, "branch", "agent", "main")
     commit_on(repo, "agent", {"fine.txt": "fine\n"}, "a clean step")

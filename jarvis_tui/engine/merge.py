@@ -184,16 +184,20 @@ def _plan(repo: Path, branch: Branch, src: str, strategy: Strategy) -> _Plan:
 
 
 def _replay(repo: Path, branch: Branch, src: str) -> _Plan:
-    """Cherry-pick, in order, the commits ``git rebase`` would: not merges, not those whose
-    patch the tip already has (``--cherry-pick``); drop those that become empty."""
-    out = git.run(repo, "log", "-z", "--reverse", "--no-merges", "--cherry-pick", "--right-only", "--date=raw",
-                  "--format=%H%x1f%P%x1f%an%x1f%ae%x1f%ad%x1f%s%x1f%B", f"{branch.tip}...{src}", "--",
+    """Cherry-pick, in order, the commits ``git rebase`` would: not merges; skipping those
+    whose patch the tip already has (``--cherry-mark`` marks them "=") and those that become
+    empty."""
+    out = git.run(repo, "log", "-z", "--reverse", "--no-merges", "--cherry-mark", "--right-only", "--date=raw",
+                  "--format=%m%x1f%H%x1f%P%x1f%an%x1f%ae%x1f%ad%x1f%s%x1f%B", f"{branch.tip}...{src}", "--",
                   strip=False)
     tree = branch.tree
     picks: list[tuple[_Pick, str]] = []
     skipped: list[str] = []
     for record in filter(None, out.split("\0")):
-        sha, parents, author, email, date, subject, body = record.split("\x1f", 6)
+        mark, sha, parents, author, email, date, subject, body = record.split("\x1f", 7)
+        if mark == "=":
+            skipped.append(sha)
+            continue
         if not parents:
             raise MergeRefused(f"cannot rebase {sha[:12]} ({subject}): it is a root commit")
         pick = _Pick(sha, parents.split()[0], author, email, date, subject, body)

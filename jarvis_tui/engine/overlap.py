@@ -3,12 +3,14 @@
 A scan of the fleet is ``touched_paths`` per agent, then the pure ``overlaps``; only pairs
 that share paths are worth the real check, ``would_conflict`` (a merge-tree of both states,
 e.g. their review snapshots). Cost per agent (benchmarks/bench_overlap.py, 4,000 files):
-two git processes for an active agent (a diff of the working files against the merge base,
-which covers committed, staged and unstaged changes; and the untracked file list), one for
-an agent with no worktree.
+two git processes for an active agent (a tree diff of what it committed since the merge
+base, and ``git status`` for staged, unstaged and untracked files), one for an agent with
+no worktree.
 
-The worktree commands run with ``GIT_OPTIONAL_LOCKS=0``: a background scan must not take the
-agent's index lock to write back refreshed stat data (git's advice for background pollers).
+Why not one ``git diff --merge-base BASE`` against the working files: on git 2.39 it writes
+refreshed stat data back to the agent's index, ignoring ``GIT_OPTIONAL_LOCKS=0``, and holding
+the agent's ``index.lock`` makes the agent's own ``git add`` fail. ``git status`` honours
+that variable (git's advice for background pollers), and a diff of two commits reads no index.
 """
 
 from __future__ import annotations
@@ -42,16 +44,17 @@ def touched_paths(repo: Path, worktree: Path | None, base_commit: str, head_ref:
     (with a worktree) staged, unstaged and untracked-not-ignored files.
 
     A rename counts as both its paths (``--no-renames``): the old path is gone for anyone
-    else editing it. Without a worktree, ``head_ref`` (a branch, a fired ref) is compared."""
+    else editing it. With a worktree its HEAD is the head; without one, ``head_ref`` (a
+    branch, a fired ref) is compared."""
     if worktree is None:
         out = git.run(repo, "diff", "--name-only", "-z", "--no-renames", "--no-ext-diff",
                       f"{base_commit}...{head_ref}", "--", strip=False)
         return _paths(out)
-    changed = git.run(worktree, "diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "--merge-base",
-                      base_commit, "--", env=_READ_ONLY, strip=False)
-    untracked = git.run(worktree, "ls-files", "-z", "--others", "--exclude-standard", env=_READ_ONLY,
-                        strip=False)
-    return _paths(changed) | _paths(untracked)
+    committed = git.run(worktree, "diff", "--name-only", "-z", "--no-renames", "--no-ext-diff",
+                        f"{base_commit}...HEAD", "--", strip=False)
+    status = git.run(worktree, "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all",
+                     env=_READ_ONLY, strip=False)
+    return _paths(committed) | {entry[3:] for entry in status.split("\0") if len(entry) > 3}
 
 
 def overlaps(paths_by_agent: Mapping[str, Iterable[str]]) -> list[Overlap]:
