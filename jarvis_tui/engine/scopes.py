@@ -9,8 +9,12 @@ Patterns are matched against repo-relative FILE paths ("src/auth/login.py"), as 
 - a pattern with no "/" but a trailing one matches at any depth (``*.py``, ``docs/``); any
   other "/" anchors it to the repo root (``src/auth/**``, ``/setup.py``);
 - a trailing "/" matches directories only: ``docs/`` is every file under any ``docs`` directory;
-- a pattern matching a directory matches every file under it (``src/auth`` covers
-  ``src/auth/x.py``);
+- a pattern that names a directory matches every file under it: a trailing "/" (``docs/``),
+  a literal last segment (``src/auth`` covers ``src/auth/x.py``) or ``**`` (``src/**``);
+- ONE deviation from .gitignore, for scopes: a last segment with a wildcard names files, not
+  directories (as in .gitattributes): ``*.py`` does not cover ``x.py/notes.txt`` and ``src/*``
+  is the files directly in src (write ``src/`` or ``src/**`` for all of it). Otherwise
+  ``*.py`` and ``*.md`` would overlap through a directory named ``x.md`` holding ``y.py``;
 - ``!pattern`` excludes, and the last matching pattern decides. Unlike .gitignore, a negation
   may re-include a file inside an excluded directory (scopes name files; git's rule exists so
   it need not walk excluded directories). Leading and trailing whitespace is dropped.
@@ -45,7 +49,8 @@ SEARCH_LIMIT = 50_000  # product states explored before answering "may overlap"
 
 
 class ScopeError(ValueError):
-    """A scope pattern that cannot be used (empty, or ends in a lone backslash)."""
+    """A scope pattern that cannot be used: empty, an empty segment ("a//b"), an unclosed
+    "[" or a lone trailing backslash (git would silently match nothing for the last three)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class Glob:
     anchored: bool
     dir_only: bool
     segments: tuple[tuple[Atom, ...] | None, ...]  # None is a "**" segment
+    expands: bool  # also matches the files under a directory it matches
 
 
 def _literal(ch: str) -> Pred:
@@ -75,7 +81,7 @@ def _without_slash(ranges: list[tuple[int, int]], negated: bool) -> Pred:
 
 
 def _parse_class(seg: str, start: int) -> tuple[Pred, int] | None:
-    """``[...]`` at ``seg[start]``: its predicate and the index after it, or None (a literal "[")."""
+    """``[...]`` at ``seg[start]``: its predicate and the index after it, or None if unclosed."""
     i, negated = start + 1, False
     if i < len(seg) and seg[i] in "!^":
         negated, i = True, i + 1
@@ -103,8 +109,10 @@ def _parse_class(seg: str, start: int) -> tuple[Pred, int] | None:
     return None
 
 
-def _parse_segment(seg: str, pattern: str) -> tuple[Atom, ...]:
+def _parse_segment(seg: str, pattern: str) -> tuple[tuple[Atom, ...], bool]:
+    """The segment's atoms, and whether it has a wildcard (``*``, ``?`` or a class)."""
     atoms: list[Atom] = []
+    wildcard = False
     i = 0
     while i < len(seg):
         ch = seg[i]
@@ -117,16 +125,22 @@ def _parse_segment(seg: str, pattern: str) -> tuple[Atom, ...]:
             while i < len(seg) and seg[i] == "*":
                 i += 1
             atoms.append((IN_SEGMENT, True))
+            wildcard = True
         elif ch == "?":
             atoms.append((IN_SEGMENT, False))
             i += 1
-        elif ch == "[" and (parsed := _parse_class(seg, i)) is not None:
+            wildcard = True
+        elif ch == "[":
+            parsed = _parse_class(seg, i)
+            if parsed is None:
+                raise ScopeError(f"scope pattern {pattern!r} has an unclosed '[' (write '\\[' for the character)")
             atoms.append((parsed[0], False))
             i = parsed[1]
+            wildcard = True
         else:
             atoms.append((_literal(ch), False))
             i += 1
-    return tuple(atoms)
+    return tuple(atoms), wildcard
 
 
 def parse(pattern: str) -> Glob:
@@ -135,19 +149,25 @@ def parse(pattern: str) -> Glob:
     negated = text.startswith("!")
     body = text[1:] if negated else text
     dir_only = body.endswith("/")
-    body = body.rstrip("/")
+    body = body.removesuffix("/")
     anchored = "/" in body
-    parts = [p for p in body.split("/") if p]
-    if not parts:
+    body = body.removeprefix("/")
+    if not body:
         raise ScopeError(f"scope pattern {pattern!r} names no path")
+    parts = body.split("/")
+    if "" in parts:
+        raise ScopeError(f"scope pattern {pattern!r} has an empty path segment ('//')")
     segments: list[tuple[Atom, ...] | None] = []
+    wildcard = False
     for part in parts:
-        if part == "**":
+        if len(part) >= 2 and part == "*" * len(part):  # "**" (git reads "***" alike)
             if not segments or segments[-1] is not None:  # "**/**" is "**"
                 segments.append(None)
+            wildcard = False
         else:
-            segments.append(_parse_segment(part, pattern))
-    return Glob(text, negated, anchored, dir_only, tuple(segments))
+            atoms, wildcard = _parse_segment(part, pattern)
+            segments.append(atoms)
+    return Glob(text, negated, anchored, dir_only, tuple(segments), expands=dir_only or not wildcard)
 
 
 # --- regex (matching) ---------------------------------------------------------------------
@@ -173,7 +193,10 @@ def regex(glob: Glob) -> str:
         out.append("".join(_char_regex(pred) + ("*" if repeated else "") for pred, repeated in seg))
         if i != last:
             out.append("/")
-    out.append("/.+" if glob.dir_only else "(?:/.*)?")  # a matched directory matches its files
+    if glob.dir_only:
+        out.append("/.+")
+    elif glob.expands:
+        out.append("(?:/.*)?")  # a matched directory matches its files
     return "".join(out)
 
 
@@ -228,8 +251,10 @@ class _NFA:
                 s = self._step(s, SLASH)
         if glob.dir_only:  # "/.+": a file somewhere under the matched directory
             self.accept.add(self._repeat(self._step(self._step(s, SLASH), ANY), ANY))
-        else:  # "(?:/.*)?": the matched path itself, or anything under it
+        elif glob.expands:  # "(?:/.*)?": the matched path itself, or anything under it
             self.accept |= {s, self._repeat(self._step(s, SLASH), ANY)}
+        else:
+            self.accept.add(s)
 
     def _new(self) -> int:
         self.edges.append([])
