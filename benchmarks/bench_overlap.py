@@ -23,8 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from jarvis_tui.engine import git  # noqa: E402
-from jarvis_tui.engine.overlap import overlaps, touched_paths, would_conflict  # noqa: E402
-from jarvis_tui.engine.review import snapshot_worktree  # noqa: E402
+from jarvis_tui.engine.git.overlap import overlaps, touched_paths, would_conflict  # noqa: E402
+from jarvis_tui.engine.git.review import snapshot_worktree  # noqa: E402
 
 ENV = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b",
        "GIT_COMMITTER_EMAIL": "b@b"}

@@ -24,7 +24,7 @@ from .engine.models import ENDED, STATUSES, Agent
 from .engine.registry import RegistryError
 from .engine.supervisor import Supervisor, SupervisorError, UsageError
 from .engine.tmux import TmuxError
-from .engine.worktrees import WorktreeError
+from .engine.git.worktrees import WorktreeError
 from .format import ago, duration, one_line, status_style
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130

@@ -10,9 +10,9 @@ import pytest
 from conftest import git, make_repo
 from git_helpers import add_worktree, commit, commit_on, fingerprint, files_of, is_ancestor, parents, write
 
-from jarvis_tui.engine import merge as merge_mod
-from jarvis_tui.engine.merge import MergeConflict, MergeRefused, Outcome, Strategy, merge
-from jarvis_tui.engine.review import snapshot_worktree
+from jarvis_tui.engine.git import merge as merge_mod
+from jarvis_tui.engine.git.merge import MergeConflict, MergeRefused, Outcome, Strategy, merge
+from jarvis_tui.engine.git.review import snapshot_worktree
 
 
 @pytest.fixture
@@ -241,7 +241,7 @@ def test_untracked_or_ignored_file_in_the_way_is_refused_other_untracked_files_s
 
 @pytest.mark.parametrize("checked_out", [True, False])
 def test_base_moved_between_preview_and_merge_keeps_the_concurrent_commit(repo: Path, checked_out: bool) -> None:
-    from jarvis_tui.engine.review import PreviewStatus, preview
+    from jarvis_tui.engine.git.review import PreviewStatus, preview
 
     agent_branch(repo)
     if not checked_out:

@@ -11,8 +11,8 @@ from conftest import git, make_repo
 from git_helpers import add_worktree, commit, commit_on, write
 
 from jarvis_tui.engine import git as git_runner
-from jarvis_tui.engine.overlap import Overlap, overlaps, touched_paths, would_conflict
-from jarvis_tui.engine.review import snapshot_worktree
+from jarvis_tui.engine.git.overlap import Overlap, overlaps, touched_paths, would_conflict
+from jarvis_tui.engine.git.review import snapshot_worktree
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import pytest
 from conftest import git, make_repo
 from git_helpers import add_worktree, commit_on, write
 
-from jarvis_tui.engine import worktrees
-from jarvis_tui.engine.merge import merge
-from jarvis_tui.engine.prune import (
+from jarvis_tui.engine.git import worktrees
+from jarvis_tui.engine.git.merge import merge
+from jarvis_tui.engine.git.prune import (
     PruneState,
     delete_branch,
     delete_ref,
@@ -19,7 +19,7 @@ from jarvis_tui.engine.prune import (
     is_merged,
     prune_check,
 )
-from jarvis_tui.engine.review import ReviewError
+from jarvis_tui.engine.git.review import ReviewError
 
 
 @pytest.fixture

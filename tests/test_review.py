@@ -10,9 +10,9 @@ import pytest
 from conftest import git, make_repo
 from git_helpers import add_worktree, commit, commit_on, fingerprint, write
 
-from jarvis_tui.engine import worktrees
-from jarvis_tui.engine.merge import merge
-from jarvis_tui.engine.review import (
+from jarvis_tui.engine.git import worktrees
+from jarvis_tui.engine.git.merge import merge
+from jarvis_tui.engine.git.review import (
     FileChange,
     FileStatus,
     NotABranch,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jarvis_tui.engine.scopes import (
+from jarvis_tui.engine.git.scopes import (
     ScopeError,
     ScopeMatcher,
     _Scope,

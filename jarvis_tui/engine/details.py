@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import worktrees
+from .git import worktrees
 from .models import Agent, iso
 
 if TYPE_CHECKING:

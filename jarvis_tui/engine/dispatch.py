@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import claims
 from .admission import Decision, admit, ahead_of, priority_key, waits_on_itself
@@ -52,7 +52,7 @@ def admit_one(sup: Supervisor, agent_id: str, *, reading: SystemReading | None =
             claim = claims.take(sup.registry, agent_id, "start", now=sup.clock())
             return moved, claim
         assert queue is not None
-        fields = {"queue_reason": queue.text, "queue_kind": queue.kind,
+        fields: dict[str, Any] = {"queue_reason": queue.text, "queue_kind": queue.kind,
                   "queue_data": json.dumps({"until": queue.until, **queue.data}, default=str)}
         if decision.block:
             moved = sup.transition(agent, Event.BLOCK, reason=queue.text, **fields)

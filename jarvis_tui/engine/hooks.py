@@ -6,14 +6,18 @@ Started and not waited for (never blocks a reconcile or the UI); its output goes
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import subprocess
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .models import Agent
+
+log = logging.getLogger("jarvis.hooks")
 
 
 class HookRunner:
@@ -34,16 +38,16 @@ class HookRunner:
             "reason": reason,
             "at": time.time(),
         }
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
-            # Not waited for: a CLI process may exit before the hook does; subprocess reaps later.
-            proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=out, stderr=out,
-                                    start_new_session=True)
-            assert proc.stdin is not None
-            proc.stdin.write(json.dumps(event).encode() + b"\n")
-            proc.stdin.close()
-        except OSError:
-            pass
-        finally:
-            if out is not subprocess.DEVNULL:
-                out.close()
+            with contextlib.ExitStack() as stack:
+                out: IO[bytes] | int = subprocess.DEVNULL
+                if self.log_path is not None:
+                    out = stack.enter_context(open(self.log_path, "ab"))
+                # Not waited for: a CLI process may exit before the hook does; subprocess reaps later.
+                proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=out, stderr=out,
+                                        start_new_session=True)
+                assert proc.stdin is not None
+                proc.stdin.write(json.dumps(event).encode() + b"\n")
+                proc.stdin.close()
+        except OSError as exc:  # a missing hook program must not break the transition it reports
+            log.warning("on_status_change hook %s failed: %s", self.argv[0], exc)

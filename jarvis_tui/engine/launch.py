@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import claims, worktrees
+from . import claims
+from .git import worktrees
 from .config import Profile, substitute
 from .errors import SupervisorError
 from .lifecycle import Event

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             child.send_signal(signum)
         except ProcessLookupError:
-            pass
+            pass  # the agent already exited; its exit code is what we record
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # first thing: no default deaths
         signal.signal(sig, forward)

@@ -42,7 +42,7 @@ def describe_exit(code: int) -> str:
         try:
             return f"killed by {signal.Signals(code - 128).name} (exit code {code})"
         except ValueError:
-            pass
+            pass  # 128+N with no such signal N: an ordinary exit code after all
     return f"exited with code {code}"
 
 

@@ -16,9 +16,10 @@ Reconcile hands over every agent held by a dead claim (the holder's pid is gone)
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from . import claims, worktrees
+from . import claims
+from .git import worktrees
 from .errors import Busy, SupervisorError
 from .lifecycle import Event
 from .models import FIRED, STARTING, Agent, Claim
@@ -79,7 +80,7 @@ def _start(sup: Supervisor, agent: Agent, claim: Claim, obs: Observation, holder
                            automatic=bool(request.get("automatic")))
     now = sup.clock()
     if obs.pane is not None:  # the session exists: the start got that far
-        fields = {"pane_id": obs.pane.pane_id, "pid": obs.pane.pid, "started_at": agent.started_at or now,
+        fields: dict[str, Any] = {"pane_id": obs.pane.pane_id, "pid": obs.pane.pid, "started_at": agent.started_at or now,
                   "base_commit": agent.base_commit or _base(sup, agent), "queue_reason": None,
                   "queue_kind": None, "queue_data": None}
         if obs.exit_code is not None:

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import claims, worktrees
+from . import claims
+from .git import worktrees
 from .models import ACTIVE, ENDED, FIRED, STARTING, Status
 from .paths import agent_of_session
 from .resources import process_tree, terminate

@@ -152,7 +152,7 @@ def process_tree(root_pid: int | None, agent_id: str | None = None) -> list[psut
             for child in root.children(recursive=True):
                 found[child.pid] = child
         except psutil.Error:
-            pass
+            pass  # the root is already gone: only its tagged descendants (below) can remain
     if agent_id:
         me = os.getpid()
         for proc in psutil.process_iter(["pid"]):
@@ -164,7 +164,7 @@ def process_tree(root_pid: int | None, agent_id: str | None = None) -> list[psut
                     for child in proc.children(recursive=True):
                         found.setdefault(child.pid, child)
             except psutil.Error:
-                continue
+                continue  # gone meanwhile, or another user's process whose environment we cannot read
     return list(found.values())
 
 
@@ -175,7 +175,7 @@ def terminate(procs: Iterable[psutil.Process], grace: float) -> list[int]:
         try:
             proc.send_signal(signal.SIGTERM)
         except psutil.Error:
-            pass
+            pass  # already gone: exactly what we wanted
     alive = _wait_gone(procs, grace)
     hard: list[int] = []
     for proc in alive:
@@ -183,7 +183,7 @@ def terminate(procs: Iterable[psutil.Process], grace: float) -> list[int]:
             proc.kill()
             hard.append(proc.pid)
         except psutil.Error:
-            pass
+            pass  # it exited between the wait and the kill
     if alive:
         _wait_gone(alive, 5)
     return hard

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from . import claims, worktrees
+from . import claims
+from .git import worktrees
 from .errors import SupervisorError
 from .lifecycle import LIVE, Action, allowed
 from .models import FIRED, QUEUED, Agent

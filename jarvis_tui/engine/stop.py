@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import claims, worktrees
+from . import claims
+from .git import worktrees
 from .errors import Busy, SupervisorError, UsageError
 from .lifecycle import Action, Event, allowed
 from .models import ACTIVE, FIRED, PENDING, Agent, Claim

@@ -61,13 +61,15 @@ class Tmux:
 
     def run(self, *args: str, input: str | None = None, check: bool = True,
             timeout: float = 20.0) -> subprocess.CompletedProcess[str]:
+        argv = self.base_argv() + list(args)
         try:
             # stdin never a tty: tmux would take the pane owning that tty for "current".
-            proc = subprocess.run(
-                self.base_argv() + list(args), input=input, capture_output=True, text=True,
-                check=False, env=self._env, timeout=timeout,
-                **({} if input is not None else {"stdin": subprocess.DEVNULL}),
-            )
+            if input is None:
+                proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=self._env,
+                                      timeout=timeout, stdin=subprocess.DEVNULL)
+            else:
+                proc = subprocess.run(argv, input=input, capture_output=True, text=True, check=False,
+                                      env=self._env, timeout=timeout)
         except FileNotFoundError:
             raise TmuxError("tmux is not installed (apt-get install tmux)") from None
         except subprocess.TimeoutExpired:

@@ -38,7 +38,7 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input
 
-from ..engine import worktrees
+from ..engine.git import worktrees
 from ..engine.config import load_config
 from ..engine.loop import EngineLoop, TickResult
 from ..engine.models import ACTIVE, DONE, FAILED, FIRED, PENDING, RUNNING, WAITING, Agent

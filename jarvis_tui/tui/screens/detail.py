@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, RichLog, Static
 
-from ...engine import worktrees
+from ...engine.git import worktrees
 from ...engine.models import Agent
 from ...engine.supervisor import Supervisor
 from ...format import ago, duration, status_style

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from . import git
+from .. import git  # this package: the runner (run, probe, ok)
 from .checkouts import checkouts
 from .review import ReviewError, is_ancestor, merge_tree, resolve_commit
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
-from . import git
+from .. import git  # this package: the runner (run, probe, ok)
 from .review import merge_tree
 
 _READ_ONLY = {"GIT_OPTIONAL_LOCKS": "0"}

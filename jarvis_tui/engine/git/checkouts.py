@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import git
+from .. import git  # this package: the runner (run, probe, ok)
 
 
 def checkouts(repo: Path) -> dict[str, Path]:

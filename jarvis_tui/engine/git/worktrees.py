@@ -16,8 +16,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import git
-from .git import IDENTITY as JARVIS_IDENTITY
+from .. import git  # this package: the runner (run, probe, ok)
+from . import IDENTITY as JARVIS_IDENTITY
 
 
 class WorktreeError(git.GitError):
@@ -67,7 +67,10 @@ def verify(repo: Path, worktree: Path) -> str | None:
     except ValueError:
         return f"git gave no answer for {worktree}"
     main_common = git.run(repo, "rev-parse", "--path-format=absolute", "--git-common-dir")
-    resolve = lambda p: (worktree / p).resolve()  # noqa: E731 - relative answers are relative to the worktree
+
+    def resolve(answer: str) -> Path:  # git's relative answers are relative to the worktree
+        return (worktree / answer).resolve()
+
     if resolve(top) != worktree.resolve():
         return f"{worktree} is not a worktree's top level (git sees {top})"
     if resolve(common) != Path(main_common).resolve() or resolve(git_dir).parent != Path(main_common).resolve() / "worktrees":
@@ -173,7 +176,7 @@ def details(repo: Path, worktree: Path | None, branch: str | None, base: str | N
         sha, subject, when = _run(where, "log", "-1", "--format=%H%x1f%s%x1f%ct", head).split("\x1f")
         last = {"sha": sha, "subject": subject, "at": float(when)}
     except (WorktreeError, ValueError):
-        pass
+        pass  # a branch with no commits of its own, or a worktree being removed: 0 ahead, no last commit
     dirty = is_dirty(where) if where != repo else None
     return Details(commits_ahead=ahead, last_commit=last, dirty=dirty)
 

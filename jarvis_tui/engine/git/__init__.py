@@ -1,4 +1,13 @@
-"""The one git runner: every git command jarvis runs goes through :func:`run` or :func:`probe`.
+"""The git layer. This module is the one git runner: every git command jarvis runs goes
+through :func:`run` or :func:`probe`. Beside it, one concept each:
+
+    worktrees.py  an agent's worktree: add, verify, snapshot (preserve), restore, remove
+    review.py     what an agent changed, and a merge preview (merge-tree: no checkout)
+    merge.py      merging an agent's work: strategies, compare-and-swap of the branch
+    checkouts.py  which branch is checked out where
+    prune.py      which refs are safe to delete (their work is contained elsewhere)
+    overlap.py    paths agents touched, and the overlaps between them
+    scopes.py     file scopes: gitignore-style globs, matching and overlap
 
 Plain ``subprocess`` (no GitPython: importing it cost ~92 ms of every CLI call, and its
 ``Repo`` objects keep ``git cat-file`` processes alive). Calls are explicit about where they
@@ -61,9 +70,11 @@ def probe(cwd: Path | str, *args: str, env: Mapping[str, str] | None = None, inp
     whose 'no' is a non-zero exit, like ``rev-parse --verify``)."""
     argv = ["git", "-C", str(cwd), *args]
     try:
-        return subprocess.run(argv, capture_output=True, text=True, check=False, env=_env(env),
-                              input=input, timeout=timeout, errors="surrogateescape",
-                              **({} if input is not None else {"stdin": subprocess.DEVNULL}))
+        if input is None:  # never the caller's stdin: git must not wait on a terminal
+            return subprocess.run(argv, capture_output=True, text=True, check=False, env=_env(env),
+                                  stdin=subprocess.DEVNULL, timeout=timeout, errors="surrogateescape")
+        return subprocess.run(argv, capture_output=True, text=True, check=False, env=_env(env), input=input,
+                              timeout=timeout, errors="surrogateescape")
     except FileNotFoundError:
         raise GitError("git is not installed (apt-get install git)") from None
     except subprocess.TimeoutExpired:

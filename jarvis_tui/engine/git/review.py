@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from . import git
+from .. import git  # this package: the runner (run, probe, ok)
 
 SNAPSHOT_MESSAGE = "jarvis: uncommitted work (review snapshot)"
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from . import git
+from .. import git  # this package: the runner (run, probe, ok)
 from .review import Branch, NotABranch, ReviewError, is_ancestor, merge_tree, resolve_branch, resolve_commit
 from .checkouts import busy_reason, checkout_of
 
