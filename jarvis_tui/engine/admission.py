@@ -4,7 +4,7 @@ Checked in this order; the first "no" becomes the agent's queue reason (a
 :class:`~.models.QueueReason`: its kind, its human text and, for timed waits, when it ends):
 
 ``dependency`` (an ``--after`` task not done; failed or fired: blocked) -> ``backoff`` (an
-automatic retry's delay) -> ``capacity`` (``max_agents``) -> ``profile`` (``max_concurrent``)
+automatic retry's delay) -> ``scope`` (a running agent's file scope overlaps its scope) -> ``capacity`` (``max_agents``) -> ``profile`` (``max_concurrent``)
 -> ``resources`` (danger zone: none) -> ``warning`` (warning zone: one start per
 ``warning_interval``) -> ``order`` (a NEW spawn or retry that could start does not jump ahead
 of queued agents of equal or higher priority: it queues, and dispatch picks in order).
@@ -74,7 +74,8 @@ def ahead_of(agent: Agent, queued: Iterable[Agent]) -> list[Agent]:
 
 def admit(agent: Agent, config: Config, active: Iterable[Agent], *, now: float,
           reading: SystemReading | None = None, last_start_at: float | None = None,
-          tasks_latest: dict[str, Agent] | None = None, ahead: Sequence[Agent] = ()) -> Decision:
+          tasks_latest: dict[str, Agent] | None = None, ahead: Sequence[Agent] = (),
+          scope_held: tuple[str, str] | None = None) -> Decision:
     dependency = dependency_state(agent, tasks_latest or {})
     if dependency is not None:
         return dependency
@@ -83,6 +84,9 @@ def admit(agent: Agent, config: Config, active: Iterable[Agent], *, now: float,
         limit_attempts = agent.max_attempts or (profile.max_attempts if profile is not None else 1)
         return no("backoff", f"retry {agent.attempt}/{limit_attempts} in {math.ceil(agent.not_before - now)}s (backoff)",
                   until=agent.not_before)
+    if scope_held is not None:
+        pattern, holder = scope_held
+        return no("scope", f"scope {pattern} held by {holder}", pattern=pattern, holder=holder)
     running = [a for a in active if a.status in ACTIVE and a.id != agent.id]
     limit = config.supervisor.max_agents
     if len(running) >= limit:

@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from . import git
-from .config_schema import SECTIONS, TOP_KEYS, HooksConfig, Profile, ResourcesConfig, SupervisorConfig
+from .config_schema import (
+    SECTIONS, TOP_KEYS, HooksConfig, Profile, ResourcesConfig, ReviewConfig, SupervisorConfig,
+)
 
 PLACEHOLDERS = ("prompt", "prompt_file", "worktree", "branch", "id", "task_id", "retry_context", "python")
 _PLACEHOLDER_RE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -65,6 +67,7 @@ class Config:
     resources: ResourcesConfig
     hooks: HooksConfig
     profiles: dict[str, Profile]
+    review: ReviewConfig = ReviewConfig()
 
     @property
     def state_dir(self) -> Path:
@@ -92,6 +95,11 @@ class Config:
     @property
     def default_profile(self) -> str:
         return self.supervisor.default_agent or next(iter(self.profiles))
+
+    def check_command(self, profile: str) -> tuple[str, ...]:
+        """The check argv for an agent of ``profile`` (its own, else ``[review] check``)."""
+        own = self.profiles[profile].check if profile in self.profiles else ()
+        return own or self.review.check
 
     def base_problem(self) -> str | None:
         """Why ``[supervisor] base`` cannot be used right now (deleted branch...), or None."""
@@ -275,7 +283,7 @@ class _Builder:
             if getattr(resources, f"{zone}_safe") > getattr(resources, f"{zone}_danger"):
                 raise self.error(f"resources.{zone}_safe must not exceed {zone}_danger", ("resources", f"{zone}_safe"))
         config = Config(path=self.path, supervisor=SupervisorConfig(**sup), resources=resources,
-                        hooks=HooksConfig(**raw["hooks"]), profiles=profiles)
+                        hooks=HooksConfig(**raw["hooks"]), profiles=profiles, review=ReviewConfig(**raw["review"]))
         if check_repo:
             self.check_repo(config)
         return config
@@ -358,6 +366,7 @@ def substitute(template: str, values: dict[str, str]) -> str:
 
 
 __all__ = [
-    "Config", "ConfigError", "HooksConfig", "PLACEHOLDERS", "Profile", "ResourcesConfig", "SupervisorConfig",
+    "Config", "ConfigError", "HooksConfig", "PLACEHOLDERS", "Profile", "ResourcesConfig", "ReviewConfig",
+    "SupervisorConfig",
     "find_config_path", "load_config", "parse_config", "substitute",
 ]

@@ -46,6 +46,7 @@ class Profile:
     max_rss_mb: float = key(0.0, "process-tree RSS limit in MB (0: off)", min=0, max=1e9)
     max_cpu_percent: float = key(0.0, "process-tree CPU limit, % of one core (0: off)", min=0, max=1e6)
     runaway_grace: float = key(30.0, "seconds over a limit before runaway fires", min=0, max=DAY)
+    check: tuple[str, ...] = key((), "argv of this profile's checks (overrides [review] check)")
 
     def compiled_waiting_patterns(self) -> list[re.Pattern[str]]:
         return [re.compile(p) for p in self.waiting_patterns]
@@ -79,6 +80,16 @@ class ResourcesConfig:
 
 
 @dataclass(frozen=True)
+class ReviewConfig:
+    """``[review]``: checks of an agent's work, and watching agents for overlapping edits."""
+
+    check: tuple[str, ...] = key((), "argv run by `jarvis check` in a copy of the agent's work (no shell)")
+    check_on_done: bool = key(False, "run the check when an agent ends done")
+    scan_interval: float = key(10.0, "seconds between scans for agents editing the same files (0: off)",
+                               min=0, max=DAY)
+
+
+@dataclass(frozen=True)
 class HooksConfig:
     """``[hooks]``."""
 
@@ -90,7 +101,8 @@ SECTIONS: dict[str, type] = {
     "supervisor": SupervisorConfig,
     "resources": ResourcesConfig,
     "hooks": HooksConfig,
+    "review": ReviewConfig,
 }
 TOP_KEYS = (*SECTIONS, "agents")
 
-__all__ = ["DAY", "HooksConfig", "Profile", "ResourcesConfig", "SECTIONS", "SupervisorConfig", "TOP_KEYS", "key"]
+__all__ = ["DAY", "HooksConfig", "Profile", "ResourcesConfig", "ReviewConfig", "SECTIONS", "SupervisorConfig", "TOP_KEYS", "key"]

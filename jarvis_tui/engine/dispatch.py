@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import claims
 from .admission import Decision, admit, ahead_of, priority_key, waits_on_itself
+from .conflicts import scope_holder
 from .errors import SupervisorError
 from .lifecycle import Event
 from .models import ACTIVE, QUEUED, Agent, Claim
@@ -28,9 +29,11 @@ def decide(sup: Supervisor, agent: Agent, *, reading: SystemReading | None = Non
     latest = {a.task_id: a for a in sup.registry.agents(include_removed=True, latest_only=True)}
     last = sup.registry.get_meta("last_start_at")
     ahead = ahead_of(agent, sup.registry.agents(statuses={QUEUED})) if order else []
+    held = scope_holder(sup, agent, active)
     return admit(agent, sup.config, active, now=sup.clock(),
                  reading=reading if reading is not None else sup.reading(),
-                 last_start_at=float(last) if last else None, tasks_latest=latest, ahead=ahead)
+                 last_start_at=float(last) if last else None, tasks_latest=latest, ahead=ahead,
+                 scope_held=(held[0], held[1].id) if held else None)
 
 
 def admit_one(sup: Supervisor, agent_id: str, *, reading: SystemReading | None = None,

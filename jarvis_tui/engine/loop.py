@@ -24,6 +24,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from . import checks
+from .conflicts import Scanner
+from .git.overlap import Overlap
 from .lease import DEFAULT_TTL, Lease
 from .models import Agent
 from .overseer import Action, Overseer
@@ -42,6 +45,7 @@ class TickResult:
     leader: bool = False  # did this process hold the engine lease (and so act)?
     at: float = 0.0
     actions: list[Action] = field(default_factory=list)  # automatic decisions (leader only)
+    overlaps: list[Overlap] | None = None  # agents editing the same files (when a scan ran)
 
 
 class EngineLoop:
@@ -61,6 +65,8 @@ class EngineLoop:
         self.smoother = Smoother(sup.config.resources.window)
         self.lease = Lease(sup.registry, self.owner, ttl=lease_ttl, clock=sup.clock)
         self.overseer = Overseer(sup, rand=rand)
+        self.scanner = Scanner()
+        self._scanned_at = float("-inf")
 
     def sample(self, agents: list[Agent]) -> tuple[SystemReading, dict[str, TreeUsage]]:
         raw = self._readings() if self._readings is not None else self.sup.sampler.system()
@@ -83,9 +89,15 @@ class EngineLoop:
                 {"cpu": reading.cpu, "ram": reading.ram, "at": reading.at}))
             actions = self.overseer.apply(reading, usage, self.sup.clock())
             started = self.sup.dispatch(reading=reading)
+            checks.on_done(self.sup, now)
+        overlaps = None
+        interval = self.sup.config.review.scan_interval
+        if leader and interval > 0 and time.monotonic() - self._scanned_at >= interval:
+            self._scanned_at = time.monotonic()
+            overlaps = self.scanner.scan(self.sup)
         agents = self.sup.agents()
-        return TickResult(agents=agents, reading=reading, raw_reading=raw, usage=usage,
-                          changed=changed, started=started, leader=leader, at=now, actions=actions)
+        return TickResult(agents=agents, reading=reading, raw_reading=raw, usage=usage, changed=changed,
+                          started=started, leader=leader, at=now, actions=actions, overlaps=overlaps)
 
     def close(self) -> None:
         """Release the lease if this loop holds it (call on clean exit: a standby takes over at once)."""

@@ -129,6 +129,22 @@ class Agent:
     stalled: bool = False  # silent past stall_timeout (a flag, not a status)
     claim: Claim | None = None  # an operation in progress on it (start, fire, remove, retry...)
     stop_request: dict[str, Any] | None = None  # a fire asked for while a start held the agent
+    scope: list[str] = field(default_factory=list)  # the task's file scope (gitignore-style globs)
+    merged_at: float | None = None
+    merge_commit: str | None = None
+    merged_into: str | None = None
+    check_state: str | None = None  # running, passed, failed
+    check_exit: int | None = None
+    check_at: float | None = None
+    overlaps: list[str] = field(default_factory=list)  # live agents touching the same paths
+    out_of_scope: list[str] = field(default_factory=list)  # paths it touched outside its scope
+
+    @property
+    def check(self) -> str | None:
+        """``passed`` / ``failed (exit N)`` / ``running`` (None: never checked)."""
+        if self.check_state == "failed":
+            return f"failed (exit {self.check_exit})"
+        return self.check_state
 
     @property
     def claim_op(self) -> str | None:
@@ -174,6 +190,13 @@ class Agent:
             "waiting_kind": self.waiting_kind,
             "stalled": self.stalled,
             "claim": self.claim.to_json() if self.claim else None,
+            "scope": self.scope,
+            "overlaps": self.overlaps,
+            "out_of_scope": self.out_of_scope,
+            "check": self.check,
+            "merged_at": iso(self.merged_at),
+            "merge_commit": self.merge_commit,
+            "merged_into": self.merged_into,
         }
 
 

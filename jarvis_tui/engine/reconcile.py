@@ -99,6 +99,9 @@ def classify(agent: Agent, obs: Observation, profile: Profile | None, now: float
 
 def reconcile(sup: Supervisor) -> list[Agent]:
     """Bring every active agent's status in line with reality. Returns the changed ones."""
+    from . import checks  # late: checks -> reviewing -> ... would import us back
+
+    checks.settle(sup)
     agents = sup.registry.agents(statuses=ACTIVE, include_removed=True)
     if not agents:
         return []

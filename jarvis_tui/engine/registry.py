@@ -38,7 +38,7 @@ log = logging.getLogger("jarvis.registry")
 T = TypeVar("T")
 
 _SELECT_AGENTS = """
-SELECT a.*, t.title, t.prompt, t.priority, t.after_task_id, t.max_attempts,
+SELECT a.*, t.title, t.prompt, t.priority, t.after_task_id, t.max_attempts, t.scope,
        t.created_at AS task_created_at,
        (a.attempt = (SELECT MAX(b.attempt) FROM attempts b WHERE b.task_id = a.task_id)) AS latest
 FROM attempts a JOIN tasks t ON t.id = a.task_id
@@ -279,11 +279,12 @@ class Registry:
 
     def create_task(self, conn: sqlite3.Connection, *, task_id: str, title: str, prompt: str, priority: str,
                     profile: str, after_task_id: str | None = None, max_attempts: int | None = None,
-                    now: float | None = None) -> None:
+                    now: float | None = None, scope: list[str] | None = None) -> None:
         conn.execute(
-            "INSERT INTO tasks (id, title, prompt, priority, profile, created_at, after_task_id, max_attempts)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (task_id, title, prompt, priority, profile, now or time.time(), after_task_id, max_attempts))
+            "INSERT INTO tasks (id, title, prompt, priority, profile, created_at, after_task_id, max_attempts, scope)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (task_id, title, prompt, priority, profile, now or time.time(), after_task_id, max_attempts,
+             json.dumps(scope) if scope else None))
 
     def create_attempt(self, conn: sqlite3.Connection, *, attempt_id: str, task_id: str, attempt: int,
                        profile: str, status: str, now: float | None = None, **fields: Any) -> None:
@@ -364,6 +365,10 @@ class Registry:
             removed=bool(row["removed"]), latest=bool(row["latest"]), max_attempts=row["max_attempts"],
             queue=queue, waiting_kind=row["waiting_kind"], stalled=bool(row["stalled"]), claim=claim,
             stop_request=json.loads(row["stop_request"]) if row["stop_request"] else None,
+            scope=json.loads(row["scope"] or "[]"), merged_at=row["merged_at"], merge_commit=row["merge_commit"],
+            merged_into=row["merged_into"], check_state=row["check_state"], check_exit=row["check_exit"],
+            check_at=row["check_at"], overlaps=json.loads(row["overlaps"] or "[]"),
+            out_of_scope=json.loads(row["out_of_scope"] or "[]"),
         )
 
     def _attach_fires(self, agents: list[Agent]) -> list[Agent]:
@@ -402,6 +407,11 @@ class Registry:
                + " ORDER BY t.created_at, a.attempt, a.id")
         agents = [self._agent_from_row(r) for r in self.conn.execute(sql, params).fetchall()]
         return self._attach_fires(agents)
+
+    @_guarded
+    def ids(self, where: str, params: tuple[Any, ...] = ()) -> list[str]:
+        """Ids of attempts matching an SQL condition: a cheap question for every tick."""
+        return [r["id"] for r in self.conn.execute(f"SELECT id FROM attempts WHERE {where}", params).fetchall()]
 
     @_guarded
     def attempts_of(self, task_id: str) -> list[Agent]:
@@ -461,6 +471,8 @@ def _encode(fields: dict[str, Any]) -> dict[str, Any]:
     for key, value in fields.items():
         if isinstance(value, dict):
             value = json.dumps(value, default=str)
+        elif isinstance(value, list):
+            value = json.dumps(value)
         elif isinstance(value, bool):
             value = int(value)
         elif isinstance(value, str):

@@ -44,6 +44,9 @@ def retry(sup: Supervisor, ident: str, *, fresh: bool = False, not_before: float
             previous = retire(sup, previous)
         start_point, start_ref = (None, None) if fresh else _start_from(sup, previous)
         context = retry_context(previous)
+        conflicts = sup.registry.events(attempt_id=previous.id, kinds=("merge_conflict",), limit=1, newest=True)
+        if conflicts:  # its merge was refused: the next attempt is told what to rebase onto
+            context += f"; its merge was refused: {conflicts[-1]['data'].get('context')}"
         now = sup.clock()
         with sup.registry.transaction() as conn:
             _refuse_if_live(sup, previous)  # again, under the write lock: one live attempt per task

@@ -99,6 +99,18 @@ MIGRATIONS: list[str] = [
     ALTER TABLE attempts ADD COLUMN stalled INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX attempts_task ON attempts(task_id, attempt);
     """,
+    # 5: review and merge: merge facts, the last check, file scopes, overlaps between agents
+    """
+    ALTER TABLE attempts ADD COLUMN merged_at REAL;
+    ALTER TABLE attempts ADD COLUMN merge_commit TEXT;
+    ALTER TABLE attempts ADD COLUMN merged_into TEXT;
+    ALTER TABLE attempts ADD COLUMN check_state TEXT;
+    ALTER TABLE attempts ADD COLUMN check_exit INTEGER;
+    ALTER TABLE attempts ADD COLUMN check_at REAL;
+    ALTER TABLE attempts ADD COLUMN overlaps TEXT;
+    ALTER TABLE attempts ADD COLUMN out_of_scope TEXT;
+    ALTER TABLE tasks ADD COLUMN scope TEXT;
+    """,
 ]
 
 
@@ -109,7 +121,8 @@ ATTEMPT_FIELDS = frozenset({
     "started_at", "ended_at", "last_output_at", "heartbeat_at", "heartbeat_note",
     "status_reason", "queue_reason", "queue_kind", "queue_data", "summary", "retry_context",
     "reported_status", "not_before", "preserved_ref", "start_point", "start_ref", "removed",
-    "waiting_kind", "stalled", "stop_request",
+    "waiting_kind", "stalled", "stop_request", "merged_at", "merge_commit", "merged_into", "check_state",
+    "check_exit", "check_at", "overlaps", "out_of_scope",
 })
 CLAIM_FIELDS = frozenset({
     "claim_op", "claim_token", "claim_pid", "claim_pid_started", "claim_host", "claim_at", "claim_data",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .config import ConfigError, Profile
 from .errors import UsageError
+from .git import scopes as git_scopes
 from .launch import agent_argv, argv_problem
 from .models import QUEUED, Agent
 from .vocabulary import PRIORITIES
@@ -25,7 +26,7 @@ log = logging.getLogger("jarvis.spawn")
 
 def validate(sup: Supervisor, prompt: str, *, agent: str | None = None, title: str | None = None,
              priority: str = "medium", after: str | None = None,
-             max_attempts: int | None = None) -> tuple[Profile, str, str | None]:
+             max_attempts: int | None = None, scope: list[str] | None = None) -> tuple[Profile, str, str | None]:
     """Check a spawn request without starting anything: (profile, title, after task id).
 
     Raises UsageError (or UnknownAgent for --after) with a message for the user; cheap
@@ -41,6 +42,11 @@ def validate(sup: Supervisor, prompt: str, *, agent: str | None = None, title: s
             raise UsageError(f"the {name} contains a NUL byte, which no program can receive")
     if max_attempts is not None and not 1 <= max_attempts <= 1000:
         raise UsageError("--max-attempts must be between 1 and 1000")
+    for pattern in scope or ():
+        try:
+            git_scopes.parse(pattern)
+        except git_scopes.ScopeError as exc:
+            raise UsageError(f"--scope {pattern!r}: {exc}") from None
     if title is None or not title.strip():
         title = prompt.strip().splitlines()[0][:72]
     probe = Agent(id="000000", task_id="000000", title=title, prompt=prompt, agent=profile.name,
@@ -53,10 +59,11 @@ def validate(sup: Supervisor, prompt: str, *, agent: str | None = None, title: s
 
 
 def spawn(sup: Supervisor, prompt: str, *, agent: str | None = None, title: str | None = None,
-          priority: str = "medium", after: str | None = None, max_attempts: int | None = None) -> Agent:
+          priority: str = "medium", after: str | None = None, max_attempts: int | None = None,
+          scope: list[str] | None = None) -> Agent:
     """Record a task and its first attempt; start it now if admission allows, else queue it."""
     profile, title, after_task = validate(sup, prompt, agent=agent, title=title, priority=priority, after=after,
-                                          max_attempts=max_attempts)
+                                          max_attempts=max_attempts, scope=scope)
     problem = sup.config.base_problem()
     if problem:
         raise ConfigError(problem, sup.config.path)
@@ -64,7 +71,8 @@ def spawn(sup: Supervisor, prompt: str, *, agent: str | None = None, title: str 
     with sup.registry.transaction() as conn:
         agent_id = sup.registry.new_id()
         sup.registry.create_task(conn, task_id=agent_id, title=title, prompt=prompt, priority=priority,
-                                 profile=profile.name, after_task_id=after_task, max_attempts=max_attempts, now=now)
+                                 profile=profile.name, after_task_id=after_task, max_attempts=max_attempts, now=now,
+                                 scope=list(scope or ()))
         sup.registry.create_attempt(conn, attempt_id=agent_id, task_id=agent_id, attempt=1, profile=profile.name,
                                     status=QUEUED, now=now)
         sup.registry.add_event("spawned", agent_id, agent_id, conn=conn, now=now, agent=profile.name,

@@ -9,6 +9,8 @@ paths, hooks, clock) and delegates each operation to the module that owns it:
     stop.py      fire, stop, preserve             cleanup.py   rm
     retry.py     new attempts                     messaging.py send, heartbeat, report
     recovery.py  what a dead process left         details.py   show --json
+    reviewing.py review an agent's work           merging.py   merge it; prune what is merged
+    checks.py    run the project's checks on it   conflicts.py overlapping edits, file scopes
 
 Every status change goes through :func:`.lifecycle.transition` (via :meth:`transition`,
 which adds the ``on_status_change`` hook); every operation that touches an agent's files
@@ -26,7 +28,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import cleanup, details, dispatch, journal, launch, lifecycle, messaging, reconcile, retry, spawn, stop
+from . import (
+    checks, cleanup, conflicts, details, dispatch, journal, launch, lifecycle, merging, messaging, reconcile, retry,
+    reviewing, spawn, stop,
+)
 from .config import Config, ConfigError, Profile
 from .errors import Busy, SupervisorError, UnknownAgent, UsageError
 from .hooks import HookRunner
@@ -61,6 +66,7 @@ class Supervisor:
         self.hooks = HookRunner(config.hooks.on_status_change, config.sessions_dir / "hooks.log")
         self._sampler: ResourceSampler | None = None
         self._readings = readings
+        self.cache: dict[str, Any] = {}  # values slow to compute and keyed by what they depend on
 
     # ------------------------------------------------------------------ shared
 
@@ -167,6 +173,23 @@ class Supervisor:
 
     def details(self, agent: Agent) -> dict[str, Any]:
         return details.details(self, agent)
+
+    # ------------------------------------------------------------------ review and merge
+
+    def review(self, ident: str, *, into: str | None = None) -> tuple[Agent, Any]:
+        return reviewing.review(self, ident, into=into)
+
+    def merge(self, ident: str, **kwargs: Any) -> merging.Merged:
+        return merging.merge(self, ident, **kwargs)
+
+    def check(self, ident: str) -> Agent:
+        return checks.start(self, ident)
+
+    def conflicts(self) -> list[dict[str, Any]]:
+        return conflicts.report(self)
+
+    def prune(self, **kwargs: Any) -> list[dict[str, Any]]:
+        return merging.prune(self, **kwargs)
 
 
 __all__ = [

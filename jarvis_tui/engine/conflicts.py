@@ -1,0 +1,140 @@
+"""Conflicts between agents, before they happen: overlapping edits and file scopes.
+
+- :func:`scan` (the engine, every ``[review] scan_interval`` seconds, in the lease holder,
+  off the UI thread): the paths each live agent touched against its base (committed,
+  uncommitted, untracked; two git processes per agent, none that takes its index lock),
+  the agents that share paths (``overlaps`` in each record), and paths written outside an
+  agent's scope (``out_of_scope``: flagged with an event, never killed). An agent with no new
+  output since the last scan is not scanned again.
+- :func:`report` (``jarvis conflicts``): every overlapping pair with the shared paths and
+  whether merging both would REALLY conflict (a merge-tree of both states).
+- :func:`scope_holder`: for admission, the running agent whose scope overlaps a queued
+  agent's scope (the orchestrator's file locks).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .git import overlap as git_overlap
+from .git import review as git_review
+from .git import scopes as git_scopes
+from .git import worktrees
+from .models import ACTIVE, RUNNING, Agent
+from .schema import ATTEMPT_FIELDS
+
+if TYPE_CHECKING:
+    from .supervisor import Supervisor
+
+log = logging.getLogger("jarvis.conflicts")
+
+
+@dataclass
+class Scanner:
+    """Remembers what each agent touched, to scan again only agents that printed since."""
+
+    paths: dict[str, set[str]] = field(default_factory=dict)
+    seen_output: dict[str, float | None] = field(default_factory=dict)
+
+    def scan(self, sup: Supervisor) -> list[git_overlap.Overlap]:
+        agents = [a for a in sup.registry.agents() if a.status in RUNNING and a.base_commit and a.worktree]
+        alive = {a.id for a in agents}
+        for gone in set(self.paths) - alive:
+            self.paths.pop(gone, None)
+            self.seen_output.pop(gone, None)
+        for agent in agents:
+            if agent.id in self.paths and self.seen_output.get(agent.id) == agent.last_output_at:
+                continue  # quiet since the last scan: its files have not changed
+            worktree = Path(agent.worktree or "")
+            try:
+                self.paths[agent.id] = git_overlap.touched_paths(sup.repo, worktree, agent.base_commit or "")
+            except Exception as exc:  # a worktree being removed right now: try again next scan
+                log.debug("%s: cannot scan %s: %s", agent.id, worktree, exc)
+                continue
+            self.seen_output[agent.id] = agent.last_output_at
+        found = git_overlap.overlaps(self.paths)
+        partners: dict[str, set[str]] = {a: set() for a in self.paths}
+        for pair in found:
+            partners[pair.a].add(pair.b)
+            partners[pair.b].add(pair.a)
+        for agent in agents:
+            if agent.id in self.paths:
+                self._record(sup, agent, sorted(partners.get(agent.id, ())), self.paths[agent.id])
+        return found
+
+    def _record(self, sup: Supervisor, agent: Agent, overlapping: list[str], paths: set[str]) -> None:
+        outside = git_scopes.out_of_scope(paths, agent.scope) if agent.scope else []
+        changes: dict[str, Any] = {}
+        if overlapping != agent.overlaps:
+            changes["overlaps"] = overlapping
+            new = sorted(set(overlapping) - set(agent.overlaps))
+            if new:
+                sup.registry.add_event("overlap", agent.id, agent.task_id, with_agents=new)
+        if outside != agent.out_of_scope:
+            changes["out_of_scope"] = outside
+            new_paths = sorted(set(outside) - set(agent.out_of_scope))
+            if new_paths:
+                sup.registry.add_event("out_of_scope", agent.id, agent.task_id, paths=new_paths, scope=agent.scope)
+                log.info("%s wrote outside its scope %s: %s", agent.id, agent.scope, new_paths)
+        if changes:
+            with sup.registry.transaction() as conn:
+                sup.registry.write_row(conn, agent.id, changes, columns=ATTEMPT_FIELDS)
+
+
+def report(sup: Supervisor) -> list[dict[str, Any]]:
+    """Overlapping pairs of live agents, the shared paths, and whether merging both conflicts."""
+    scanner = Scanner()
+    pairs = scanner.scan(sup)
+    if not pairs:
+        return []
+    agents = {a.id: a for a in sup.registry.agents()}
+    states: dict[str, str] = {}
+    for agent_id in {x for p in pairs for x in (p.a, p.b)}:
+        worktree = agents[agent_id].worktree
+        if worktree:
+            states[agent_id] = git_review.snapshot_worktree(Path(worktree)).commit
+    out = []
+    for pair in pairs:
+        conflicting = (git_overlap.would_conflict(sup.repo, states[pair.a], states[pair.b])
+                       if pair.a in states and pair.b in states else [])
+        out.append({"agents": [pair.a, pair.b], "paths": list(pair.paths), "conflict": bool(conflicting),
+                    "conflicting_paths": conflicting})
+    return out
+
+
+def known_paths(sup: Supervisor) -> list[str]:
+    """Tracked files at the base (what scopes are compared on), cached per base commit."""
+    try:
+        base = worktrees.resolve_commit(sup.repo, sup.config.supervisor.base)
+    except worktrees.WorktreeError:
+        return []
+    cache = sup.cache.get("known_paths")
+    if cache is None or cache[0] != base:
+        from . import git
+
+        files = git.run(sup.repo, "ls-tree", "-r", "--name-only", "-z", base, strip=False).split("\0")
+        cache = (base, [f for f in files if f])
+        sup.cache["known_paths"] = cache
+    return list(cache[1])
+
+
+def scope_holder(sup: Supervisor, agent: Agent, active: list[Agent]) -> tuple[str, Agent] | None:
+    """(the pattern, the running agent holding it) when ``agent``'s scope overlaps another's."""
+    if not agent.scope:
+        return None
+    known = known_paths(sup)
+    for other in active:
+        if other.id == agent.id or other.status not in ACTIVE or not other.scope:
+            continue
+        if git_scopes.scopes_overlap(agent.scope, other.scope, known):
+            for pattern in other.scope:
+                if git_scopes.scopes_overlap(agent.scope, [pattern], known):
+                    return pattern, other
+            return other.scope[0], other
+    return None
+
+
+__all__ = ["Scanner", "known_paths", "report", "scope_holder"]
