@@ -4,6 +4,7 @@ Counted per attempt (a retry is a new dispatch), removed agents included: metric
 
 - ``dispatched``: attempts that were started (got a worktree and a session, or tried to)
 - ``done`` / ``failed`` / ``fired`` (+ ``fired_by_reason``), ``running``, ``queued``, ``blocked``
+- ``merged``: done attempts whose work was merged (counted in ``done`` too)
 - ``success_rate``: done / (done + failed + fired), ``None`` before anything ended
 - ``median_time_to_done`` / ``mean_time_to_done``: seconds from start to done, done attempts only
 - ``hours``: run time of every started attempt (a running one up to now)
@@ -17,7 +18,7 @@ import time
 from typing import Any
 
 from .config import Config
-from .models import ACTIVE, BLOCKED, DONE, FAILED, FIRED, QUEUED
+from .models import ACTIVE, BLOCKED, DONE, FAILED, FIRED, MERGED, QUEUED
 from .registry import Registry
 
 
@@ -25,7 +26,7 @@ def _empty(name: str, cost_weight: float, configured: bool) -> dict[str, Any]:
     return {
         "profile": name, "configured": configured, "cost_weight": cost_weight,
         "dispatched": 0, "retries": 0, "running": 0, "queued": 0, "blocked": 0,
-        "done": 0, "failed": 0, "fired": 0, "fired_by_reason": {},
+        "done": 0, "merged": 0, "failed": 0, "fired": 0, "fired_by_reason": {},
         "success_rate": None, "median_time_to_done": None, "mean_time_to_done": None,
         "hours": 0.0, "cost": 0.0,
     }
@@ -54,6 +55,11 @@ def profile_stats(registry: Registry, config: Config, *, now: float | None = Non
             row["blocked"] += 1
         elif agent.status == DONE:
             row["done"] += 1
+            if agent.started_at is not None and agent.ended_at is not None:
+                to_done.setdefault(agent.agent, []).append(agent.ended_at - agent.started_at)
+        elif agent.status == MERGED:  # done, and its work is in the base: the success that matters
+            row["done"] += 1
+            row["merged"] += 1
             if agent.started_at is not None and agent.ended_at is not None:
                 to_done.setdefault(agent.agent, []).append(agent.ended_at - agent.started_at)
         elif agent.status == FAILED:
