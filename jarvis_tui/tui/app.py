@@ -21,7 +21,6 @@ import asyncio
 import shlex
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -39,7 +38,6 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input
 
 from ..engine import worktrees
-from ..engine.config import load_config
 from ..engine.loop import EngineLoop, TickResult
 from ..engine.models import ACTIVE, DONE, FAILED, FIRED, PENDING, RUNNING, WAITING, Agent
 from ..engine.overseer import Action
@@ -725,78 +723,3 @@ class JarvisApp(App[str]):
         queue = f" ({queued} queued: they start when an engine runs, e.g. this dashboard)" if queued else ""
         return (f"{running} {plural} still running on tmux socket {self.sup.tmux.socket}{queue}; "
                 f"reopen with `{self.cli}`, list with `{self.cli} ls`")
-
-
-# --------------------------------------------------------------------------- entry points
-
-
-def _cli_prefix(config_path: str | Path | None) -> str:
-    return "jarvis" if config_path is None else f"jarvis --config {shlex.quote(str(config_path))}"
-
-
-def close_engine(app: JarvisApp) -> str:
-    """After the dashboard closed: give the engine lease up and, if queued agents or policies
-    still need a loop, hand them to a headless ``jarvis engine`` (engine/headless.py)."""
-    from ..engine.headless import ENGINE_SESSION, handoff
-
-    try:
-        app.loop.close()
-        if handoff(app.sup):
-            return (f"queued agents and policies carry on in a headless engine "
-                    f"(tmux -L {app.sup.tmux.socket} session {ENGINE_SESSION})")
-    except Exception as exc:  # never lose the goodbye over this
-        return f"warning: could not hand over to a headless engine ({exc}); run `jarvis engine`"
-    return ""
-
-
-def run_dashboard(config_path: str | None) -> int:
-    """``jarvis`` / ``jarvis tui``: open the dashboard on the configured state."""
-    config = load_config(config_path)
-    sup = Supervisor(config)
-    try:
-        app = JarvisApp(sup, cli=_cli_prefix(config_path))
-        message = app.run()
-        engine_note = close_engine(app)
-    finally:
-        sup.registry.close()
-    for line in (message, engine_note):
-        if line:
-            print(line)
-    return app.return_code or 0
-
-
-def run_demo(keep: bool = False, no_tui: bool = False) -> int:
-    """``jarvis demo``: a scratch repo, three demo agents, and the dashboard on them."""
-    from .demo import create_demo, destroy_demo
-
-    print("jarvis demo: making a scratch git repository and spawning three demo agents…", file=sys.stderr)
-    demo = create_demo()
-    cli = _cli_prefix(demo.config_path)
-    if no_tui:
-        print(demo.config_path)
-        print(f"open the dashboard: {cli}\nclean up: tmux -L {demo.socket} kill-server; rm -rf {demo.root}",
-              file=sys.stderr)
-        return 0
-    code = 1
-    message = ""
-    try:
-        sup = Supervisor(load_config(demo.config_path))
-        try:
-            note = None if keep else ""
-            app = JarvisApp(sup, cli=cli, quit_note=note)
-            message = app.run()
-            code = app.return_code or 0
-            if keep:
-                message = "\n".join(filter(None, (message, close_engine(app))))
-        finally:
-            sup.registry.close()
-    finally:
-        if keep:
-            if message:
-                print(message)
-            print(f"demo kept in {demo.root}; stop it: tmux -L {demo.socket} kill-server")
-        else:
-            destroy_demo(demo)
-            print("demo over: its agents were stopped and its scratch folder deleted "
-                  "(`jarvis demo --keep` keeps them).")
-    return code

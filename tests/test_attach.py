@@ -1,0 +1,86 @@
+"""Attaching to an agent's session, from a plain shell or from inside the user's own tmux.
+
+When the dashboard (or ``jarvis attach``) runs inside the user's tmux, ``ctrl-b`` belongs to
+THEIR tmux: ``ctrl-b d`` would detach their outer client. Our server binds ``ctrl-q`` in its
+root table instead, which passes through the outer tmux; the session's status line says so.
+These run a real outer tmux server (its own private socket) around a real attach.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+import uuid
+from pathlib import Path
+
+from jarvis_tui.describe import attach_label
+from jarvis_tui.engine.models import WORKING
+from jarvis_tui.engine.tmux import Tmux, status_literal
+
+HOSTILE_TITLE = "Fix #(touch {pwned}) #{{session_name}} #[fg=red] 100% %d $(id) \"q\" 's' ;"
+
+
+def wait(predicate, what: str, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_status_literal_neutralises_tmux_formats_and_separators():
+    assert status_literal("a #{b} #(c) 50% %d") == "a ##{b} ##(c) 50%% %%d"
+    assert status_literal("ends with;") == "ends with; "  # a trailing ';' would end the tmux command
+    assert status_literal("tab\there\x1b[31m") == "tab here [31m"
+
+
+def test_attach_from_inside_tmux_shows_who_and_ctrl_q_detaches_only_our_client(jarvis_env):
+    pwned = Path(f"/tmp/jv-{uuid.uuid4().hex[:8]}")  # short: the whole title fits the status line
+    title = HOSTILE_TITLE.format(pwned=pwned)
+    sup = jarvis_env.sup()
+    agent = sup.spawn("Keep going #hang", agent="demo", title=title)
+    agent = jarvis_env.wait_status(sup, agent.id, WORKING)
+    ours = jarvis_env.tmux
+    # every session start binds the detach key in our server's root table (no prefix)
+    assert "detach-client" in ours.run("list-keys", "-T", "root", "C-q").stdout
+    argv = ours.attach_argv(agent.tmux_session, status=attach_label(agent))
+    assert argv[:5] == ours.base_argv() and argv[-3:] == ["attach-session", "-t", f"=jarvis-{agent.id}"]
+
+    outer = Tmux(f"jarvis-test-outer-{uuid.uuid4().hex[:8]}")
+    try:
+        # The user's tmux: its pane has $TMUX set, which the dashboard's attach unsets for ours.
+        outer.run("new-session", "-d", "-x", "200", "-y", "12", "-s", "user", ";",
+                  "set-option", "-w", "-t", "=user:", "remain-on-exit", "on")
+        pane = outer.run("list-panes", "-t", "=user:", "-F", "#{pane_id}").stdout.strip()
+        command = "env -u TMUX -u TMUX_PANE " + shlex.join(argv)
+        outer.run("respawn-pane", "-k", "-t", pane, command)
+
+        def status_line() -> str:
+            lines = outer.capture(pane).rstrip("\n").splitlines()
+            return lines[-1].strip() if lines else ""
+
+        shown = wait(lambda: status_line().startswith("jarvis ·") and status_line(), "our status line")
+        assert shown == f"jarvis · {agent.id} · {' '.join(title.split())} · ctrl-q detach"
+        assert not pwned.exists()  # "#(...)" in a title is never run
+        outer.run("send-keys", "-t", pane, "C-q")
+        wait(lambda: outer.run("display-message", "-p", "-t", pane, "#{pane_dead}").stdout.strip() == "1",
+             "the nested client to detach")
+        assert ours.has_session(agent.tmux_session)  # the agent runs on, only our client left
+        assert outer.run("has-session", "-t", "=user").returncode == 0  # and the user's tmux is untouched
+    finally:
+        outer.kill_server()
+    sup.fire(agent.id, "dumb")
+
+
+def test_jarvis_attach_prints_a_command_that_targets_the_exact_session(jarvis_env):
+    sup = jarvis_env.sup()
+    agent = jarvis_env.wait_status(sup, sup.spawn("Keep going #hang", agent="demo", title="Runner").id, WORKING)
+    printed = jarvis_env.cli("attach", agent.id[:4], "--print")
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.rstrip().endswith(f"attach-session -t =jarvis-{agent.id}")
+    assert "C-q detach-client" in printed.stdout and f"jarvis · {agent.id} · Runner · ctrl-q detach" in printed.stdout
+    sup.fire(agent.id, "dumb")
+
