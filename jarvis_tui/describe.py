@@ -86,9 +86,9 @@ def fact_rows(agent: Agent, details: dict[str, Any] | None, *, socket: str, now:
     else:
         ahead_text = "-" if ahead is None else str(ahead)
         commit = d.get("last_commit")
-        if not agent.branch:
+        if not agent.branch or ahead is None:
             last_commit = "-"
-        elif not ahead:  # the branch's tip is still the base's commit: nothing of the agent's
+        elif ahead == 0:  # the branch's tip is still the base's commit: nothing of the agent's
             last_commit = "no commits yet"
         else:
             last_commit = str(commit["subject"]) if commit else "-"
@@ -172,12 +172,17 @@ def sent_message(agent_id: str, text: str, *, enter: bool) -> str:
     return f"sent {what}{' + Enter' if enter else ''} to {agent_id}"
 
 
+def detach_hint(nested: bool) -> str:
+    """Inside the user's own tmux, ctrl-b reaches THEIR tmux: only our root-table key works."""
+    return "detach with ctrl-q" if nested else "detach with ctrl-q (or ctrl-b d)"
+
+
 def attach_label(agent: Agent) -> str:
     """The status line of an attached agent session: who this is and how to get out."""
     return f"jarvis · {agent.id} · {one_line(agent.title, 100)} · ctrl-q detach"
 
 
 __all__ = [
-    "FIRE_REASON_HELP", "attach_label", "countdown", "fact_rows", "fired_message", "preserved_ref", "queue_line", "queue_short",
+    "FIRE_REASON_HELP", "attach_label", "detach_hint", "countdown", "fact_rows", "fired_message", "preserved_ref", "queue_line", "queue_short",
     "queue_text", "queue_until", "remove_question", "removed_message", "sent_message",
 ]

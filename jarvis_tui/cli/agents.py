@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from ..describe import attach_label, fact_rows, fired_message, queue_short, removed_message, sent_message
+from ..describe import attach_label, detach_hint, fact_rows, fired_message, queue_short, removed_message, sent_message
 from ..engine.models import ACTIVE, ENDED, Agent
 from ..engine.supervisor import Supervisor, SupervisorError
 from ..format import ago, duration, one_line, status_style
@@ -156,11 +156,6 @@ def _write_lines(lines: Sequence[str]) -> None:
         sys.stdout.flush()
 
 
-def detach_hint(nested: bool) -> str:
-    """Inside the user's own tmux, ctrl-b reaches THEIR tmux: only our root-table key works."""
-    return "detach with ctrl-q" if nested else "detach with ctrl-q (or ctrl-b d)"
-
-
 def cmd_attach(args: argparse.Namespace) -> int:
     sup = open_supervisor(args)
     sup.reconcile()
@@ -267,4 +262,4 @@ def self_id(args: argparse.Namespace) -> str:
 
 
 __all__ = ["cmd_attach", "cmd_fire", "cmd_heartbeat", "cmd_logs", "cmd_ls", "cmd_report",
-           "cmd_retry", "cmd_rm", "cmd_send", "cmd_show", "cmd_spawn", "detach_hint", "print_new_agent"]
+           "cmd_retry", "cmd_rm", "cmd_send", "cmd_show", "cmd_spawn", "print_new_agent"]

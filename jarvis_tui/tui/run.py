@@ -11,6 +11,7 @@ from ..engine.config import load_config
 from ..engine.supervisor import Supervisor
 from .app import JarvisApp
 
+
 def _cli_prefix(config_path: str | Path | None) -> str:
     return "jarvis" if config_path is None else f"jarvis --config {shlex.quote(str(config_path))}"
 

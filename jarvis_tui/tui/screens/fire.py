@@ -15,18 +15,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ...describe import FIRE_REASON_HELP as REASON_HELP
 from ...engine.config import FIRE_REASONS
 from ...engine.models import Agent
 from . import subject
-
-REASON_HELP = {
-    "derailed": "went off the task",
-    "obstinate": "ignores instructions and feedback",
-    "dumb": "not up to this task",
-    "unresponsive": "stuck, hung or silent",
-    "corrupted": "broke its worktree, tools or output",
-}
-
 
 class FireScreen(ModalScreen[tuple[str, str] | None]):
     BINDINGS = [
@@ -51,9 +43,10 @@ class FireScreen(ModalScreen[tuple[str, str] | None]):
             yield Label("Note (optional)")
             yield Input(placeholder="what went wrong, for the record and the next attempt", id="note",
                         compact=True)
-            yield Static("Its process tree is stopped; all its files are kept at "
-                         f"refs/jarvis/fired/{self.agent.id} and its branch stays.", classes="hint",
-                         markup=False)
+            hint = ("Its process tree is stopped; all its files are kept at "
+                    f"refs/jarvis/fired/{self.agent.id} and its branch stays." if self.agent.branch else
+                    "It never started: it leaves the queue, with your reason on record.")
+            yield Static(hint, classes="hint", markup=False)
             yield Static("", id="error", classes="error", markup=False)
 
     def on_mount(self) -> None:
