@@ -9,6 +9,7 @@ These run a real outer tmux server (its own private socket) around a real attach
 from __future__ import annotations
 
 import shlex
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -84,3 +85,27 @@ def test_jarvis_attach_prints_a_command_that_targets_the_exact_session(jarvis_en
     assert "C-q detach-client" in printed.stdout and f"jarvis · {agent.id} · Runner · ctrl-q detach" in printed.stdout
     sup.fire(agent.id, "dumb")
 
+
+
+def test_jarvis_attach_from_a_shell_inside_tmux_detaches_with_ctrl_q(jarvis_env):
+    sup = jarvis_env.sup()
+    agent = jarvis_env.wait_status(sup, sup.spawn("Keep going #hang", agent="demo", title="Runner").id, WORKING)
+    outer = Tmux(f"jarvis-test-outer-{uuid.uuid4().hex[:8]}")
+    try:
+        outer.run("new-session", "-d", "-x", "160", "-y", "12", "-s", "user", ";",
+                  "set-option", "-w", "-t", "=user:", "remain-on-exit", "on")
+        pane = outer.run("list-panes", "-t", "=user:", "-F", "#{pane_id}").stdout.strip()
+        # The user's shell in their tmux ($TMUX set by it) runs `jarvis attach`.
+        command = (f"JARVIS_CONFIG={shlex.quote(str(jarvis_env.config_path))} "
+                   f"{shlex.quote(sys.executable)} -m jarvis_tui attach {agent.id[:4]}")
+        outer.run("respawn-pane", "-k", "-t", pane, "-c", str(jarvis_env.root), command)
+        wait(lambda: outer.capture(pane).rstrip("\n").splitlines()[-1:] == [f"jarvis · {agent.id} · Runner · ctrl-q detach"],
+             "our status line in the user's tmux")
+        outer.run("send-keys", "-t", pane, "C-q")
+        # (pane_dead, not pane_dead_status: tmux 3.3a does not always record the status, NOTES.md)
+        wait(lambda: outer.run("display-message", "-p", "-t", pane, "#{pane_dead}").stdout.strip() == "1",
+             "jarvis attach to end, detached")
+        assert jarvis_env.tmux.has_session(agent.tmux_session)  # only our client went
+    finally:
+        outer.kill_server()
+    sup.fire(agent.id, "dumb")
