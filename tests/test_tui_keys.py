@@ -242,7 +242,7 @@ async def test_config_changes_reach_the_open_dashboard_and_a_broken_one_is_refus
         await tick()
         assert app.sup.config.supervisor.max_agents == 7 and "codex" in app.sup.config.profiles
         assert app.gauge.max_agents == 7 and "/7 max" in app.gauge.render().plain
-        assert any("read again" in n for n in notes(app))
+        assert any(n.title == "config.toml read again" and "max_agents 7" in n.message for n in app._notifications)
         write(text.replace("max_agents = 3", "max_agents = 3,"))  # broken TOML
         await tick()
         refused = [n for n in app._notifications if "refused" in n.title]

@@ -226,13 +226,14 @@ class JarvisApp(App[str]):
             return
         if message.config is None:
             self.config_error = message.error
-            self.say(message.error, title="config.toml refused: the last good config stays in use",
+            self.say(message.error, title="config.toml refused (the last good one stays in use)",
                      severity="error", timeout=15)
         else:
             self.config_error = ""
             self.gauge.configure(message.config.resources, message.config.supervisor.max_agents)
-            self.say(f"{message.config.path} read again: profiles {', '.join(message.config.profiles)}; "
-                     f"max_agents {message.config.supervisor.max_agents}", title="config reloaded")
+            config = message.config
+            self.say(f"max_agents {config.supervisor.max_agents}, {len(config.profiles)} profiles",
+                     title="config.toml read again")
         self.gauge.config_error = bool(self.config_error)
 
     def on_engine_changed(self, message: EngineChanged) -> None:

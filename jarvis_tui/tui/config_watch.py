@@ -34,5 +34,6 @@ class ConfigWatch:
             # No repository check: the repo cannot change under a running engine anyway
             # (Supervisor.reload refuses that), and the one in use was checked at start.
             return load_config(self.path, check_repo=False), ""
-        except ConfigError as exc:
-            return None, exc.render()
+        except ConfigError as exc:  # short: it is a toast (the file's path is known, its line is not)
+            where = f"line {exc.line}: " if exc.line else ""
+            return None, f"{where}{exc.message}" + (f"  ({exc.source_line.strip()})" if exc.source_line else "")

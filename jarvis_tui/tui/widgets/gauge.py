@@ -127,6 +127,8 @@ class ResourceGauge(Widget):
         counts = self.counts_markup(short=False)
         if Content.from_markup(counts).cell_length > width * 0.55:
             counts = self.counts_markup(short=True)
+        if self.error or self.config_error:  # more useful than the meters, and never cut off
+            return Content.from_markup(counts + tail)
         if self.reading is None:
             return Content.from_markup(counts + "   [dim]CPU … RAM … measuring[/]" + tail)
         bars = (width - Content.from_markup(counts).cell_length - len("   CPU  100%  RAM  100%")) // 2
