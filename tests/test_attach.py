@@ -12,6 +12,8 @@ import shlex
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from jarvis_tui.describe import attach_label
@@ -32,6 +34,34 @@ def wait(predicate, what: str, timeout: float = 10.0):
         time.sleep(0.05)
 
 
+@contextmanager
+def users_tmux(command: str, *, cwd: Path, width: int = 200) -> Iterator[tuple[Tmux, str]]:
+    """The user's own tmux (another private server), its one pane running ``command`` with
+    $TMUX set, as a shell inside tmux has it; killed afterwards. Yields (server, pane id)."""
+    outer = Tmux(f"jarvis-test-outer-{uuid.uuid4().hex[:8]}")
+    try:
+        outer.run("new-session", "-d", "-x", str(width), "-y", "12", "-s", "user", ";",
+                  "set-option", "-w", "-t", "=user:", "remain-on-exit", "on")
+        pane = outer.run("list-panes", "-t", "=user:", "-F", "#{pane_id}").stdout.strip()
+        outer.run("respawn-pane", "-k", "-t", pane, "-c", str(cwd), command)
+        yield outer, pane
+    finally:
+        outer.kill_server()
+
+
+def last_line(outer: Tmux, pane: str) -> str:
+    lines = outer.capture(pane).rstrip("\n").splitlines()
+    return lines[-1].strip() if lines else ""
+
+
+def detach_and_wait(outer: Tmux, pane: str) -> None:
+    """ctrl-q in the user's tmux; the attach inside it must end (pane_dead: tmux 3.3a does not
+    always record pane_dead_status, NOTES.md)."""
+    outer.run("send-keys", "-t", pane, "C-q")
+    wait(lambda: outer.run("display-message", "-p", "-t", pane, "#{pane_dead}").stdout.strip() == "1",
+         "the nested client to detach")
+
+
 def test_status_literal_neutralises_tmux_formats_and_separators():
     assert status_literal("a #{b} #(c) 50% %d") == "a ##{b} ##(c) 50%% %%d"
     assert status_literal("ends with;") == "ends with; "  # a trailing ';' would end the tmux command
@@ -49,30 +79,15 @@ def test_attach_from_inside_tmux_shows_who_and_ctrl_q_detaches_only_our_client(j
     assert "detach-client" in ours.run("list-keys", "-T", "root", "C-q").stdout
     argv = ours.attach_argv(agent.tmux_session, status=attach_label(agent))
     assert argv[:5] == ours.base_argv() and argv[-3:] == ["attach-session", "-t", f"=jarvis-{agent.id}"]
-
-    outer = Tmux(f"jarvis-test-outer-{uuid.uuid4().hex[:8]}")
-    try:
-        # The user's tmux: its pane has $TMUX set, which the dashboard's attach unsets for ours.
-        outer.run("new-session", "-d", "-x", "200", "-y", "12", "-s", "user", ";",
-                  "set-option", "-w", "-t", "=user:", "remain-on-exit", "on")
-        pane = outer.run("list-panes", "-t", "=user:", "-F", "#{pane_id}").stdout.strip()
-        command = "env -u TMUX -u TMUX_PANE " + shlex.join(argv)
-        outer.run("respawn-pane", "-k", "-t", pane, command)
-
-        def status_line() -> str:
-            lines = outer.capture(pane).rstrip("\n").splitlines()
-            return lines[-1].strip() if lines else ""
-
-        shown = wait(lambda: status_line().startswith("jarvis ·") and status_line(), "our status line")
+    # What the dashboard does from inside the user's tmux: attach_env() unsets $TMUX for ours.
+    with users_tmux("env -u TMUX -u TMUX_PANE " + shlex.join(argv), cwd=jarvis_env.root) as (outer, pane):
+        shown = wait(lambda: last_line(outer, pane).startswith("jarvis ·") and last_line(outer, pane),
+                     "our status line")
         assert shown == f"jarvis · {agent.id} · {' '.join(title.split())} · ctrl-q detach"
         assert not pwned.exists()  # "#(...)" in a title is never run
-        outer.run("send-keys", "-t", pane, "C-q")
-        wait(lambda: outer.run("display-message", "-p", "-t", pane, "#{pane_dead}").stdout.strip() == "1",
-             "the nested client to detach")
+        detach_and_wait(outer, pane)
         assert ours.has_session(agent.tmux_session)  # the agent runs on, only our client left
         assert outer.run("has-session", "-t", "=user").returncode == 0  # and the user's tmux is untouched
-    finally:
-        outer.kill_server()
     sup.fire(agent.id, "dumb")
 
 
@@ -86,26 +101,14 @@ def test_jarvis_attach_prints_a_command_that_targets_the_exact_session(jarvis_en
     sup.fire(agent.id, "dumb")
 
 
-
 def test_jarvis_attach_from_a_shell_inside_tmux_detaches_with_ctrl_q(jarvis_env):
     sup = jarvis_env.sup()
     agent = jarvis_env.wait_status(sup, sup.spawn("Keep going #hang", agent="demo", title="Runner").id, WORKING)
-    outer = Tmux(f"jarvis-test-outer-{uuid.uuid4().hex[:8]}")
-    try:
-        outer.run("new-session", "-d", "-x", "160", "-y", "12", "-s", "user", ";",
-                  "set-option", "-w", "-t", "=user:", "remain-on-exit", "on")
-        pane = outer.run("list-panes", "-t", "=user:", "-F", "#{pane_id}").stdout.strip()
-        # The user's shell in their tmux ($TMUX set by it) runs `jarvis attach`.
-        command = (f"JARVIS_CONFIG={shlex.quote(str(jarvis_env.config_path))} "
-                   f"{shlex.quote(sys.executable)} -m jarvis_tui attach {agent.id[:4]}")
-        outer.run("respawn-pane", "-k", "-t", pane, "-c", str(jarvis_env.root), command)
-        wait(lambda: outer.capture(pane).rstrip("\n").splitlines()[-1:] == [f"jarvis · {agent.id} · Runner · ctrl-q detach"],
+    command = (f"JARVIS_CONFIG={shlex.quote(str(jarvis_env.config_path))} "
+               f"{shlex.quote(sys.executable)} -m jarvis_tui attach {agent.id[:4]}")
+    with users_tmux(command, cwd=jarvis_env.root, width=160) as (outer, pane):
+        wait(lambda: last_line(outer, pane) == f"jarvis · {agent.id} · Runner · ctrl-q detach",
              "our status line in the user's tmux")
-        outer.run("send-keys", "-t", pane, "C-q")
-        # (pane_dead, not pane_dead_status: tmux 3.3a does not always record the status, NOTES.md)
-        wait(lambda: outer.run("display-message", "-p", "-t", pane, "#{pane_dead}").stdout.strip() == "1",
-             "jarvis attach to end, detached")
+        detach_and_wait(outer, pane)
         assert jarvis_env.tmux.has_session(agent.tmux_session)  # only our client went
-    finally:
-        outer.kill_server()
     sup.fire(agent.id, "dumb")
