@@ -111,7 +111,7 @@ async def test_j_k_move_and_esc_clears_a_kept_filter(tmp_path):
         await pilot.press("slash", *"flaky", "enter")  # kept: back in the table, filter on
         assert app.focused is app.table and shown(app) == ["c3d4e5"]
         await pilot.press("escape")  # the README's promise: esc clears it, from the table too
-        assert shown(app) == order and not app.table.query and not app.main.filter_box.display
+        assert shown(app) == order and not app.table.filter_text and not app.main.filter_box.display
         await pilot.press("escape")  # nothing to clear: esc is not swallowed, nothing breaks
         assert app.is_running and shown(app) == order
 
@@ -258,3 +258,26 @@ async def test_config_changes_reach_the_open_dashboard_and_a_broken_one_is_refus
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: len(app._notifications) > before, what="the reload's notification")
         assert app.sup.config.supervisor.max_agents == 3 and not app.gauge.config_error
+
+
+async def test_the_footer_is_redimmed_only_when_the_selected_agent_changes(tmp_path, monkeypatch):
+    app = snapshot_app(tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        calls: list[int] = []
+        refresh = app.main.refresh_bindings
+        monkeypatch.setattr(app.main, "refresh_bindings", lambda: (calls.append(app.ticks), refresh()))
+
+        async def tick() -> None:
+            ticks = app.ticks
+            app.start_tick()
+            await wait_until(pilot, lambda: app.ticks > ticks, what="a tick")
+
+        for _ in range(3):
+            await tick()
+        assert calls == []  # nothing changed: the footer is not rebuilt every tick
+        app.sup.registry.update_attempt("a1b2c3", status="done", ended_at=NOW)
+        await tick()
+        assert len(calls) == 1
+        enabled = {b.key: on for _, b, on, _ in app.screen.active_bindings.values()}
+        assert enabled["x"] and enabled["r"] and not enabled["s"]  # done: remove and retry, no input

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from ..engine.lifecycle import Action
 
@@ -88,7 +88,7 @@ del A
 SECTIONS = ("Agents", "View", "Dashboard")
 
 
-def bindings(scope: str) -> list[Binding]:
+def bindings(scope: str) -> list[BindingType]:
     """Textual bindings for ``scope``; the footer shows the ranked ones (see KeysFooter)."""
     return [Binding(a.keys, a.action, a.label, show=a.footer > 0, key_display=a.display or None)
             for a in ACTIONS if a.scope == scope]
@@ -97,6 +97,11 @@ def bindings(scope: str) -> list[Binding]:
 def by_name(name: str) -> KeyAction | None:
     """The row of an action (``check_action`` gets names without arguments: ``retry``)."""
     return next((a for a in ACTIONS if a.name == name and a.scope != "help"), None)
+
+
+def by_key(key: str) -> KeyAction | None:
+    """The main screen's row for a pressed key (Textual's key name: ``x``, ``R``, ``slash``)."""
+    return next((a for a in ACTIONS if a.scope == "screen" and key in a.keys.split(",")), None)
 
 
 def footer_rank(action: str) -> int:

@@ -34,6 +34,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from ..engine import worktrees
+from ..engine.config import Config
 from ..engine.loop import EngineLoop, TickResult
 from ..engine.models import ACTIVE, DONE, FAILED, FIRED, PENDING, WAITING, Agent
 from ..engine.overseer import Action
@@ -93,7 +94,7 @@ class JarvisApp(App[str]):
         self._git_status: dict[str, str] = {}
 
     @property
-    def config(self):  # type: ignore[no-untyped-def]
+    def config(self) -> Config:
         return self.sup.config  # the one in use: a reload replaces it
 
     def get_default_screen(self) -> Screen:

@@ -66,7 +66,7 @@ def run_demo(keep: bool = False, no_tui: bool = False) -> int:
         try:
             note = None if keep else ""
             app = JarvisApp(sup, cli=cli, quit_note=note)
-            message = app.run()
+            message = app.run() or ""
             code = app.return_code or 0
             if keep:
                 message = "\n".join(filter(None, (message, close_engine(app))))

@@ -22,7 +22,7 @@ from ...engine.lifecycle import Action, allowed
 from ...engine.models import Agent
 from ...engine.loop import TickResult
 from ...format import one_line
-from ..actions import bindings, by_name
+from ..actions import bindings, by_key, by_name
 from ..engine_calls import EngineCalls
 from ..messages import SpawnRejected
 from ..widgets.agent_table import AgentTable
@@ -63,6 +63,7 @@ class MainScreen(Screen[None]):
         self.selected_task: str | None = None
         self.want_select: str | None = None
         self.grid_mode = False
+        self._rules_seen: tuple[object, ...] | None = None
 
     @property
     def jarvis(self) -> JarvisApp:
@@ -122,7 +123,7 @@ class MainScreen(Screen[None]):
         if self.grid_mode:
             self.show_grid()
         self.update_titles()
-        self.refresh_bindings()  # the selected agent may have changed status: dim what it refuses
+        self.refresh_rules()  # the selected agent may have changed status: dim what it refuses
 
     def follow_selection(self) -> None:
         """Keep the cursor on the agent the user chose, or on the new attempt of its task."""
@@ -140,7 +141,7 @@ class MainScreen(Screen[None]):
     @on(DataTable.RowHighlighted, "#agents")
     def row_highlighted(self) -> None:
         self.sync_selection()
-        self.refresh_bindings()
+        self.refresh_rules()
 
     @on(DataTable.RowSelected, "#agents")
     def row_selected(self) -> None:
@@ -168,7 +169,7 @@ class MainScreen(Screen[None]):
         table = self.table
         shown = len(table.visible_ids)
         agents = self.jarvis.agents
-        title = f"Agents {shown}" if not table.query else f"Agents {shown}/{len(agents)} · filter: {table.query}"
+        title = f"Agents {shown}" if not table.filter_text else f"Agents {shown}/{len(agents)} · filter: {table.filter_text}"
         table.border_title = Content(title)  # Content, not markup: user text may hold "["
         table.border_subtitle = f"sort: {table.sort_label}"
         log = self.log_pane
@@ -210,22 +211,30 @@ class MainScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "clear_filter":
-            return bool(self.table.query) or self.filter_box.display  # else esc is not ours
+            return bool(self.table.filter_text) or self.filter_box.display  # else esc is not ours
         row = by_name(action)
         if row is not None and row.engine is not None and self.refusal(row.engine):
             return None  # shown dimmed; pressing it says why (on_key)
         return True
 
     def on_key(self, event: events.Key) -> None:
-        """A dimmed key pressed: Textual would drop it silently; say why instead."""
-        for binding in self._bindings.key_to_bindings.get(event.key, ()):
-            row = by_name(binding.action.split("(")[0])
-            if row is not None and row.engine is not None:
-                why = self.refusal(row.engine)
-                if why:
-                    event.stop()
-                    self.jarvis.say(why, severity="warning")
-                return
+        """A dimmed key pressed: Textual would drop it silently; say why instead. (Keys reach
+        the screen before its bindings run; a text field keeps the letters typed into it.)"""
+        row = by_key(event.key)
+        if row is not None and row.engine is not None:
+            why = self.refusal(row.engine)
+            if why:
+                event.stop()
+                self.jarvis.say(why, severity="warning")
+
+    def refresh_rules(self) -> None:
+        """Re-dim the footer if what the engine allows for the selected agent changed (not every
+        tick: a footer refresh rebuilds its keys)."""
+        agent = self.current_agent(quiet=True)
+        seen = (agent.id, agent.status, bool(agent.pane_id), agent.claim_op) if agent else None
+        if seen != self._rules_seen:
+            self._rules_seen = seen
+            self.refresh_bindings()
 
     # ------------------------------------------------------------------ agent actions
 

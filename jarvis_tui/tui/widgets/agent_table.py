@@ -174,7 +174,7 @@ class AgentTable(DataTable[Text]):
         self.usage: dict[str, TreeUsage] = {}
         self.agents: list[Agent] = []
         self.now = 0.0
-        self.query = ""
+        self.filter_text = ""  # (not "query": that is every widget's DOM query method)
         self.sort_by = "created"
         self.descending = False
         self.frame = 0
@@ -196,7 +196,7 @@ class AgentTable(DataTable[Text]):
         self.render_rows()
 
     def set_query(self, query: str) -> None:
-        self.query = query.strip()
+        self.filter_text = query.strip()
         self.render_rows()
 
     def set_sort(self, name: str) -> None:
@@ -305,7 +305,7 @@ class AgentTable(DataTable[Text]):
 
     def render_rows(self) -> None:
         rows = [RowData(a, self.usage.get(a.id), self.facts.get(a.id)) for a in self.agents
-                if not self.query or matches(a, self.query)]
+                if not self.filter_text or matches(a, self.filter_text)]
         rows = sort_rows(rows, self.sort_by, self.descending, self.now)
         self.rows_data = {r.agent.id: r for r in rows}
         order = [r.agent.id for r in rows]
