@@ -183,6 +183,18 @@ def attach_label(agent: Agent) -> str:
 
 
 __all__ = [
-    "FIRE_REASON_HELP", "attach_label", "detach_hint", "countdown", "fact_rows", "fired_message", "preserved_ref", "queue_line", "queue_short",
-    "queue_text", "queue_until", "remove_question", "removed_message", "sent_message",
+    "FIRE_REASON_HELP",
+    "attach_label",
+    "countdown",
+    "detach_hint",
+    "fact_rows",
+    "fired_message",
+    "preserved_ref",
+    "queue_line",
+    "queue_short",
+    "queue_text",
+    "queue_until",
+    "remove_question",
+    "removed_message",
+    "sent_message",
 ]

@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import make_repo
+
 from jarvis_tui.engine.models import DONE, WAITING, WORKING
 
 

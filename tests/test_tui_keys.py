@@ -8,7 +8,16 @@ import os
 
 from textual.widgets import HelpPanel, Static
 from textual.widgets._footer import FooterKey
-from tui_helpers import NOW, FixedLoop, cell_text, rich_text, settle, shown, snapshot_app, wait_until
+from tui_helpers import (
+    NOW,
+    FixedLoop,
+    cell_text,
+    rich_text,
+    settle,
+    shown,
+    snapshot_app,
+    wait_until,
+)
 
 from jarvis_tui.engine.lifecycle import allowed
 from jarvis_tui.engine.models import QueueReason
@@ -157,9 +166,9 @@ async def test_end_follows_the_log_again_from_the_table_or_the_log(tmp_path):
                 fh.write(b"".join(b"%s %d\r\n" % (tag.encode(), n) for n in range(count)))
 
         for key, focus in (("end", app.table), ("ctrl+end", app.table), ("end", log)):
-            written = pane.lines_written
+            before = pane.lines_written
             write(100, "filler")
-            await wait_until(pilot, lambda: pane.lines_written >= written + 100 and log.following
+            await wait_until(pilot, lambda before=before: pane.lines_written >= before + 100 and log.following
                              and log.scroll_y == log.max_scroll_y > 0, what="a full log, followed to its tail")
             await pilot.pause()
             log.scroll_to(y=0, animate=False, immediate=True)
@@ -171,8 +180,8 @@ async def test_end_follows_the_log_again_from_the_table_or_the_log(tmp_path):
             await pilot.pause()
             app.simulate_key(key)  # (not pilot.press: it would wait for a scroll animation to end)
             write(5, "after")  # lines landing right after the key are followed, not counted
-            written = pane.lines_written
-            await wait_until(pilot, lambda: pane.lines_written >= written + 5, what="the next lines")
+            after = pane.lines_written
+            await wait_until(pilot, lambda after=after: pane.lines_written >= after + 5, what="the next lines")
             await pilot.pause()
             assert pane.new_lines == 0 and log.following, (key, focus)
             assert not pane.query_one(".marker").has_class("-shown") and not str(pane.border_subtitle)

@@ -10,12 +10,29 @@ import sys
 import time
 from collections.abc import Sequence
 
-from ..describe import attach_label, detach_hint, fact_rows, fired_message, queue_short, removed_message, sent_message
+from ..describe import (
+    attach_label,
+    detach_hint,
+    fact_rows,
+    fired_message,
+    queue_short,
+    removed_message,
+    sent_message,
+)
 from ..engine.models import ACTIVE, ENDED, Agent
 from ..engine.supervisor import Supervisor, SupervisorError
 from ..format import ago, duration, one_line, status_style
-from .common import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, console, emit_json, open_supervisor, plain,
-                     read_prompt)
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    console,
+    emit_json,
+    open_supervisor,
+    plain,
+    read_prompt,
+)
 from .engine_stats import engine_on_demand
 
 
@@ -169,8 +186,7 @@ def cmd_attach(args: argparse.Namespace) -> int:
     if not sys.stdin.isatty():
         raise CliError("attach needs a terminal (or use --print to get the tmux command)", EXIT_USAGE)
     print(f"jarvis: attaching to {agent.id}; {detach_hint('TMUX' in os.environ)}", file=sys.stderr, flush=True)
-    os.execvpe(argv[0], argv, sup.tmux.attach_env())
-    return EXIT_OK  # pragma: no cover - exec does not return
+    os.execvpe(argv[0], argv, sup.tmux.attach_env())  # (does not return)
 
 
 def cmd_send(args: argparse.Namespace) -> int:

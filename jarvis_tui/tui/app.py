@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from textual import work
 from textual.actions import parse as parse_action
@@ -43,7 +44,7 @@ from ..engine.supervisor import Supervisor, SupervisorError
 from ..format import one_line
 from .actions import palette_entries
 from .config_watch import ConfigWatch
-from .messages import ConfigChanged, EngineChanged, GitFactsReady, TickFailed, Ticked
+from .messages import ConfigChanged, EngineChanged, GitFactsReady, Ticked, TickFailed
 from .screens.main import MainScreen
 from .widgets.agent_table import AgentTable, GitFacts
 from .widgets.gauge import ResourceGauge
@@ -97,7 +98,7 @@ class JarvisApp(App[str]):
     def config(self) -> Config:
         return self.sup.config  # the one in use: a reload replaces it
 
-    def get_default_screen(self) -> Screen:
+    def get_default_screen(self) -> Screen[None]:
         return MainScreen()
 
     @property
@@ -335,7 +336,7 @@ class JarvisApp(App[str]):
 
     # ------------------------------------------------------------------ palette, panel, quit
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if not isinstance(screen, MainScreen):
             return  # over a dialog or the detail view the main screen's actions do not apply

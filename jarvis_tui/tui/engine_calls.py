@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING
 
 from textual.app import SuspendNotSupported
 
-from ..describe import attach_label, detach_hint, fired_message, queue_short, removed_message, sent_message
+from ..describe import (
+    attach_label,
+    detach_hint,
+    fired_message,
+    queue_short,
+    removed_message,
+    sent_message,
+)
 from ..engine.models import ACTIVE, Agent
 from ..engine.supervisor import Supervisor, SupervisorError, UsageError
 from ..format import one_line

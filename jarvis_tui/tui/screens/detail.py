@@ -24,10 +24,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, RichLog, Static
 
+from ...describe import fact_rows
 from ...engine import worktrees
 from ...engine.models import Agent
 from ...engine.supervisor import Supervisor
-from ...describe import fact_rows
 from ...format import ago, status_style
 
 MAX_DIFF_LINES = 20_000
@@ -279,7 +279,7 @@ class DetailScreen(Screen[None]):
         ], empty="none (no automatic retry, fire or stall flag)")
         grid_section(parts, "Commits on the branch", None if data is None else [
             (Text(str(commit["sha"]), style="yellow"), Text(str(commit["subject"])),
-             Text(ago(float(commit["at"]), now), style="dim"))  # type: ignore[arg-type]
+             Text(ago(float(commit["at"]), now), style="dim"))
             for commit in data.commits
         ], empty="none")
 

@@ -20,6 +20,7 @@ from ...engine.config import FIRE_REASONS
 from ...engine.models import Agent
 from . import subject
 
+
 class FireScreen(ModalScreen[tuple[str, str] | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),

@@ -19,8 +19,8 @@ from textual.widgets import DataTable, Header, Input
 
 from ...describe import queue_line, remove_question
 from ...engine.lifecycle import Action, allowed
-from ...engine.models import Agent
 from ...engine.loop import TickResult
+from ...engine.models import Agent
 from ...format import one_line
 from ..actions import bindings, by_key, by_name
 from ..engine_calls import EngineCalls

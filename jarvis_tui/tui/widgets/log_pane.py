@@ -61,7 +61,7 @@ class LogPane(Vertical):
     class Lines(Message):
         """New lines read by the worker (``generation`` guards against a switched agent)."""
 
-        def __init__(self, pane: "LogPane", generation: int, texts: list[Text], partial: str,
+        def __init__(self, pane: LogPane, generation: int, texts: list[Text], partial: str,
                      error: str = "") -> None:
             super().__init__()
             self.pane = pane
