@@ -8,7 +8,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+from textual.widgets._footer import FooterKey  # not exported; the tests pin Textual (constraints.txt)
 
 from ..actions import footer_rank
 
