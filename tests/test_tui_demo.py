@@ -58,3 +58,12 @@ def test_jarvis_demo_no_tui_prints_the_config_and_leaves_agents_running(tmp_path
     finally:
         destroy_demo(demo)
     assert not config_path.parent.exists()
+
+
+def test_the_demo_cleans_up_even_after_its_config_was_broken(tmp_path):
+    demo = create_demo(tmp_path / "demo", socket=f"jarvis-demo-test-{uuid.uuid4().hex[:8]}", speed="20")
+    state = (demo.root / "state").resolve()
+    demo.config_path.write_text(demo.config_path.read_text().replace("max_agents = 5", "max_agents = 5,"))
+    destroy_demo(demo)
+    assert not demo.root.exists() and not Tmux(demo.socket).is_alive()
+    assert not [p for p in agent_processes(state) if p.is_running()]

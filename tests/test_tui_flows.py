@@ -210,9 +210,9 @@ async def test_remove_a_finished_agent_and_attach_falls_back_without_a_terminal(
         await wait_until(pilot, lambda: status_of(app, done.id) == DONE and status_of(app, running.id) == WORKING,
                          what="both agents")
         app.table.select(running.id)
-        await pilot.press("x")  # running: refused before any dialog
+        await pilot.press("x")  # running: refused before any dialog, in the engine's words
         assert not isinstance(app.screen, ConfirmScreen)
-        assert any(n.message == f"{running.id} is working; fire it first (f)." for n in app._notifications)
+        assert any(n.message == f"agent {running.id} is working; fire it first" for n in app._notifications)
         await pilot.press("a")  # a headless test has no terminal to hand over: an error, not a crash
         await wait_until(pilot, lambda: any("run: " in n.message and "attach-session" in n.message
                                             for n in app._notifications), what="the attach command")
@@ -316,7 +316,10 @@ async def test_a_failing_engine_call_is_shown_not_fatal(jarvis_env, monkeypatch)
             return real_tick()
 
         monkeypatch.setattr(app.loop, "tick", flaky_tick)
-        await wait_until(pilot, lambda: "tmux went away" in app.gauge.error, what="the error in the header")
+        headed: list[str] = []  # (the next tick clears it within a fraction of a second: record it)
+        show_error = app.gauge.show_error
+        monkeypatch.setattr(app.gauge, "show_error", lambda error: (headed.append(error), show_error(error)))
+        await wait_until(pilot, lambda: "tmux went away" in headed, what="the error in the header")
         await wait_until(pilot, lambda: calls["n"] >= 2 and not app.gauge.error, what="recovery")
         assert app.is_running
 

@@ -12,11 +12,35 @@ from tui_helpers import SNAPSHOT_LOGS, settle, snapshot_app, wait_until
 
 
 def test_main_screen(snap_compare, tmp_path):
-    assert snap_compare(snapshot_app(tmp_path), terminal_size=(120, 32), run_before=settle)
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=(120, 35), run_before=settle)
 
 
 def test_main_screen_at_80x24(snap_compare, tmp_path):
+    """Designed for 80x24: columns dropped by priority (no sideways scroll), the header and
+    the counts condensed, the footer's everyday keys only."""
     assert snap_compare(snapshot_app(tmp_path), terminal_size=(80, 24), run_before=settle)
+
+
+def test_main_screen_at_200x50(snap_compare, tmp_path):
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=(200, 50), run_before=settle)
+
+
+def test_a_toast_at_80x24_covers_no_log_and_no_count(snap_compare, tmp_path):
+    async def run_before(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("x")  # a1b2c3 is working: refused, with a toast saying why
+        await pilot.pause()
+
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_help_at_80x24(snap_compare, tmp_path):
+    async def run_before(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=(80, 24), run_before=run_before)
 
 
 def test_spawn_dialog(snap_compare, tmp_path):

@@ -195,6 +195,8 @@ def write_fixed_state(root: Path) -> Supervisor:
             if f.started is not None:
                 fields.update(branch=f.branch, base_commit="0123456789abcdef0123456789abcdef01234567",
                               tmux_session=f"jarvis-{f.id}", pid=1)
+            if f.status in ("working", "waiting"):
+                fields["pane_id"] = f"%{len(f.id)}"
             if f.attempt > 1:
                 reg.create_attempt(conn, attempt_id="0a0b0c", task_id=task_id, attempt=1, profile=f.profile,
                                    status="failed", now=f.created - 100, ended_at=f.created - 50, exit_code=1,

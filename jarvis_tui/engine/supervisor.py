@@ -68,6 +68,22 @@ class Supervisor:
         self._readings = readings
         self.cache: dict[str, Any] = {}  # values slow to compute and keyed by what they depend on
 
+    def reload(self, config: Config) -> None:
+        """Use ``config`` from now on (the dashboard re-reads config.toml when it changes).
+
+        Profiles, limits, resources and hooks apply at once; where the state lives, which
+        repository and which tmux server are ours cannot change under running agents.
+        """
+        old = self.config.supervisor
+        new = config.supervisor
+        moved = [name for name, a, b in (("repo", old.repo, new.repo), ("state_dir", old.state_dir, new.state_dir),
+                                         ("tmux_socket", old.tmux_socket, new.tmux_socket)) if a != b]
+        if moved:
+            raise UsageError(f"{', '.join(moved)} changed: that takes a restart (the running agents stay "
+                             "where they are); the rest of the config is not applied either")
+        self.config = config
+        self.hooks = HookRunner(config.hooks.on_status_change, config.sessions_dir / "hooks.log")
+
     # ------------------------------------------------------------------ shared
 
     @property

@@ -21,6 +21,11 @@ from pathlib import Path
 
 FIELD_SEP = "\x1f"
 _CAPTURE_MARK = "\x1ejarvis-capture:"
+# Detaches from an agent session. In the root table (no prefix) of OUR server: when the user's
+# own tmux wraps the dashboard, ctrl-b goes to THEIR tmux (ctrl-b d would detach their client),
+# while ctrl-q passes through to ours. The server forgets bindings when its last session ends,
+# so every session start (and every attach) binds it again.
+DETACH_KEY = "C-q"
 
 
 class TmuxError(Exception):
@@ -83,11 +88,12 @@ class Tmux:
     def start_session(
         self, name: str, cwd: Path, argv: list[str], log_path: Path, *,
         width: int = 200, height: int = 50, env: dict[str, str] | None = None,
-        remain_on_exit: bool = True,
+        remain_on_exit: bool = True, label: str | None = None,
     ) -> tuple[str, int]:
         """Create a detached session running ``argv`` (exec'd directly, no shell).
 
-        One invocation: new-session, remain-on-exit, pipe-pane. Returns (pane_id, pane_pid).
+        One invocation: new-session, remain-on-exit, the status line (``label``, by default the
+        session's name, and how to detach) and the detach key, pipe-pane. Returns (pane_id, pane_pid).
         ``remain_on_exit=False`` (the headless engine): the session, and the server if it was the
         last one, goes away when the command exits.
         """
@@ -103,7 +109,7 @@ class Tmux:
         # to the CALLER's pane and re-point its pipe-pane and options.
         target = f"={name}:"
         args += [";", "set-option", "-w", "-t", target, "remain-on-exit", "on" if remain_on_exit else "off",
-                 ";", "set-option", "-t", target, "status", "off",
+                 ";", *session_ui(target, label or f"{name} · ctrl-q detach"),
                  ";", "pipe-pane", "-O", "-t", target, f"cat >> {shlex.quote(str(log_path))}"]
         proc = self.run(*args)
         first = proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else ""
@@ -209,11 +215,45 @@ class Tmux:
     def is_alive(self) -> bool:
         return self.run("list-sessions", check=False).returncode == 0
 
-    def attach_argv(self, name: str) -> list[str]:
-        return self.base_argv() + ["attach-session", "-t", f"={name}"]
+    def attach_argv(self, name: str, *, status: str | None = None) -> list[str]:
+        """The command that attaches a terminal to session ``name`` (exact match), first binding
+        the detach key and, with ``status``, showing that text in the session's status line.
+
+        Both are re-issued here because the session may predate them (an older jarvis started
+        it) and because this is the moment the user needs them."""
+        setup = session_ui(f"={name}:", status) if status is not None else ["bind-key", "-n", DETACH_KEY,
+                                                                             "detach-client"]
+        return self.base_argv() + setup + [";", "attach-session", "-t", f"={name}"]
 
     def attach_env(self) -> dict[str, str]:
         return dict(self._env)
+
+
+def status_literal(text: str) -> str:
+    """``text`` as it must be given to tmux to be SHOWN as typed in a status line.
+
+    tmux runs status-left through strftime (``%d`` is the day: ``%`` becomes ``%%``) and then
+    its format language (``#{...}``, styles ``#[...]``, and ``#(cmd)``, which RUNS a shell
+    command: ``#`` becomes ``##``). Control characters go; a trailing ``;`` would end the tmux
+    command it is an argument of, so it gets a space after it.
+    """
+    clean = "".join(ch if ch.isprintable() else " " for ch in text)
+    clean = clean.replace("#", "##").replace("%", "%%")
+    return clean + " " if clean.endswith(";") else clean
+
+
+def session_ui(target: str, label: str) -> list[str]:
+    """Chained tmux commands: a one-line status bar showing ``label`` (user text, escaped) and
+    nothing else, and the detach key. ``target`` is ``=NAME:``."""
+    options = (("status", "on"), ("status-left", status_literal(label)), ("status-left-length", "300"),
+               ("status-right", ""), ("status-style", "bg=blue,fg=white"))
+    window_options = (("window-status-format", ""), ("window-status-current-format", ""))
+    args: list[str] = []
+    for name, value in options:
+        args += ["set-option", "-t", target, name, value, ";"]
+    for name, value in window_options:
+        args += ["set-option", "-w", "-t", target, name, value, ";"]
+    return args + ["bind-key", "-n", DETACH_KEY, "detach-client"]
 
 
 def _no_server(stderr: str) -> bool:

@@ -9,12 +9,12 @@ from __future__ import annotations
 PRIORITIES = ("critical", "high", "medium", "low")
 
 # Reasons a person (or an orchestrator) gives when firing an agent, with what each means.
-FIRE_REASONS: dict[str, str] = {
-    "derailed": "went off task",
-    "obstinate": "ignores instructions or feedback",
-    "dumb": "cannot do the task",
-    "unresponsive": "stopped answering or producing output",
-    "corrupted": "broke the worktree or its own state",
+FIRE_REASONS: dict[str, str] = {  # the fire dialog and ``jarvis fire --help`` show these
+    "derailed": "went off the task",
+    "obstinate": "ignores instructions and feedback",
+    "dumb": "not up to this task",
+    "unresponsive": "stuck, hung or silent",
+    "corrupted": "broke its worktree, tools or output",
 }
 
 # Reasons the engine records when a policy stops an agent.

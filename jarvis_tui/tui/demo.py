@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..engine import git
-from ..engine.config import load_config
+from ..engine.config import ConfigError, load_config
 from ..engine.init import default_config_text
 from ..engine.models import Agent
 from ..engine.resources import process_tree, terminate
@@ -110,8 +110,12 @@ def create_demo(root: Path | None = None, *, socket: str | None = None, speed: s
 
 def destroy_demo(demo: Demo) -> None:
     """Stop every demo agent (whole process trees) and delete the scratch folder."""
-    if demo.config_path.exists():
-        sup = Supervisor(load_config(demo.config_path, check_repo=False))
+    try:  # (edited into something unreadable during the demo: the server and folder still go)
+        config = load_config(demo.config_path, check_repo=False) if demo.config_path.exists() else None
+    except ConfigError:
+        config = None
+    if config is not None:
+        sup = Supervisor(config)
         try:
             for agent in sup.agents(include_all=True):
                 if agent.pid and agent.is_active:  # an ended agent's pid may belong to someone else now

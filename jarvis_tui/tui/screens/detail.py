@@ -24,10 +24,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, RichLog, Static
 
+from ...describe import fact_rows
 from ...engine.git import worktrees
 from ...engine.models import Agent
 from ...engine.supervisor import Supervisor
-from ...format import ago, duration, status_style
+from ...format import ago, status_style
 
 MAX_DIFF_LINES = 20_000
 
@@ -237,26 +238,7 @@ class DetailScreen(Screen[None]):
         facts.add_column(style="dim", no_wrap=True)
         facts.add_column()
         d = data.details if data else {}
-        ahead = d.get("commits_ahead")
-        dirty = {True: "yes", False: "no", None: "-"}[d.get("dirty")] if data else "…"
-        rows = [
-            ("task", f"{a.task_id} (attempt {a.attempt})"),
-            ("agent", f"{a.agent} · priority {a.priority}"),
-            ("reason", a.status_reason or a.queue_reason or "-"),
-            ("runtime", f"{duration(a.runtime(now))} · last output {ago(a.last_output_at, now)}"),
-            ("branch", a.branch or "-"),
-            ("worktree", a.worktree or "-"),
-            ("tmux", f"{a.tmux_session or '-'} (socket {self.sup.tmux.socket})"),
-            ("exit code", str(a.exit_code) if a.exit_code is not None else "-"),
-            ("commits ahead", "…" if data is None else str(ahead if ahead is not None else "-")),
-            ("uncommitted", dirty),
-            ("preserved", a.preserved_ref or "-"),
-        ]
-        if a.retry_context:
-            rows.append(("retry of", a.retry_context))
-        if a.summary:
-            rows.append(("summary", a.summary))
-        for key, value in rows:
+        for key, value in fact_rows(a, data.details if data else None, socket=self.sup.tmux.socket, now=now):
             facts.add_row(key, Text(value))
         parts: list[RenderableType] = [facts]
 
@@ -297,7 +279,7 @@ class DetailScreen(Screen[None]):
         ], empty="none (no automatic retry, fire or stall flag)")
         grid_section(parts, "Commits on the branch", None if data is None else [
             (Text(str(commit["sha"]), style="yellow"), Text(str(commit["subject"])),
-             Text(ago(float(commit["at"]), now), style="dim"))  # type: ignore[arg-type]
+             Text(ago(float(commit["at"]), now), style="dim"))
             for commit in data.commits
         ], empty="none")
 

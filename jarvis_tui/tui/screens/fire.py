@@ -19,14 +19,6 @@ from ...engine.vocabulary import FIRE_REASONS
 from ...engine.models import Agent
 from . import subject
 
-REASON_HELP = {
-    "derailed": "went off the task",
-    "obstinate": "ignores instructions and feedback",
-    "dumb": "not up to this task",
-    "unresponsive": "stuck, hung or silent",
-    "corrupted": "broke its worktree, tools or output",
-}
-
 
 class FireScreen(ModalScreen[tuple[str, str] | None]):
     BINDINGS = [
@@ -45,15 +37,16 @@ class FireScreen(ModalScreen[tuple[str, str] | None]):
             dialog.border_subtitle = "↑↓ or 1-5 reason · enter fire · esc cancel"
             yield subject(self.agent)
             yield Label("Why?")
-            options = [Option(f"{n}  {reason:<13}[dim]{REASON_HELP.get(reason, '')}[/]", id=reason)
+            options = [Option(f"{n}  {reason:<13}[dim]{FIRE_REASONS[reason]}[/]", id=reason)
                        for n, reason in enumerate(FIRE_REASONS, 1)]
             yield OptionList(*options, id="reasons", compact=True)
             yield Label("Note (optional)")
             yield Input(placeholder="what went wrong, for the record and the next attempt", id="note",
                         compact=True)
-            yield Static("Its process tree is stopped; all its files are kept at "
-                         f"refs/jarvis/fired/{self.agent.id} and its branch stays.", classes="hint",
-                         markup=False)
+            hint = ("Its process tree is stopped; all its files are kept at "
+                    f"refs/jarvis/fired/{self.agent.id} and its branch stays." if self.agent.branch else
+                    "It never started: it leaves the queue, with your reason on record.")
+            yield Static(hint, classes="hint", markup=False)
             yield Static("", id="error", classes="error", markup=False)
 
     def on_mount(self) -> None:

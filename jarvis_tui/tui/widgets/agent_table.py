@@ -1,13 +1,15 @@
 """The agent table: one row per agent (the latest attempt of each task), sortable, filterable.
 
 Rows are keyed by agent id. A refresh updates only the cells that changed, and rebuilds the
-rows only when their set or order changes, keeping the cursor on the same agent: a table
-redrawn every second must not jump under the user's hands.
+rows only when their set, order or columns change, keeping the cursor on the same agent: a
+table redrawn every second must not jump under the user's hands.
+
+Columns that do not fit are dropped, least useful first (never scrolled sideways: a
+horizontal scrollbar would cost a row and hide the id), and the title takes what is left.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,30 +17,39 @@ from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
 
-from ...engine.models import ACTIVE, STARTING, STATUSES, WAITING, Agent
+from ...describe import queue_short
+from ...engine.models import ACTIVE, PENDING, STARTING, STATUSES, WAITING, Agent
 from ...engine.resources import TreeUsage
 from ...format import duration, one_line, size, status_style
+from ..actions import bindings
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
-# Most useful first: at 80 columns the right-hand ones scroll off, not these.
-COLUMNS: tuple[tuple[str, str, int], ...] = (  # key, label, width (0: computed)
-    ("id", "ID", 6),
-    ("status", "STATUS", 10),
-    ("title", "TITLE", 0),
-    ("runtime", "RUNTIME", 7),
-    ("output", "LAST OUT", 8),
-    ("cpu", "CPU", 5),
-    ("rss", "RSS", 6),
-    ("ahead", "AHEAD", 5),
-    ("attempt", "#", 2),
-    ("agent", "AGENT", 7),
-    ("branch", "BRANCH", 0),
-)
-RIGHT = frozenset({"runtime", "output", "cpu", "rss", "ahead", "attempt"})
+PAD = 2  # cell_padding=1 on each side
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    width: int  # fixed width; the title and the branch are sized from what is left
+    right: bool = False
+
+
+COLUMNS = {c.key: c for c in (  # in screen order
+    Column("id", "ID", 6), Column("status", "STATUS", 10), Column("title", "TITLE", 0),
+    Column("runtime", "RUNTIME", 7, True), Column("output", "LAST OUT", 8, True), Column("cpu", "CPU", 5, True),
+    Column("rss", "RSS", 6, True), Column("ahead", "AHEAD", 5, True), Column("attempt", "#", 2, True),
+    Column("agent", "AGENT", 7), Column("branch", "BRANCH", 0),
+)}
+MUST = ("id", "status", "title")  # always shown
+FIRST = ("runtime", "output", "ahead", "cpu", "rss")  # then these, in this order, while they fit
+THEN = ("agent", "attempt", "branch")  # once the title has what it needs
+TITLE_MIN, TITLE_WANT, BRANCH_MIN = 24, 40, 14
 # Attention first: an agent asking a question outranks one that is busy.
 STATUS_ORDER = {s: i for i, s in enumerate(("waiting", "working", "starting", "queued", "blocked",
-                                             "failed", "fired", "done"))}
+                                             "failed", "fired", "done", "merged"))}
 SORT_CYCLE = ("created", "status", "runtime", "output", "cpu", "rss")
+BIGGEST_FIRST = frozenset({"runtime", "cpu", "rss", "ahead", "attempt"})  # their first press sorts ▼
 
 
 @dataclass(frozen=True)
@@ -72,40 +83,89 @@ def matches(agent: Agent, query: str) -> bool:
     return True
 
 
-def sort_key(name: str, now: float) -> Callable[[RowData], Any]:
-    def key(row: RowData) -> Any:
-        a, u, f = row.agent, row.usage, row.facts
-        if name == "status":
-            return (STATUS_ORDER.get(a.status, 99), a.task_created_at or a.created_at, a.id)
-        if name == "runtime":
-            return (-(a.runtime(now) or -1), a.id)
-        if name == "output":  # most recently heard from first; silent ones last
-            return (-(a.last_output_at or 0), a.id)
-        if name == "cpu":
-            return (-(u.cpu if u else -1), a.id)
-        if name == "rss":
-            return (-(u.rss if u else -1), a.id)
-        if name == "ahead":
-            return (-(f.ahead if f else -1), a.id)
-        if name == "attempt":
-            return (-a.attempt, a.id)
-        if name in ("id", "title", "agent", "branch"):
-            return (str(getattr(a, name) or "").lower(), a.id)
-        return (a.task_created_at or a.created_at, a.id)  # "created": a retried task keeps its place
+def sort_value(name: str, row: RowData, now: float) -> Any:
+    """The value a column shows, as sortable data (None: the cell shows "-", sorted last)."""
+    a, u, f = row.agent, row.usage, row.facts
+    active = a.status in ACTIVE
+    if name == "status":
+        return STATUS_ORDER.get(a.status, 99)
+    if name == "runtime":
+        return a.runtime(now)
+    if name == "output":  # seconds since it was last heard from: the most recent first
+        last = a.last_output_at or a.started_at
+        return now - last if (active and last) else None
+    if name in ("cpu", "rss"):
+        return getattr(u, name) if (u is not None and active) else None
+    if name == "ahead":
+        return f.ahead if f is not None else None
+    if name == "attempt":
+        return a.attempt
+    if name in ("id", "title", "agent", "branch"):
+        value = getattr(a, name)
+        return str(value).lower() if value else None
+    return a.task_created_at or a.created_at  # "created": a retried task keeps its place
 
-    return key
+
+def sort_rows(rows: list[RowData], name: str, descending: bool, now: float) -> list[RowData]:
+    """Sorted by ``name``; ties keep creation order and rows without a value go last, either way."""
+    rows = sorted(rows, key=lambda r: (r.agent.task_created_at or r.agent.created_at, r.agent.id))
+    present = [r for r in rows if sort_value(name, r, now) is not None]
+    present.sort(key=lambda r: sort_value(name, r, now), reverse=descending)
+    return present + [r for r in rows if sort_value(name, r, now) is None]
 
 
-def cell(value: str, style: str = "", *, right: bool = False) -> Text:
-    return Text(value, style=style, justify="right" if right else "left", no_wrap=True, overflow="ellipsis")
+def layout(available: int, rows: list[RowData], now: float) -> dict[str, int]:
+    """Which columns are shown and how wide: {key: width}, in screen order."""
+    need_title = max((len(one_line(r.agent.title, 64)) + len(f" · {queue_short(r.agent, now)}" if r.agent.status in
+                                                               PENDING else "") for r in rows), default=0)
+    need_branch = max((len(r.agent.branch or "") for r in rows), default=0)
+    widths = {key: COLUMNS[key].width for key in MUST}
+    widths["title"] = TITLE_MIN
+    used = sum(w + PAD for w in widths.values())
+
+    def add(key: str, width: int) -> bool:
+        nonlocal used
+        if used + width + PAD > available:
+            return False
+        widths[key] = width
+        used += width + PAD
+        return True
+
+    for key in FIRST:
+        if not add(key, COLUMNS[key].width):
+            break
+    else:
+        grow = min(max(0, min(TITLE_WANT, need_title) - TITLE_MIN), available - used)
+        widths["title"] += grow
+        used += grow
+        for key in THEN:
+            width = COLUMNS[key].width if key != "branch" else min(max(BRANCH_MIN, need_branch), 48)
+            if not add(key, width) and not (key == "branch" and add(key, BRANCH_MIN)):
+                break
+    spare = max(0, available - used)
+    if "branch" in widths:  # a branch name is only useful whole: it goes first
+        grow = min(spare, max(0, min(48, need_branch) - widths["branch"]))
+        widths["branch"] += grow
+        spare -= grow
+    widths["title"] += min(spare, max(0, min(64, need_title) - widths["title"]))
+    return {key: widths[key] for key in COLUMNS if key in widths}
+
+
+def cell(value: str | Text, style: str = "", *, right: bool = False) -> Text:
+    text = value if isinstance(value, Text) else Text(value, style=style)
+    text.justify = "right" if right else "left"
+    text.no_wrap, text.overflow = True, "ellipsis"
+    return text
 
 
 class AgentTable(DataTable[Text]):
     """The agents, as the last engine tick saw them."""
 
     DEFAULT_CSS = """
+    AgentTable { overflow-x: hidden; }
     AgentTable > .datatable--header { text-style: bold; }
     """
+    BINDINGS = bindings("table")
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True, cell_padding=1)
@@ -114,14 +174,14 @@ class AgentTable(DataTable[Text]):
         self.usage: dict[str, TreeUsage] = {}
         self.agents: list[Agent] = []
         self.now = 0.0
-        self.query = ""
+        self.filter_text = ""  # (not "query": that is every widget's DOM query method)
         self.sort_by = "created"
-        self.reverse = False
+        self.descending = False
         self.frame = 0
         self.busy: dict[str, str] = {}  # agent id -> action in flight ("firing", "retrying"...)
+        self.widths: dict[str, int] = {}
         self._order: list[str] = []
         self._cells: dict[str, tuple[Text, ...]] = {}
-        self._widths: tuple[int, int] | None = None
 
     # ------------------------------------------------------------------ data in
 
@@ -136,21 +196,32 @@ class AgentTable(DataTable[Text]):
         self.render_rows()
 
     def set_query(self, query: str) -> None:
-        self.query = query.strip()
+        self.filter_text = query.strip()
         self.render_rows()
 
     def set_sort(self, name: str) -> None:
+        """A column's header clicked: sort by it, or reverse it if it already is the sort."""
         if name == self.sort_by:
-            self.reverse = not self.reverse
+            self.descending = not self.descending
         else:
-            self.sort_by, self.reverse = name, False
+            self.sort_by, self.descending = name, name in BIGGEST_FIRST
         self.render_rows()
 
     def cycle_sort(self) -> str:
         position = SORT_CYCLE.index(self.sort_by) if self.sort_by in SORT_CYCLE else -1
-        self.sort_by, self.reverse = SORT_CYCLE[(position + 1) % len(SORT_CYCLE)], False
+        name = SORT_CYCLE[(position + 1) % len(SORT_CYCLE)]
+        self.sort_by, self.descending = name, name in BIGGEST_FIRST
         self.render_rows()
         return self.sort_by
+
+    def reverse_sort(self) -> None:
+        self.descending = not self.descending
+        self.render_rows()
+
+    @property
+    def sort_label(self) -> str:
+        """``runtime ▼``: the arrow says which way the shown values run (▲ smallest first)."""
+        return f"{self.sort_by} {'▼' if self.descending else '▲'}"
 
     # ------------------------------------------------------------------ data out
 
@@ -193,65 +264,64 @@ class AgentTable(DataTable[Text]):
             return cell(f"{symbol} {agent.status}", f"{style} reverse")
         return cell(f"{symbol} {agent.status}", style)
 
-    def column_widths(self, rows: list[RowData]) -> tuple[int, int]:
-        """(title, branch) widths: what the fixed columns leave, the title first."""
-        available = self.scrollable_content_region.width or 80
-        fixed = sum(w for _, _, w in COLUMNS) + 2 * len(COLUMNS)
-        spare = max(0, available - fixed)
-        need_title = max(16, min(64, max((len(one_line(r.agent.title, 64)) for r in rows), default=0)))
-        need_branch = max(6, min(48, max((len(r.agent.branch or "") for r in rows), default=0)))
-        if spare >= need_title + need_branch:
-            return need_title, need_branch
-        title = max(16, min(need_title, spare - min(14, need_branch)))
-        return title, max(min(14, need_branch), min(need_branch, spare - title))
+    def title_cell(self, agent: Agent, width: int) -> Text:
+        """The title; for a queued or blocked agent, why it waits too (the title cut first)."""
+        style = "bold" if agent.status == WAITING else ""
+        why = queue_short(agent, self.now) if agent.status in PENDING else ""
+        if not why:
+            return cell(one_line(agent.title, width), style)
+        title = one_line(agent.title, max(12, width - len(why) - 3))
+        return cell(Text.assemble((title, style), (" · " + why, "dim italic")))
 
-    def row_cells(self, row: RowData, widths: tuple[int, int]) -> tuple[Text, ...]:
-        a, u, f = row.agent, row.usage, row.facts
-        active = a.status in ACTIVE
-        quiet = "-"
-        if active:
-            last = a.last_output_at or a.started_at
-            quiet = duration(self.now - last) if last else "-"
-        cpu = f"{u.cpu:.0f}%" if (u is not None and active) else "-"
-        rss = size(u.rss) if (u is not None and active) else "-"
-        ahead = "-" if f is None else f"{f.ahead}{'*' if f.dirty else ''}"
-        title_style = "bold" if a.status == WAITING else ""
-        return (
-            cell(a.id, "bold"),
-            self.status_cell(a),
-            cell(one_line(a.title, widths[0]), title_style),
-            cell(duration(a.runtime(self.now)), right=True),
-            cell(quiet, right=True),
-            cell(cpu, right=True),
-            cell(rss, right=True),
-            cell(ahead, right=True),
-            cell(str(a.attempt), right=True),
-            cell(one_line(a.agent, 7)),
-            cell(clip_middle(a.branch or "-", widths[1]), "dim"),
-        )
+    def row_cells(self, row: RowData) -> tuple[Text, ...]:
+        a = row.agent
+        cells: list[Text] = []
+        for key, width in self.widths.items():
+            value = sort_value(key, row, self.now)
+            if key == "id":
+                cells.append(cell(a.id, "bold"))
+            elif key == "status":
+                cells.append(self.status_cell(a))
+            elif key == "title":
+                cells.append(self.title_cell(a, width))
+            elif key == "runtime":
+                cells.append(cell(duration(value), right=True))
+            elif key == "output":
+                cells.append(cell(duration(value) if value is not None else "-", right=True))
+            elif key == "cpu":
+                cells.append(cell(f"{value:.0f}%" if value is not None else "-", right=True))
+            elif key == "rss":
+                cells.append(cell(size(value) if value is not None else "-", right=True))
+            elif key == "ahead":
+                dirty = row.facts is not None and row.facts.dirty
+                cells.append(cell("-" if value is None else f"{value}{'*' if dirty else ''}", right=True))
+            elif key == "attempt":
+                cells.append(cell(str(a.attempt), right=True))
+            elif key == "agent":
+                cells.append(cell(one_line(a.agent, width)))
+            elif key == "branch":
+                cells.append(cell(clip_middle(a.branch or "-", width), "dim"))
+        return tuple(cells)
 
     def render_rows(self) -> None:
         rows = [RowData(a, self.usage.get(a.id), self.facts.get(a.id)) for a in self.agents
-                if not self.query or matches(a, self.query)]
-        rows.sort(key=sort_key(self.sort_by, self.now), reverse=self.reverse)
+                if not self.filter_text or matches(a, self.filter_text)]
+        rows = sort_rows(rows, self.sort_by, self.descending, self.now)
         self.rows_data = {r.agent.id: r for r in rows}
         order = [r.agent.id for r in rows]
         selected = self.selected_id
-        widths = self.column_widths(rows)
-        if widths != self._widths:
-            self._widths = widths
+        widths = layout(self.scrollable_content_region.width or 80, rows, self.now)
+        if widths != self.widths:
+            self.widths = widths
             self.clear(columns=True)
-            for key, label, width in COLUMNS:
-                if key == "title":
-                    width = widths[0]
-                elif key == "branch":
-                    width = widths[1]
-                self.add_column(Text(label, justify="right" if key in RIGHT else "left"), key=key,
+            for key, width in widths.items():
+                column = COLUMNS[key]
+                self.add_column(Text(column.label, justify="right" if column.right else "left"), key=key,
                                 width=width)
             self._order, self._cells = [], {}
-        cells = {r.agent.id: self.row_cells(r, widths) for r in rows}
+        cells = {r.agent.id: self.row_cells(r) for r in rows}
         if order == self._order:
-            keys = [key for key, _, _ in COLUMNS]
+            keys = list(widths)
             for agent_id in order:
                 old = self._cells.get(agent_id, ())
                 for index, value in enumerate(cells[agent_id]):
@@ -279,4 +349,4 @@ def clip_middle(text: str, width: int) -> str:
 
 
 def _differs(a: Text, b: Text) -> bool:
-    return a.plain != b.plain or a.style != b.style
+    return a.plain != b.plain or a.style != b.style or a.spans != b.spans

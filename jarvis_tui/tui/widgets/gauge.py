@@ -30,7 +30,7 @@ def bar(value: float, width: int) -> tuple[str, str]:
 
 
 class ResourceGauge(Widget):
-    """``CPU ████░░ 42%  RAM ██████░ 63%   ● 2 working  ? 1 waiting  … 1 queued  │ 3/5 max``"""
+    """``3/5 max │ ● 2 working  ? 1 waiting  … 1 queued   CPU ████░░ 42%  RAM ██████░ 63%``"""
 
     DEFAULT_CSS = """
     ResourceGauge {
@@ -48,6 +48,13 @@ class ResourceGauge(Widget):
         self.tally: Counter[str] = Counter()
         self.error = ""
         self.note = ""
+        self.config_error = False
+
+    def configure(self, resources: ResourcesConfig, max_agents: int) -> None:
+        """A reloaded config: its zones and its limit from now on."""
+        self.resources = resources
+        self.max_agents = max_agents
+        self.refresh()
 
     def show(self, reading: SystemReading | None, agents: list[Agent], *, note: str = "") -> None:
         self.reading = reading
@@ -67,34 +74,63 @@ class ResourceGauge(Widget):
         return (zone_of(self.reading.cpu, res.cpu_safe, res.cpu_danger),
                 zone_of(self.reading.ram, res.ram_safe, res.ram_danger))
 
-    def render(self) -> Content:
+    def counts_markup(self, *, short: bool) -> str:
+        """``2/5 max │ ● 2 working  ? 1 waiting  … 1 queued  ⊘ 1 blocked`` (``short``: no words).
+
+        Leftmost, because toasts appear at the top right: they may hide the meters for a few
+        seconds, never how many agents run or wait."""
         working = self.tally[WORKING] + self.tally[STARTING]
         waiting = self.tally[WAITING]
         queued = self.tally[QUEUED]
         blocked = self.tally[BLOCKED]
-        active = working + waiting
-        agents = (f"[$success]●[/] {working} working  "
-                  + (f"[b $warning]? {waiting} waiting[/]" if waiting else "[dim]?[/] 0 waiting")
-                  + f"  [dim]…[/] {queued} queued"
-                  + (f"  [$secondary]⊘[/] {blocked} blocked" if blocked else "")
-                  + f"  [dim]│[/] {active}/{self.max_agents} max")
-        tail = ""
+        gap = " " if short else "  "
+
+        def word(name: str) -> str:
+            return "" if short else f" {name}"
+
+        parts = [f"[$success]●[/] {working}{word('working')}",
+                 f"[b $warning]? {waiting}{word('waiting')}[/]" if waiting else f"[dim]?[/] 0{word('waiting')}",
+                 f"[dim]…[/] {queued}{word('queued')}"]
+        if blocked:
+            parts.append(f"[$secondary]⊘[/] {blocked}{word('blocked')}")
+        return f"{working + waiting}/{self.max_agents} max [dim]│[/] " + gap.join(parts)
+
+    def tail_markup(self) -> str:
         if self.error:
-            tail = f"  [b $error]⚠ {escape(self.error)}[/]"
-        elif self.note:
-            tail = f"  [dim]{escape(self.note)}[/]"
-        rest = Content.from_markup(agents + tail)
-        if self.reading is None:
-            return Content.from_markup("[dim]CPU … RAM … measuring[/]  ") + rest
-        # Bars take what the counts leave, between 4 and 24 cells each.
-        fixed = len("CPU  100%  RAM  100%   ") + rest.cell_length
-        width = max(4, min(24, (self.content_region.width - fixed) // 2))
+            return f"  [b $error]⚠ {escape(self.error)}[/]"
+        if self.config_error:
+            return "  [b $error]⚠ config.toml refused: last good one in use[/]"
+        if self.note:
+            return f"  [dim]{escape(self.note)}[/]"
+        return ""
+
+    def meters_markup(self, bar_width: int) -> str:
+        """CPU and RAM in their zone colours, as bars of ``bar_width`` cells (0: numbers only)."""
+        assert self.reading is not None
         cpu_zone, ram_zone = self.zones()
         parts = []
         for label, value, zone in (("CPU", self.reading.cpu, cpu_zone), ("RAM", self.reading.ram, ram_zone)):
-            full, empty = bar(value, width)
             colour = ZONE_COLOUR[zone]
             bold = " b" if zone == DANGER else ""
-            parts.append(f"[b]{label}[/] [{colour}]{full}[/][$foreground-muted]{empty}[/]"
-                         f" [{colour}{bold}]{value:3.0f}%[/]")
-        return Content.from_markup("  ".join(parts) + "   ") + rest
+            meter = ""
+            if bar_width:
+                full, empty = bar(value, bar_width)
+                meter = f" [{colour}]{full}[/][$foreground-muted]{empty}[/]"
+            parts.append(f"[b]{label}[/]{meter} [{colour}{bold}]{value:3.0f}%[/]")
+        return "  ".join(parts)
+
+    def render(self) -> Content:
+        """The counts in words if they fit the left 55% (toasts may cover the rest), else in
+        symbols; then the meters as bars, or numbers only. The counts are never cut."""
+        width = self.content_region.width or 80
+        tail = self.tail_markup()
+        counts = self.counts_markup(short=False)
+        if Content.from_markup(counts).cell_length > width * 0.55:
+            counts = self.counts_markup(short=True)
+        if self.error or self.config_error:  # more useful than the meters, and never cut off
+            return Content.from_markup(counts + tail)
+        if self.reading is None:
+            return Content.from_markup(counts + "   [dim]CPU … RAM … measuring[/]" + tail)
+        bars = (width - Content.from_markup(counts).cell_length - len("   CPU  100%  RAM  100%")) // 2
+        meters = self.meters_markup(min(24, bars) if bars >= 4 else 0)
+        return Content.from_markup(counts + "   " + meters + tail)

@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
@@ -24,13 +25,22 @@ from ...engine.logs import LogTail
 class FollowLog(RichLog):
     """A RichLog that knows whether the user is at the tail (following) or has scrolled up."""
 
+    # Not the inherited End (an animated scroll to where the end WAS: lines arriving meanwhile
+    # left it short of the tail, not following, the "new lines" marker still counting).
+    BINDINGS = [Binding("end,ctrl+end", "follow", "Follow", show=False)]
     following = True
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        self.following = new_value >= self.max_scroll_y
-        if self.following and isinstance(self.parent, LogPane):
-            self.parent.caught_up()
+        following = new_value >= self.max_scroll_y
+        if following != self.following and isinstance(self.parent, LogPane):
+            self.following = following
+            self.parent.following_changed()
+        self.following = following
+
+    def action_follow(self) -> None:
+        if isinstance(self.parent, LogPane):
+            self.parent.follow()
 
 
 class LogPane(Vertical):
@@ -45,13 +55,13 @@ class LogPane(Vertical):
         background: $accent; color: $text; padding: 0 1;
     }
     LogPane > .marker.-shown { display: block; }
-    LogPane > .placeholder { color: $text-muted; padding: 1 2; height: auto; }
+    LogPane > .note { height: auto; max-height: 3; color: $text-muted; text-style: italic; padding: 0 1; }
     """
 
     class Lines(Message):
         """New lines read by the worker (``generation`` guards against a switched agent)."""
 
-        def __init__(self, pane: "LogPane", generation: int, texts: list[Text], partial: str,
+        def __init__(self, pane: LogPane, generation: int, texts: list[Text], partial: str,
                      error: str = "") -> None:
             super().__init__()
             self.pane = pane
@@ -73,20 +83,24 @@ class LogPane(Vertical):
         self.new_lines = 0
         self.lines_written = 0
         self.partial = ""
+        self.note = ""
+        # Kept, not queried: the pane's own scroll events can arrive while it is being removed.
+        self._log = FollowLog(max_lines=max_lines, wrap=False, highlight=False, markup=False, auto_scroll=False)
 
     def compose(self) -> ComposeResult:
-        yield FollowLog(max_lines=self.max_lines, wrap=False, highlight=False, markup=False,
-                        auto_scroll=False)
+        yield Static("", classes="note", markup=False)
+        yield self._log
         yield Static("", classes="partial", markup=False)
         yield Static("", classes="marker", markup=False)
 
     def on_mount(self) -> None:
         self.query_one(".partial", Static).display = False
+        self.query_one(".note", Static).display = False
         self.set_interval(self.interval, self.poll)
 
     @property
-    def log(self) -> FollowLog:
-        return self.query_one(FollowLog)
+    def log(self) -> FollowLog:  # type: ignore[override]  # (Widget.log is Textual's debug logger)
+        return self._log
 
     # ------------------------------------------------------------------ which agent
 
@@ -103,7 +117,9 @@ class LogPane(Vertical):
         self.lines_written = 0
         self.log.clear()
         self.log.following = True
+        self.following_changed()
         self.set_partial("")
+        self.set_note("")
         self.update_marker()
         self.poll()
 
@@ -173,15 +189,31 @@ class LogPane(Vertical):
         widget.update("▌ " + text if text else "")
         widget.display = bool(text)
 
+    def set_note(self, text: str) -> None:
+        """A line above the output (a queued agent: why it waits, and for how long)."""
+        if text == self.note:
+            return
+        self.note = text
+        widget = self.query_one(".note", Static)
+        widget.update(text)
+        widget.display = bool(text)
+
+    def following_changed(self) -> None:
+        if self.log.following:
+            self.caught_up()
+        self.border_subtitle = "" if self.log.following else "scrolled up · End follows"
+
     def caught_up(self) -> None:
         if self.new_lines:
             self.new_lines = 0
             self.update_marker()
 
     def follow(self) -> None:
-        """Back to the tail (the marker's click, the End key)."""
-        self.log.scroll_end(animate=False, immediate=True, x_axis=False)
-        self.caught_up()
+        """Back to the tail, and stay there (the marker's click, End, ctrl+End)."""
+        log = self.log
+        log.scroll_end(animate=False, immediate=True, x_axis=False)
+        log.following = True  # even if lines land before the scroll: they are written followed
+        self.following_changed()
 
     def on_click(self, event: events.Click) -> None:
         if event.widget is not None and event.widget.has_class("marker"):

@@ -1,0 +1,284 @@
+"""Commands about agents: spawn, ls, show, logs, attach, send, fire, retry, rm, and the two an
+agent runs about itself (heartbeat, report)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+
+from ..describe import (
+    attach_label,
+    detach_hint,
+    fact_rows,
+    fired_message,
+    queue_short,
+    removed_message,
+    sent_message,
+)
+from ..engine.models import ACTIVE, ENDED, Agent
+from ..engine.supervisor import Supervisor, SupervisorError
+from ..format import ago, duration, one_line, status_style
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    console,
+    emit_json,
+    open_supervisor,
+    plain,
+    read_prompt,
+)
+from .engine_stats import engine_on_demand
+
+
+def print_new_agent(agent: Agent, as_json: bool) -> int:
+    """spawn/retry output: the id on stdout (or the record), and why it is not running yet."""
+    if as_json:
+        emit_json(agent.to_json())
+        return EXIT_OK
+    print(agent.id)
+    if agent.status not in ACTIVE:
+        reason = queue_short(agent, time.time()) or agent.status_reason
+        print(f"{agent.id} is {agent.status}" + (f": {reason}" if reason else ""), file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_spawn(args: argparse.Namespace) -> int:
+    prompt = read_prompt(args)
+    sup = open_supervisor(args)
+    agent = sup.spawn(prompt, agent=args.agent, title=args.title, priority=args.priority,
+                      after=args.after, max_attempts=args.max_attempts)
+    engine_on_demand(sup, agent)
+    return print_new_agent(agent, args.json)
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    sup = open_supervisor(args)
+    sup.reconcile()
+    agents = sup.agents(include_all=args.all)
+    if args.status:
+        agents = [a for a in agents if a.status in args.status]
+    if args.json:
+        emit_json([a.to_json() for a in agents])
+        return EXIT_OK
+    if not agents:
+        print("no agents. Start one: jarvis spawn --agent demo 'Say hello'")
+        return EXIT_OK
+    from rich.table import Table
+
+    now = time.time()
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("ID", "STATUS", "AGENT", "PRI", "#", "TITLE", "BRANCH", "RUNTIME", "OUTPUT"):
+        table.add_column(column, no_wrap=column != "TITLE", overflow="ellipsis")
+    for a in agents:
+        style, symbol = status_style(a.status)
+        queued = queue_short(a, now)
+        table.add_row(
+            a.id, f"[{style}]{symbol} {a.status}[/]" + (" [dim](removed)[/]" if a.removed else ""),
+            a.agent, a.priority, str(a.attempt),
+            plain(one_line(a.title, 40)) + (f" [dim]· {plain(one_line(queued, 40))}[/]" if queued else ""),
+            plain(a.branch or "-"), duration(a.runtime(now)), ago(a.last_output_at, now),
+        )
+    console().print(table)
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    sup = open_supervisor(args)
+    sup.reconcile()
+    agent = sup.get(args.id)
+    data = sup.details(agent)
+    if args.json:
+        emit_json(data)
+        return EXIT_OK
+    out = console()
+    style, symbol = status_style(agent.status)
+    out.print(f"[bold]{agent.id}[/]  [{style}]{symbol} {agent.status}[/]  {plain(one_line(agent.title, 70))}")
+    for key, value in fact_rows(agent, data, socket=sup.tmux.socket, now=time.time()):
+        out.print(f"  [dim]{key:<14}[/] {plain(value)}")
+    for fire in agent.fires:
+        note = f": {fire.note}" if fire.note else ""
+        out.print(f"  [red]fired[/] {plain(fire.reason + note)} → {plain(fire.ref or 'nothing preserved')}")
+    for decision in data["decisions"]:
+        out.print(f"  [yellow]policy[/] {plain(decision['decision'])}: {plain(decision['note'])}")
+    out.print("  [dim]prompt[/]")
+    for line in agent.prompt.splitlines() or [""]:
+        out.print("    " + line, markup=False)
+    return EXIT_OK
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    from ..engine.logs import LogTail
+
+    sup = open_supervisor(args)
+    agent = sup.get(args.id)
+    if args.screen:
+        return _print_screen(sup, agent, args.raw)
+    path = sup.log_path(agent.id)
+    if args.raw and not args.follow:
+        data = path.read_bytes() if path.exists() else b""
+        sys.stdout.buffer.write(data)
+        return EXIT_OK
+    keep_sgr = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    reader = LogTail(path, keep_sgr=keep_sgr)
+    if args.lines:
+        reader.seek_tail(args.lines)
+        lines: list[str] = []
+        while batch := reader.read():  # bounded chunks; keep only the tail
+            lines = (lines + batch)[-args.lines:]
+        _write_lines(lines)
+    else:
+        while batch := reader.read():  # the whole log, streamed in bounded chunks
+            _write_lines(batch)
+    if not args.follow:
+        if reader.partial.strip():
+            _write_lines([reader.partial])
+        return EXIT_OK
+    last_check = 0.0
+    try:
+        while True:
+            batch = reader.read()
+            _write_lines(batch)
+            now = time.monotonic()
+            if now - last_check > 1.0:
+                last_check = now
+                sup.reconcile()
+                if sup.registry.get(agent.id).status in ENDED and reader.at_end:
+                    _write_lines(reader.read())
+                    if reader.partial.strip():
+                        _write_lines([reader.partial])
+                    return EXIT_OK
+            if not batch:
+                time.sleep(0.2)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _print_screen(sup: Supervisor, agent: Agent, raw: bool) -> int:
+    """The pane as it looks now: the honest view of a full-screen agent (cursor-drawn TUIs)."""
+    sup.reconcile()
+    agent = sup.registry.get(agent.id)
+    if not agent.pane_id or agent.tmux_session not in sup.tmux.sessions():
+        raise CliError(f"agent {agent.id} has no live pane ({agent.status}); its output is in: jarvis logs {agent.id}")
+    colour = raw or (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    sys.stdout.write(sup.tmux.capture(agent.pane_id, escapes=colour).rstrip("\n") + "\n")
+    return EXIT_OK
+
+
+def _write_lines(lines: Sequence[str]) -> None:
+    if lines:
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    sup = open_supervisor(args)
+    sup.reconcile()
+    agent = sup.get(args.id)
+    if not agent.tmux_session or not sup.tmux.has_session(agent.tmux_session):
+        raise CliError(f"agent {agent.id} has no tmux session ({agent.status}); see: jarvis logs {agent.id}")
+    argv = sup.tmux.attach_argv(agent.tmux_session, status=attach_label(agent))
+    if args.print:
+        print(shlex.join(argv))
+        return EXIT_OK
+    if not sys.stdin.isatty():
+        raise CliError("attach needs a terminal (or use --print to get the tmux command)", EXIT_USAGE)
+    print(f"jarvis: attaching to {agent.id}; {detach_hint('TMUX' in os.environ)}", file=sys.stderr, flush=True)
+    os.execvpe(argv[0], argv, sup.tmux.attach_env())  # (does not return)
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    sup = open_supervisor(args)
+    sup.reconcile()
+    text = sys.stdin.read() if args.text == "-" else args.text
+    if args.text == "-":
+        text = text.rstrip("\n")
+    agent = sup.send(args.id, text, enter=not args.no_enter)
+    if args.json:
+        emit_json(agent.to_json())
+    else:
+        print(sent_message(agent.id, text, enter=not args.no_enter))
+    return EXIT_OK
+
+
+def cmd_fire(args: argparse.Namespace) -> int:
+    sup = open_supervisor(args)
+    agent = sup.fire(args.id, args.reason, args.note or "")
+    if args.json:
+        emit_json(agent.to_json())
+    else:
+        print(fired_message(agent, args.reason))
+    return EXIT_OK
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    sup = open_supervisor(args)
+    sup.reconcile()
+    agent = sup.retry(args.id, fresh=args.fresh)
+    engine_on_demand(sup, agent)
+    return print_new_agent(agent, args.json)
+
+
+def cmd_rm(args: argparse.Namespace) -> int:
+    """Every id is tried; one line (or JSON object) per id; non-zero if any was refused."""
+    sup = open_supervisor(args)
+    sup.reconcile()
+    results: list[dict[str, object]] = []
+    codes: list[int] = []
+    for ident in args.ids:
+        try:
+            agent = sup.remove(ident)
+        except SupervisorError as exc:
+            codes.append(exc.exit_code)
+            results.append({"id": ident, "removed": False, "error": str(exc), "exit_code": exc.exit_code})
+            if not args.json:
+                print(f"refused {ident}: {exc}", file=sys.stderr)
+            continue
+        results.append(agent.to_json() | {"preserved_ref": agent.preserved_ref, "error": None})
+        if not args.json:
+            print(removed_message(agent))
+    if args.json:
+        emit_json(results)
+    if not codes:
+        return EXIT_OK
+    return codes[0] if len(set(codes)) == 1 else EXIT_FAILED
+
+
+def cmd_heartbeat(args: argparse.Namespace) -> int:
+    sup = open_supervisor(args)
+    agent = sup.heartbeat(self_id(args), args.note)
+    if args.json:
+        emit_json(agent.to_json())
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    ident = self_id(args)
+    mine = os.environ.get("JARVIS_AGENT_ID")
+    if args.id and args.id != mine and not args.force:
+        # A report ends the agent's loop as done or failed: from the wrong shell it would mark a
+        # running agent finished. Its own session sets JARVIS_AGENT_ID; anything else says --force.
+        where = f"agent {mine}'s session" if mine else "outside an agent session"
+        raise CliError(f"refusing to report for {args.id} from {where}: a report ends that agent's run "
+                       "(run it inside the agent's session, or add --force)", EXIT_USAGE)
+    sup = open_supervisor(args)
+    agent = sup.report(ident, args.status, args.summary or "")
+    if args.json:
+        emit_json(agent.to_json())
+    return EXIT_OK
+
+
+def self_id(args: argparse.Namespace) -> str:
+    ident = getattr(args, "id", None) or os.environ.get("JARVIS_AGENT_ID")
+    if not ident:
+        raise CliError("no agent id: run inside an agent's session (JARVIS_AGENT_ID) or pass --id", EXIT_USAGE)
+    return ident
+
+
+__all__ = ["cmd_attach", "cmd_fire", "cmd_heartbeat", "cmd_logs", "cmd_ls", "cmd_report",
+           "cmd_retry", "cmd_rm", "cmd_send", "cmd_show", "cmd_spawn", "print_new_agent"]

@@ -1,0 +1,163 @@
+"""The ``jarvis`` argument parser: every command, its options, its help text and examples."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from .. import __version__
+from ..engine.vocabulary import FIRE_REASONS, PRIORITIES
+from ..engine.models import STATUSES
+from . import agents, engine_stats, setup
+
+ID_HELP = "agent id: any unique prefix of it (see jarvis ls)"
+PRIORITY_HELP = ("which queued agent starts first when a slot frees up: " + " before ".join(PRIORITIES)
+                 + " (default: medium)")
+REASON_HELP = "why, recorded for jarvis stats and told to a retry: " + "; ".join(
+    f"{reason} ({help_text})" for reason, help_text in FIRE_REASONS.items())
+
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "init": ("jarvis init", "jarvis init --repo ../project --exclude-config"),
+    "spawn": ("jarvis spawn 'Fix the flaky login test'",
+              "jarvis spawn -a claude -p high -t 'Login fix' --prompt-file task.md",
+              "echo 'Add type hints to utils.py' | jarvis spawn -"),
+    "ls": ("jarvis ls", "jarvis ls --status waiting --status failed --json"),
+    "show": ("jarvis show ab12", "jarvis show ab12cd --json"),
+    "logs": ("jarvis logs ab12 -n 50", "jarvis logs ab12 --follow", "jarvis logs ab12 --screen"),
+    "attach": ("jarvis attach ab12        (detach: ctrl-q, or ctrl-b d outside tmux)", "jarvis attach ab12 --print"),
+    "send": ("jarvis send ab12 y", "printf 'first line\\nsecond line' | jarvis send ab12 -"),
+    "fire": ("jarvis fire ab12 --reason derailed --note 'rewrote the build system'",),
+    "retry": ("jarvis retry ab12", "jarvis retry ab12 --fresh"),
+    "rm": ("jarvis rm ab12", "jarvis rm ab12 cd34 ef56 --json"),
+    "heartbeat": ("jarvis heartbeat --note 'running the test suite'      (inside the agent's session)",),
+    "report": ("jarvis report --status done --summary 'fixed the login test'      (inside the agent's session)",
+               "jarvis report --id ab12cd --status failed --force      (from elsewhere, on purpose)"),
+    "doctor": ("jarvis doctor", "jarvis doctor --fix     # end orphans, preserve and remove orphan worktrees",
+               "jarvis doctor --adopt   # rebuild a lost registry from the agents' records"),
+    "engine": ("jarvis engine", "jarvis engine --once --json"),
+    "stats": ("jarvis stats", "jarvis stats --json"),
+    "tui": ("jarvis", "jarvis --config ~/work/jarvis.toml tui"),
+    "demo": ("jarvis demo", "jarvis demo --keep"),
+}
+
+
+def agent_help(default_agent: str | None) -> str:
+    """``spawn --agent``: names the profile a spawn gets when the config can be read."""
+    if default_agent:
+        return f"agent profile from the config (default here: {default_agent})"
+    return "agent profile from the config (default: [supervisor] default_agent, else the first profile)"
+
+
+def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                        help="config file (default: $JARVIS_CONFIG, else ./config.toml)")
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="machine-readable output")
+
+    parser = argparse.ArgumentParser(
+        prog="jarvis", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Supervise long-running coding agents: each in its own tmux session and git worktree.",
+        epilog="With no command, opens the dashboard. Exit codes: 0 ok, 1 failed, 2 bad input/config, "
+               "3 unknown id.\n\nexamples:\n  jarvis demo\n  jarvis spawn 'Fix the flaky login test'\n  jarvis",
+    )
+    parser.add_argument("--version", action="version", version=f"jarvis-tui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help: str, *, json_flag: bool = True,
+            **kwargs: Any) -> argparse.ArgumentParser:
+        parents = [common, as_json] if json_flag else [common]
+        epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
+        p = sub.add_parser(name, parents=parents, help=help, description=help, epilog=epilog,
+                           formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("init", setup.cmd_init, "write a commented config.toml and git-ignore the runtime folders")
+    p.add_argument("path", nargs="?", default="config.toml", help="where to write (default ./config.toml)")
+    p.add_argument("--repo", default=".", help="the git repository agents will work on (default .)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.add_argument("--exclude-config", action="store_true",
+                   help="keep the config out of git: add it to the repository's .git/info/exclude")
+
+    p = add("spawn", agents.cmd_spawn, "start an agent on a new worktree and branch (prints its id)")
+    p.add_argument("prompt", nargs="?", help="the task; '-' reads stdin (use -- before a prompt starting with '-')")
+    p.add_argument("--prompt-file", metavar="FILE", help="read the prompt from FILE ('-' for stdin)")
+    p.add_argument("--agent", "-a", metavar="PROFILE", help=agent_help(default_agent))
+    p.add_argument("--title", "-t", help="short title (default: the prompt's first line)")
+    p.add_argument("--priority", "-p", choices=PRIORITIES, default="medium", help=PRIORITY_HELP)
+    p.add_argument("--after", metavar="ID", help="start only when that agent's task is done (any unique prefix of its id)")
+    p.add_argument("--max-attempts", type=int, metavar="N", help="automatic attempts on failure (overrides the profile)")
+
+    p = add("ls", agents.cmd_ls, "list agents (latest attempt of each task)")
+    p.add_argument("--all", action="store_true", help="include removed agents and earlier attempts")
+    p.add_argument("--status", action="append", choices=STATUSES, help="only these statuses (repeatable)")
+
+    p = add("show", agents.cmd_show, "one agent in full: prompt, git state, attempts, fires")
+    p.add_argument("id", help=ID_HELP)
+
+    p = add("logs", agents.cmd_logs, "an agent's output", json_flag=False)
+    p.add_argument("id", help=ID_HELP)
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing until the agent ends")
+    p.add_argument("-n", "--lines", type=int, default=0, metavar="N", help="only the last N lines")
+    p.add_argument("--raw", action="store_true", help="the raw terminal stream, escapes and all")
+    p.add_argument("--screen", action="store_true",
+                   help="the pane as it looks now (for full-screen agents such as Claude Code)")
+
+    p = add("attach", agents.cmd_attach, "attach to an agent's tmux session (detach: ctrl-q)", json_flag=False)
+    p.add_argument("id", help=ID_HELP)
+    p.add_argument("--print", action="store_true", help="print the tmux command instead of running it")
+
+    p = add("send", agents.cmd_send, "type a line into an agent (e.g. answer its question)")
+    p.add_argument("id", help=ID_HELP)
+    p.add_argument("text", help="the text; '-' reads stdin")
+    p.add_argument("--no-enter", action="store_true", help="do not press Enter after the text")
+
+    p = add("fire", agents.cmd_fire, "stop an agent, preserve all its work to refs/jarvis/fired/<id>, record why")
+    p.add_argument("id", help=ID_HELP)
+    p.add_argument("--reason", "-r", required=True, choices=FIRE_REASONS, metavar="REASON", help=REASON_HELP)
+    p.add_argument("--note", "-m", help="free text kept with the fire record")
+
+    p = add("retry", agents.cmd_retry, "a new attempt of an ended agent's task (from its files, or --fresh)")
+    p.add_argument("id", help=ID_HELP)
+    p.add_argument("--fresh", action="store_true", help="start from base instead of the last attempt's files")
+
+    p = add("rm", agents.cmd_rm, "clean up finished agents (branch and uncommitted work are kept); "
+                                 "tries every id, exits non-zero if any was refused")
+    p.add_argument("ids", nargs="+", metavar="ID", help=ID_HELP + "; several may be given")
+
+    self_help = ("this agent's id (default: $JARVIS_AGENT_ID, which its session sets; "
+                 "an id is for scripts acting for an agent)")
+    p = add("heartbeat", agents.cmd_heartbeat, "(for agents) I am alive; resets silence detection")
+    p.add_argument("--note", help="what I am doing")
+    p.add_argument("--id", help=self_help)
+
+    p = add("report", agents.cmd_report, "(for agents) report my outcome: it ends my run as done or failed")
+    p.add_argument("--status", required=True, choices=("done", "failed"), help="the outcome")
+    p.add_argument("--summary", help="one line on what was done")
+    p.add_argument("--id", help=self_help + "; another agent's id needs --force")
+    p.add_argument("--force", action="store_true",
+                   help="report for --id from outside that agent's session (it ends that agent's run)")
+
+    p = add("doctor", setup.cmd_doctor, "check tmux, git, config, registry and orphans (changes nothing without a flag)")
+    p.add_argument("--fix", action="store_true",
+                   help="end orphan sessions and processes; preserve orphan worktrees to refs/jarvis/orphan/* "
+                        "and remove them")
+    p.add_argument("--adopt", action="store_true",
+                   help="rebuild a lost or corrupt registry from the agents' records (sessions/<id>/spec.json)")
+    p = add("engine", engine_stats.cmd_engine,
+            "run the engine loop without a dashboard: queue, retries, timeouts, guards")
+    p.add_argument("--once", action="store_true", help="one tick, then exit")
+    p.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between ticks (default 1)")
+    p.add_argument("--idle-exit", type=float, default=60.0, metavar="S",
+                   help="exit after S seconds with nothing active or queued (default 60; 0: never)")
+    add("stats", engine_stats.cmd_stats,
+        "per-profile metrics: dispatched, done, failed, fired, success rate, time, cost")
+    add("tui", setup.cmd_tui, "open the dashboard (the default command)", json_flag=False)
+    p = add("demo", setup.cmd_demo, "scratch repo + three demo agents + the dashboard (no LLM CLI needed)",
+            json_flag=False)
+    p.add_argument("--keep", action="store_true", help="keep the scratch folder and agents after quitting")
+    p.add_argument("--no-tui", action="store_true",
+                   help="set up and spawn, print the config path, do not open the dashboard")
+    return parser

@@ -1,0 +1,190 @@
+"""What the faces say about an agent: one wording for ``jarvis show`` and the detail view, for
+the queue line of the table, the log pane and ``jarvis ls``, and for the outcome of an action.
+
+Pure functions over :class:`Agent` records and :meth:`Supervisor.details` dicts; no Textual,
+no Rich, no I/O, so the CLI and the dashboard cannot drift apart in what they tell a user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .engine.models import BLOCKED, PENDING, Agent
+from .format import ago, duration, one_line
+
+LOADING = "…"
+
+# --------------------------------------------------------------------------- queue
+
+
+def queue_until(agent: Agent) -> float | None:
+    """When a queued agent's wait ends, if that is known (a backoff, the warning zone's pace)."""
+    if agent.queue is not None and agent.queue.until is not None:
+        return agent.queue.until
+    return agent.not_before
+
+
+def queue_text(agent: Agent) -> str:
+    """Why a queued or blocked agent is not running, in the engine's words ("" if it is not)."""
+    if agent.status not in PENDING:
+        return ""
+    if agent.queue is not None and agent.queue.text:
+        return agent.queue.text
+    if agent.status == BLOCKED:
+        return agent.status_reason or agent.queue_reason or ""
+    return agent.queue_reason or ""
+
+
+def countdown(until: float | None, now: float) -> str:
+    """``in 12s``; ``any moment`` once the time has come (the next tick starts it)."""
+    if until is None:
+        return ""
+    left = until - now
+    return f"in {duration(left)}" if left >= 1 else "any moment"
+
+
+def queue_line(agent: Agent, now: float) -> str:
+    """``waiting: CPU 83% >= danger 80% · starts in 12s`` for a queued or blocked agent, else ""."""
+    if agent.status not in PENDING:
+        return ""
+    blocked = agent.status == BLOCKED
+    line = f"{'blocked' if blocked else 'waiting'}: {queue_text(agent) or 'its turn'}"
+    until = queue_until(agent)
+    if until is not None and not blocked:
+        line += f" · starts {countdown(until, now)}"
+    return line
+
+
+def queue_short(agent: Agent, now: float) -> str:
+    """The table's form of :func:`queue_line`: the reason and the countdown, no prefix."""
+    line = queue_line(agent, now)
+    return line.split(": ", 1)[1] if line else ""
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def fact_rows(agent: Agent, details: dict[str, Any] | None, *, socket: str, now: float) -> list[tuple[str, str]]:
+    """(label, value) rows: ``jarvis show`` prints them, the detail view lays them out.
+
+    ``details`` is :meth:`Supervisor.details` (git facts included); ``None`` while it is
+    still being read, which shows those rows as "…".
+    """
+    d = details
+    ahead = d.get("commits_ahead") if d is not None else None
+    if d is None:
+        last_commit = dirty = ahead_text = LOADING
+    else:
+        ahead_text = "-" if ahead is None else str(ahead)
+        commit = d.get("last_commit")
+        if not agent.branch or ahead is None:
+            last_commit = "-"
+        elif ahead == 0:  # the branch's tip is still the base's commit: nothing of the agent's
+            last_commit = "no commits yet"
+        else:
+            last_commit = str(commit["subject"]) if commit else "-"
+        dirty = {True: "yes", False: "no", None: "-"}[d.get("dirty")]
+    rows = [
+        ("task", f"{agent.task_id} (attempt {agent.attempt})"),
+        ("agent", f"{agent.agent} · priority {agent.priority}"),
+        ("reason", agent.status_reason or "-"),
+    ]
+    queued = queue_line(agent, now)
+    if queued:
+        rows.append(("queue", queued))
+    rows += [
+        ("runtime", f"{duration(agent.runtime(now))} · last output {ago(agent.last_output_at, now)}"),
+        ("branch", agent.branch or "-"),
+        ("worktree", agent.worktree or "-"),
+        ("tmux", f"{agent.tmux_session or '-'} (socket {socket})"),
+        ("pid", str(agent.pid or "-")),
+        ("exit code", str(agent.exit_code) if agent.exit_code is not None else "-"),
+        ("commits ahead", ahead_text),
+        ("last commit", last_commit),
+        ("uncommitted", dirty),
+        ("preserved", preserved_ref(agent) or "-"),
+    ]
+    if d is not None and d.get("log"):
+        rows.append(("log", str(d["log"])))
+    if agent.retry_context:
+        rows.append(("retry of", agent.retry_context))
+    if agent.summary:
+        rows.append(("summary", agent.summary))
+    return rows
+
+
+def preserved_ref(agent: Agent) -> str | None:
+    """Where the agent's files were saved: its preserved ref, else its last fire's ref."""
+    if agent.preserved_ref:
+        return agent.preserved_ref
+    for fire in reversed(agent.fires):
+        if fire.ref:
+            return fire.ref
+    return None
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+def fired_message(agent: Agent, reason: str) -> str:
+    """After a fire: where the work is, or that there was none (a queued agent never ran)."""
+    ref = agent.fires[-1].ref if agent.fires else None
+    head = f"fired {agent.id} ({reason})"
+    if not agent.branch:
+        return f"{head}; it never started: nothing to preserve, no branch"
+    if ref:
+        return f"{head}; work preserved at {ref}; branch {agent.branch} kept"
+    return f"{head}; no worktree files to preserve; branch {agent.branch} kept"
+
+
+def removed_message(agent: Agent) -> str:
+    if not agent.branch:
+        return f"removed {agent.id}; it never started: no branch, no files"
+    kept = f"; its files are kept at {agent.preserved_ref}" if agent.preserved_ref else ""
+    return f"removed {agent.id}; branch {agent.branch} kept{kept}"
+
+
+def remove_question(agent: Agent) -> str:
+    """The ``x`` dialog's text: what goes and, truthfully, where the work stays."""
+    head = f"{agent.id} · {one_line(agent.title, 60)} ({agent.status})\n\n"
+    if not agent.branch:
+        return head + "It never started: only its record leaves the list."
+    ref = preserved_ref(agent)
+    where = (f"its files are already kept at {ref}" if ref
+             else f"any uncommitted work is saved to refs/jarvis/kept/{agent.id} first")
+    return head + f"Its tmux session and worktree are removed. Its branch {agent.branch} stays, and {where}."
+
+
+def sent_message(agent_id: str, text: str, *, enter: bool) -> str:
+    """``sent "yes" + Enter to ab12cd``: what reached whom, on one line."""
+    if not text:
+        return f"sent Enter to {agent_id}" if enter else f"sent nothing to {agent_id}"
+    what = f"{len(text)} characters" if "\n" in text else f'"{one_line(text, 40)}"'
+    return f"sent {what}{' + Enter' if enter else ''} to {agent_id}"
+
+
+def detach_hint(nested: bool) -> str:
+    """Inside the user's own tmux, ctrl-b reaches THEIR tmux: only our root-table key works."""
+    return "detach with ctrl-q" if nested else "detach with ctrl-q (or ctrl-b d)"
+
+
+def attach_label(agent: Agent) -> str:
+    """The status line of an attached agent session: who this is and how to get out."""
+    return f"jarvis · {agent.id} · {one_line(agent.title, 100)} · ctrl-q detach"
+
+
+__all__ = [
+    "attach_label",
+    "countdown",
+    "detach_hint",
+    "fact_rows",
+    "fired_message",
+    "preserved_ref",
+    "queue_line",
+    "queue_short",
+    "queue_text",
+    "queue_until",
+    "remove_question",
+    "removed_message",
+    "sent_message",
+]

@@ -1,0 +1,113 @@
+"""Every key of the main screen, ONCE: the bindings, the footer, the command palette and the
+``?`` help screen are all generated from :data:`ACTIONS`, so they cannot disagree.
+
+A row names the engine rule it needs (:class:`jarvis_tui.engine.lifecycle.Action`); the main
+screen asks :func:`jarvis_tui.engine.lifecycle.allowed` about the selected agent to dim the key
+and, when it is pressed anyway, to say why not. The dashboard has no rules of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding, BindingType
+
+from ..engine.lifecycle import Action
+
+
+@dataclass(frozen=True)
+class KeyAction:
+    keys: str  # Textual key names, comma-separated ("end,ctrl+end")
+    action: str  # the action it runs (on the main screen, or the widget of its scope), with arguments
+    label: str  # the footer's word for it
+    help: str  # one line for the help screen and the command palette
+    engine: Action | None = None  # the rule asked of lifecycle.allowed() for the selected agent
+    footer: int = 0  # 0: never in the footer; else its rank: the footer drops the highest ranks first
+    display: str = ""  # the key as shown ("/", "?"); default: the first key
+    scope: str = "screen"  # "screen" | "table" (the agent table's) | "help" (handled elsewhere: help only)
+    palette: bool = True  # offered in the command palette (ctrl+p)
+    section: str = "Agents"  # the help screen's heading
+    title: str = ""  # the palette's name for it (default: the label)
+
+    @property
+    def shown_key(self) -> str:
+        return self.display or self.keys.split(",")[0]
+
+    @property
+    def palette_title(self) -> str:
+        return f"{self.title or self.label} ({self.shown_key})"
+
+    @property
+    def name(self) -> str:
+        """The action without arguments (what ``check_action`` receives)."""
+        return self.action.split("(")[0]
+
+
+A = KeyAction
+ACTIONS: tuple[KeyAction, ...] = (
+    A("n", "spawn", "Spawn", "Start an agent on a new worktree and branch", footer=2),
+    A("f", "fire", "Fire", "Stop the selected agent with a reason; all its work is preserved", Action.FIRE,
+      footer=3),
+    A("s", "send", "Send", "Type a line into the selected agent (e.g. answer its question)", Action.SEND,
+      footer=4),
+    A("r", "retry", "Retry", "A new attempt of an ended agent, from the files the last one left", Action.RETRY,
+      footer=5),
+    A("R", "retry(True)", "Fresh", "A new attempt of an ended agent, fresh from the base commit", Action.RETRY,
+      footer=13, title="Retry fresh from base"),
+    A("a", "attach", "Attach", "Open the agent's tmux session; ctrl-q detaches back here", Action.ATTACH,
+      footer=6),
+    A("i", "details", "Info", "The agent in full: prompt, attempts, fires, decisions, commits, diff stat",
+      Action.DETAILS, footer=7, title="Details"),
+    A("enter", "details", "Info", "Same as i, on a row", Action.DETAILS, scope="help", display="enter",
+      palette=False),
+    A("d", "diff", "Diff", "The selected agent's diff against its base", Action.DETAILS),
+    A("x", "remove", "Remove", "Clean up an ended agent; its branch and work are kept", Action.REMOVE, footer=8),
+    A("g", "grid", "Grid", "Up to six agents' logs side by side (again: back)", footer=11, section="View"),
+    A("slash", "filter", "Filter", "Show agents matching words or a status (enter keeps it)", footer=9,
+      display="/", section="View"),
+    A("escape", "clear_filter", "Clear", "Clear the filter", display="esc", section="View", title="Clear the filter"),
+    A("o", "sort", "Sort", "Sort by the next column (runtime, output, cpu...)", footer=12, section="View"),
+    A("O", "reverse_sort", "Reverse", "Reverse the sort (so does a second click on a column's header)",
+      section="View", title="Reverse the sort"),
+    A("j", "cursor_down", "Down", "Next agent (also ↓)", scope="table", palette=False, section="View"),
+    A("k", "cursor_up", "Up", "Previous agent (also ↑)", scope="table", palette=False, section="View"),
+    A("end,ctrl+end", "screen.follow_log", "Follow", "Follow the log again after scrolling up", scope="table",
+      display="end", section="View", title="Follow the log"),
+    A("m", "metrics", "Metrics", "Per profile: dispatched, done, failed, fired by reason, success rate, cost",
+      footer=14, section="View"),
+    A("ctrl+r", "reload_config", "Reload", "Read config.toml again (also done by itself when it changes)",
+      section="Dashboard", title="Reload the config"),
+    A("question_mark", "help", "Help", "Every key, this list", footer=10, display="?", section="Dashboard",
+      title="Keys (help)"),
+    A("ctrl+p", "command_palette", "Palette", "Search every action by name", scope="help", display="ctrl+p",
+      palette=False, section="Dashboard"),
+    A("q", "quit", "Quit", "Leave the dashboard; the agents keep running in tmux", footer=1, section="Dashboard"),
+)
+del A
+
+SECTIONS = ("Agents", "View", "Dashboard")
+
+
+def bindings(scope: str) -> list[BindingType]:
+    """Textual bindings for ``scope``; the footer shows the ranked ones (see KeysFooter)."""
+    return [Binding(a.keys, a.action, a.label, show=a.footer > 0, key_display=a.display or None)
+            for a in ACTIONS if a.scope == scope]
+
+
+def by_name(name: str) -> KeyAction | None:
+    """The row of an action (``check_action`` gets names without arguments: ``retry``)."""
+    return next((a for a in ACTIONS if a.name == name and a.scope != "help"), None)
+
+
+def by_key(key: str) -> KeyAction | None:
+    """The main screen's row for a pressed key (Textual's key name: ``x``, ``R``, ``slash``)."""
+    return next((a for a in ACTIONS if a.scope == "screen" and key in a.keys.split(",")), None)
+
+
+def footer_rank(action: str) -> int:
+    """The footer rank of a binding's action string ("retry(True)"); 0 if it has none."""
+    return next((a.footer for a in ACTIONS if a.action == action and a.scope != "help"), 0)
+
+
+def palette_entries() -> list[KeyAction]:
+    return [a for a in ACTIONS if a.palette]
