@@ -112,7 +112,7 @@ def test_merge_into_a_branch_not_checked_out_and_prune(jarvis_env):
 
 def test_a_check_runs_on_a_copy_and_records_its_result(jarvis_env):
     check = [sys.executable, "-c", "import os, sys; open('written_by_check', 'w').write('x'); "
-             "print('checking', os.path.exists('untracked_work.txt')); sys.exit(0 if os.path.exists('notes') else 3)"]
+             "print('checking', os.path.exists('untracked_work.txt')); sys.exit(0 if os.path.exists('untracked_work.txt') else 3)"]
     jarvis_env.write_config(extra=f"[review]\ncheck = {json.dumps(check)}\n")
     sup = jarvis_env.sup()
     agent = sup.spawn("work #steps=1 #dirty", agent="demo")
@@ -129,7 +129,7 @@ def test_a_check_runs_on_a_copy_and_records_its_result(jarvis_env):
     assert "jarvis-check-" + done.id not in jarvis_env.tmux.sessions()
     fresh = sup.spawn("nothing yet #hang", agent="demo")
     jarvis_env.wait_status(sup, fresh.id, WORKING)
-    failing = jarvis_env.cli("check", fresh.id)  # no notes/ yet in its copy
+    failing = jarvis_env.cli("check", fresh.id)  # it left no untracked_work.txt
     assert failing.returncode == 1 and "failed (exit 3)" in failing.stdout + failing.stderr
     assert sup.registry.get(fresh.id).check == "failed (exit 3)"
     assert json.loads(jarvis_env.cli("ls", "--json").stdout)[1]["check"] == "failed (exit 3)"

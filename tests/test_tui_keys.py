@@ -4,6 +4,8 @@ agents saying why, and config.toml read again while the dashboard is open."""
 
 from __future__ import annotations
 
+from jarvis_tui.engine.lifecycle import Event, transition
+
 import os
 
 from textual.widgets import HelpPanel, Static
@@ -285,7 +287,8 @@ async def test_the_footer_is_redimmed_only_when_the_selected_agent_changes(tmp_p
         for _ in range(3):
             await tick()
         assert calls == []  # nothing changed: the footer is not rebuilt every tick
-        app.sup.registry.update_attempt("a1b2c3", status="done", ended_at=NOW)
+        reg = app.sup.registry
+        transition(reg, reg.get("a1b2c3"), Event.EXITED_OK, reason="exited 0", now=NOW, ended_at=NOW)
         await tick()
         assert len(calls) == 1
         enabled = {b.key: on for _, b, on, _ in app.screen.active_bindings.values()}

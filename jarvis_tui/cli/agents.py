@@ -52,7 +52,7 @@ def cmd_spawn(args: argparse.Namespace) -> int:
     prompt = read_prompt(args)
     sup = open_supervisor(args)
     agent = sup.spawn(prompt, agent=args.agent, title=args.title, priority=args.priority,
-                      after=args.after, max_attempts=args.max_attempts)
+                      after=args.after, max_attempts=args.max_attempts, scope=args.scope)
     engine_on_demand(sup, agent)
     return print_new_agent(agent, args.json)
 

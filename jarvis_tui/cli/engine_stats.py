@@ -56,7 +56,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("PROFILE", "DISPATCHED", "RUN", "QUEUED", "DONE", "FAILED", "FIRED", "SUCCESS",
+    for column in ("PROFILE", "DISPATCHED", "RUN", "QUEUED", "DONE", "MERGED", "FAILED", "FIRED", "SUCCESS",
                    "MEDIAN", "MEAN", "HOURS", "COST"):
         table.add_column(column, no_wrap=True, justify="left" if column == "PROFILE" else "right")
     for row in stats:
@@ -65,7 +65,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
             fired += " (" + ", ".join(f"{k} {v}" for k, v in sorted(row["fired_by_reason"].items())) + ")"
         rate = "-" if row["success_rate"] is None else f"{row['success_rate'] * 100:.0f}%"
         table.add_row(row["profile"], str(row["dispatched"]), str(row["running"]), str(row["queued"]),
-                      str(row["done"]), str(row["failed"]), fired, rate,
+                      str(row["done"]), str(row["merged"]), str(row["failed"]), fired, rate,
                       duration(row["median_time_to_done"]), duration(row["mean_time_to_done"]),
                       f"{row['hours']:.2f}", f"{row['cost']:.2f}")
     console().print(table)

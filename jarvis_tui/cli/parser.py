@@ -9,7 +9,7 @@ from typing import Any
 from .. import __version__
 from ..engine.vocabulary import FIRE_REASONS, PRIORITIES
 from ..engine.models import STATUSES
-from . import agents, engine_stats, setup
+from . import agents, engine_stats, review, setup
 
 ID_HELP = "agent id: any unique prefix of it (see jarvis ls)"
 PRIORITY_HELP = ("which queued agent starts first when a slot frees up: " + " before ".join(PRIORITIES)
@@ -35,6 +35,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
                "jarvis report --id ab12cd --status failed --force      (from elsewhere, on purpose)"),
     "doctor": ("jarvis doctor", "jarvis doctor --fix     # end orphans, preserve and remove orphan worktrees",
                "jarvis doctor --adopt   # rebuild a lost registry from the agents' records"),
+    "review": ("jarvis review ab12", "jarvis review ab12 --diff src/app.py", "jarvis review ab12 --json"),
+    "check": ("jarvis check ab12", "jarvis check ab12 --no-wait"),
+    "merge": ("jarvis merge ab12", "jarvis merge ab12 --squash -m 'Login fix' --delete-branch",
+              "jarvis merge ab12 --rebase --into release --dry-run"),
+    "conflicts": ("jarvis conflicts", "jarvis conflicts --json"),
+    "prune": ("jarvis prune --dry-run", "jarvis prune --merged --older-than 7d"),
     "engine": ("jarvis engine", "jarvis engine --once --json"),
     "stats": ("jarvis stats", "jarvis stats --json"),
     "tui": ("jarvis", "jarvis --config ~/work/jarvis.toml tui"),
@@ -89,6 +95,9 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--priority", "-p", choices=PRIORITIES, default="medium", help=PRIORITY_HELP)
     p.add_argument("--after", metavar="ID", help="start only when that agent's task is done (any unique prefix of its id)")
     p.add_argument("--max-attempts", type=int, metavar="N", help="automatic attempts on failure (overrides the profile)")
+    p.add_argument("--scope", action="append", metavar="GLOB",
+                   help="files this agent may edit (gitignore-style, repeatable, e.g. 'src/auth/**'); it waits "
+                        "while a running agent's scope overlaps, and writes outside it are flagged")
 
     p = add("ls", agents.cmd_ls, "list agents (latest attempt of each task)")
     p.add_argument("--all", action="store_true", help="include removed agents and earlier attempts")
@@ -139,6 +148,40 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--id", help=self_help + "; another agent's id needs --force")
     p.add_argument("--force", action="store_true",
                    help="report for --id from outside that agent's session (it ends that agent's run)")
+
+    p = add("review", review.cmd_review, "what an agent changed, and whether it merges into the base now")
+    p.add_argument("id", help=ID_HELP)
+    p.add_argument("--into", metavar="BRANCH", help="review against this branch (default: [supervisor] base)")
+    p.add_argument("--diff", action="store_true", help="print the patch instead")
+    p.add_argument("path", nargs="?", help="with --diff: only this file")
+
+    p = add("check", review.cmd_check, "run the configured checks ([review] check) on a copy of an agent's work")
+    p.add_argument("id", help=ID_HELP)
+    p.add_argument("--no-wait", action="store_true", help="start it and return; the result shows in ls and review")
+    p.add_argument("--timeout", type=float, metavar="S", help="stop waiting after S seconds (the check goes on)")
+
+    p = add("merge", review.cmd_merge, "merge an ended agent's work into the base branch (nothing changes on conflict)")
+    p.add_argument("id", help=ID_HELP)
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--squash", dest="strategy", action="store_const", const="squash", help="one commit")
+    how.add_argument("--rebase", dest="strategy", action="store_const", const="rebase",
+                     help="replay its commits onto the branch")
+    how.add_argument("--no-ff", dest="strategy", action="store_const", const="no-ff", help="always a merge commit")
+    p.set_defaults(strategy="merge")
+    p.add_argument("--into", metavar="BRANCH", help="target branch (default: [supervisor] base)")
+    p.add_argument("-m", "--message", help="commit message")
+    p.add_argument("--dry-run", action="store_true", help="check everything, change nothing")
+    p.add_argument("--include-uncommitted", action="store_true",
+                   help="also merge files the agent left uncommitted (from a snapshot of them)")
+    p.add_argument("--force-ended", action="store_true", help="merge a failed or fired agent too")
+    p.add_argument("--delete-branch", action="store_true", help="delete the agent's branch once fully merged")
+
+    add("conflicts", review.cmd_conflicts, "live agents editing the same files, and whether merging both conflicts")
+
+    p = add("prune", review.cmd_prune, "delete refs of removed or merged agents whose work is contained elsewhere")
+    p.add_argument("--merged", action="store_true", help="only agents that were merged")
+    p.add_argument("--older-than", metavar="AGE", help="only agents that ended longer ago (e.g. 7d, 12h)")
+    p.add_argument("--dry-run", action="store_true", help="say what would be deleted")
 
     p = add("doctor", setup.cmd_doctor, "check tmux, git, config, registry and orphans (changes nothing without a flag)")
     p.add_argument("--fix", action="store_true",

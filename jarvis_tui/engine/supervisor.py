@@ -43,7 +43,6 @@ from .registry import NotFound, Registry, StorageError, storage_error
 from .resources import ResourceSampler, SystemReading
 from .tmux import Tmux
 
-STARTING_TIMEOUT = 120.0  # kept for callers; a dead starter is now detected by its pid at once
 describe_exit = reconcile.describe_exit
 
 
@@ -209,6 +208,6 @@ class Supervisor:
 
 
 __all__ = [
-    "PACKAGE_ROOT", "SESSION_PREFIX", "STARTING_TIMEOUT", "Busy", "StorageError", "Supervisor", "SupervisorError",
+    "PACKAGE_ROOT", "SESSION_PREFIX", "Busy", "StorageError", "Supervisor", "SupervisorError",
     "UnknownAgent", "UsageError", "describe_exit",
 ]
