@@ -26,6 +26,7 @@ import os
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -61,6 +62,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--peers-dir", default=os.environ.get("JARVIS_BENCH_PEERS"),
                    help="where pm2 and mprocs are (a bin folder or an npm prefix; default $JARVIS_BENCH_PEERS, then PATH)")
     p.add_argument("--no-peers", action="store_true", help="measure jarvis alone, even if peers are installed")
+    p.add_argument("--profile", metavar="DIR", type=Path,
+                   help="py-spy the dashboard and engine after their CPU windows (needs py-spy); "
+                        "raw stacks go to DIR, top frames to the output")
     p.add_argument("--run-id", help=argparse.SUPPRESS)  # tags everything started, for leak checks
     return p.parse_args(argv)
 
@@ -84,6 +88,19 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def profiles(results: dict[str, dict[str, list[Any]]]) -> str:
+    """py-spy's top frames per profiled process, after the table."""
+    out = []
+    for measure, by_tool in sorted(results.items()):
+        for entry in by_tool.get("jarvis", []) if measure.startswith("profile.") else []:
+            out.append(f"\n{measure.removeprefix('profile.')}: " + (entry.get("error") or
+                       f"{entry['samples']} samples, raw stacks in {entry['file']}"))
+            for kind in ("self", "inclusive"):
+                for name, pct in entry.get(kind, [])[:12]:
+                    out.append(f"  {kind:9} {pct:5.1f} %  {name}")
+    return "\n".join(out) + ("\n" if out else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = settings_from(args)
@@ -96,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = machine(peers)
     meta["run_id"] = run_id
     watch = LoadWatch()
-    bench = Bench(settings, janitor, peers)
+    bench = Bench(settings, janitor, peers, profile_dir=args.profile.resolve() if args.profile else None)
     interrupted = False
     try:
         bench.run()
@@ -115,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                           "rows": [row.__dict__ for row in rows], "table": table}, indent=1, default=str))
     else:
         print(table)
+        print(profiles(bench.results), end="")
         for error in bench.errors:
             print(f"\nerror: {error}")
         for item in leftovers:

@@ -152,14 +152,19 @@ def cpu_usage(stack: Stack, seconds: float, *, sleep: Callable[[float], None] = 
     groups1 = stack.groups(snap1)
     by_key0 = {p.key: p for p in snap0.values()}
     by_key1 = {p.key: p for p in snap1.values()}
+    roots = {**stack.roots, **stack.extra_roots}
     spent: dict[str, float] = {}
     for key in groups0.keys() | groups1.keys():
         before, after = by_key0.get(key), by_key1.get(key)
         if after is None:
             continue  # ended in the window: its parent's cutime has it, if the parent is ours
         group = groups1.get(key) or groups0[key]
-        delta = after.cpu + after.reaped - ((before.cpu + before.reaped) if before else 0.0)
-        spent[group] = spent.get(group, 0.0) + delta
+        own = after.cpu - (before.cpu if before else 0.0)
+        reaped = after.reaped - (before.reaped if before else 0.0)
+        spent[group] = spent.get(group, 0.0) + own
+        if reaped > 0:  # a root's short-lived children (git, tmux clients) show apart from it
+            bucket = f"{group} children" if roots.get(after.pid) == group else group
+            spent[bucket] = spent.get(bucket, 0.0) + reaped
     elapsed = t1 - t0
     pct = {g: 100.0 * s / elapsed for g, s in spent.items()}
     extra = {g: v for g, v in pct.items() if stack.is_extra(g)}

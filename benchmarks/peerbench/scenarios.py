@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import procs
+from . import procs, profile
 from .janitor import Janitor
 from .screen import Terminal, first_paint, key_latency
 from .stacks import PYTHON, TALKER, JarvisStack, MprocsStack, Peer, Pm2Stack, make_repo, talkers_running
@@ -53,6 +53,7 @@ class Bench:
     peers: dict[str, Peer]
     results: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    profile_dir: Path | None = None  # --profile: py-spy the jarvis processes after their windows
     _big_repo: Path | None = None
 
     # ------------------------------------------------------------------ plumbing
@@ -125,6 +126,7 @@ class Bench:
             engine = stack.start_engine()
             time.sleep(s.warmup)
             self.measure("headless", "jarvis", stack.stack(engine=engine))
+            self.profile(f"engine-{s.agents}-r{r}", engine)
             stack.stop_engine()
         paint, pid = first_paint(term, "dash", stack.argv(), stack.ids, cwd=str(stack.root), env=dash_env(stack))
         self.record("paint.fleet", "jarvis", paint)
@@ -132,6 +134,7 @@ class Bench:
             raise RuntimeError("the dashboard never showed the agents")
         time.sleep(s.warmup)
         self.measure("dashboard", "jarvis", stack.stack(dashboard=pid, terminal=term.server_pid()))
+        self.profile(f"dashboard-{s.agents}-r{r}", pid)
         if s.wants("latency"):
             self.record("latency.fleet", "jarvis", key_latency(term, "dash", stack.ids, s.samples // 2).to_json())
 
@@ -159,6 +162,12 @@ class Bench:
         self.measure("dashboard", "mprocs", stack.stack(pid, terminal=term.server_pid()))
         if s.wants("latency"):
             self.record("latency.fleet", "mprocs", key_latency(term, "mprocs", names, s.samples // 2).to_json())
+
+    def profile(self, name: str, pid: int) -> None:
+        if self.profile_dir is not None:
+            self.say(f"  py-spy: {name}")
+            self.record(f"profile.{name}", "jarvis", profile.record(pid, self.settings.window,
+                                                                     self.profile_dir / f"{name}.txt"))
 
     def measure(self, variant: str, tool: str, stack: procs.Stack) -> None:
         if self.settings.wants("cpu"):
@@ -194,6 +203,8 @@ class Bench:
             if s.wants("cpu"):
                 usage = procs.cpu_usage(stack.stack(dashboard=pid, terminal=term.server_pid()), s.window)
                 self.record("cpu.idle", "jarvis", usage.to_json())
+            if rep == 0:
+                self.profile(f"dashboard-idle-{s.idle_agents}", pid)
             if s.wants("latency"):
                 self.record("latency.idle", "jarvis", key_latency(term, f"idle{rep}", stack.ids, per_rep).to_json())
             close_app(term, f"idle{rep}", pid)
