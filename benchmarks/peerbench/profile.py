@@ -19,6 +19,12 @@ from typing import Any
 FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
 
 
+# Inclusive counts only for the code worth optimising; entry points and thread plumbing would
+# top that list with 100 % and say nothing.
+INTERESTING = ("jarvis_tui/", "textual/", "rich/")
+PLUMBING = ("jarvis_tui/__main__.py", "jarvis_tui/cli.py", "textual/worker.py", "textual/app.py")
+
+
 def available() -> str | None:
     return shutil.which("py-spy")
 
@@ -52,7 +58,9 @@ def summarise(raw: str, top: int = 15) -> dict[str, Any]:
         frames = [short(f) for f in stack.split(";")]
         own[frames[-1]] += n
         for frame in set(frames):
-            inclusive[frame] += n
+            path = frame.rpartition(" (")[2].rstrip(")")
+            if path.startswith(INTERESTING) and not path.startswith(PLUMBING):
+                inclusive[frame] += n
     def pct(counter: Counter[str]) -> list[tuple[str, float]]:
         return [(name, round(100 * n / total, 1)) for name, n in counter.most_common(top)] if total else []
 
