@@ -26,7 +26,7 @@ sys.path.insert(0, str(BENCH))
 from peerbench import procs  # noqa: E402
 from peerbench.janitor import RUN_ENV, tmux_dir  # noqa: E402
 from peerbench.report import percentile  # noqa: E402
-from peerbench.scenarios import count_lines  # noqa: E402
+from peerbench.scenarios import count_lines, wait_and_count  # noqa: E402
 from peerbench.screen import Rows, styled_lines  # noqa: E402
 from peerbench.stacks import split_jarvis  # noqa: E402
 
@@ -93,6 +93,14 @@ def test_count_lines_sees_every_numbered_line_and_the_end(tmp_path: Path) -> Non
     log.write_text(body + "Tab END 10\r\n")
     assert count_lines(log, "Tab", 10) == (9, True)
     assert count_lines(tmp_path / "missing", "Tab", 10) == (0, False)
+
+
+def test_a_lost_tail_counts_the_missing_end_line(tmp_path: Path) -> None:
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    whole.write_text("".join(f"Ta {n:08d} x\n" for n in range(5)) + "Ta END 5\n")
+    cut.write_text("".join(f"Tb {n:08d} x\n" for n in range(4)))  # line 4 and END never arrived
+    result = wait_and_count({"Ta": whole, "Tb": cut}, 5, budget=0.2, stall=0.2)
+    assert result == {"expected": 12, "lost": 2, "agents_missing_lines": 1, "without_end": 1}
 
 
 def test_groups_leave_the_agents_out_and_split_the_roots() -> None:

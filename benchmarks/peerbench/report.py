@@ -224,12 +224,12 @@ class Table:
         if s.wants("spawn"):
             rows.append(self.spawn_row())
         if s.wants("lines"):
-            text = lambda vs: " / ".join(str(v["lost"]) + ("" if not v["unfinished"] else f" ({v['unfinished']} unfinished)")  # noqa: E731
-                                         for v in vs)
+            text = lambda vs: " / ".join(str(v["lost"]) + (f" ({v['without_end']} lost their last line)"  # noqa: E731
+                                                           if v["without_end"] else "") for v in vs)
             lost = [v["lost"] for m in ("lines.flood", "lines.multi") for v in self.get(m, "jarvis")]
             met = (max(lost) == 0) if lost else None
-            rows.append(Row(f"lines lost: 1 x {s.flood_lines:,} flooding; {s.agents} x {s.multi_lines:,} at "
-                            f"{s.fast_rate:,}/s (per round)",
+            rows.append(Row(f"lines lost (each round): 1 x {s.flood_lines:,} flooding; {s.agents} x "
+                            f"{s.multi_lines:,} at {s.fast_rate:,}/s",
                             self.cell("jarvis", "lines.flood", text) + "; " + self.cell("jarvis", "lines.multi", text),
                             self.cell("pm2", "lines.flood", text) + "; " + self.cell("pm2", "lines.multi", text)
                             if self.peers["pm2"].installed else "not installed",
@@ -268,6 +268,8 @@ def mem_parts(values: list[dict[str, Any]]) -> str:
     for name in sorted(names, key=lambda n: -median([v["parts_mb"].get(n, 0.0) for v in values])):
         size = median([v["parts_mb"].get(name, 0.0) for v in values])
         count = values[-1]["counts"].get(name, 0)
+        if size < 0.5:
+            continue
         out.append(f"{name} {size:.0f}" + (f" in {count}" if count > 1 else ""))
     return f" ({', '.join(out)})" if out else ""
 
