@@ -155,87 +155,121 @@ class Table:
     def rows(self) -> list[Row]:
         s = self.s
         rows: list[Row] = []
-        total = lambda v: v["total"]  # noqa: E731
-        pct = lambda vs: spread([v["total"] for v in vs], ".1f") + " %"  # noqa: E731
         if s.wants("cpu"):
-            text, met = self.goal("<= 0.5x mprocs", self.ratio("cpu.dashboard", "jarvis", "mprocs", total), 0.5, "x")
-            rows.append(Row(f"whole stack CPU, {s.agents} agents x {s.rate:g} lines/s, dashboard open",
-                            self.cell("jarvis", "cpu.dashboard", lambda vs: pct(vs) + parts(vs)),
-                            self.cell("pm2", "cpu.dashboard", lambda vs: "pm2 + monit " + pct(vs)),
-                            self.cell("mprocs", "cpu.dashboard", pct), text, met))
-            text, met = self.goal("<= 0.8x pm2 daemon", self.ratio("cpu.headless", "jarvis", "pm2", total), 0.8, "x")
-            rows.append(Row(f"whole stack CPU, {s.agents} agents, headless",
-                            self.cell("jarvis", "cpu.headless", lambda vs: pct(vs) + parts(vs)),
-                            self.cell("pm2", "cpu.headless", lambda vs: "daemon " + pct(vs)), "-", text, met))
-            idle = self.get("cpu.idle", "jarvis")
-            own = lambda v: v["parts"].get("dashboard", 0.0) + v["parts"].get("dashboard children", 0.0)  # noqa: E731
-            text, met = self.goal("<= 5 % incl. children", median([own(v) for v in idle]) if idle else None, 5, " %")
-            rows.append(Row(f"dashboard CPU, {s.idle_agents} idle agents",
-                            self.cell("jarvis", "cpu.idle", lambda vs: spread([own(v) for v in vs], ".1f")
-                                      + " % (own " + format(median([v["parts"].get("dashboard", 0) for v in vs]), ".1f")
-                                      + ", children " + format(median([v["parts"].get("dashboard children", 0)
-                                                                      for v in vs]), ".1f")
-                                      + f"; whole stack {median([v['total'] for v in vs]):.1f})"),
-                            "-", "-", text, met))
+            rows += self.cpu_rows()
         if s.wants("memory"):
-            mb = lambda vs: spread([v["total_mb"] for v in vs], ".0f") + " MB"  # noqa: E731
-            key = lambda v: v["total_mb"]  # noqa: E731
-            text, met = self.goal("<= 1x pm2 daemon", self.ratio("mem.headless", "jarvis", "pm2", key), 1.0, "x")
-            rows.append(Row(f"stack memory (PSS), {s.agents} agents, headless",
-                            self.cell("jarvis", "mem.headless", lambda vs: mb(vs) + mem_parts(vs)),
-                            self.cell("pm2", "mem.headless", lambda vs: "daemon " + mb(vs)), "-", text, met))
-            text, met = self.goal("<= 1x pm2 + monit", self.ratio("mem.dashboard", "jarvis", "pm2", key), 1.0, "x")
-            rows.append(Row(f"stack memory (PSS), {s.agents} agents, dashboard open",
-                            self.cell("jarvis", "mem.dashboard", lambda vs: mb(vs) + mem_parts(vs)),
-                            self.cell("pm2", "mem.dashboard", lambda vs: "pm2 + monit " + mb(vs)),
-                            self.cell("mprocs", "mem.dashboard", mb), text, met))
-            per = [(v["parts_mb"].get("launchers", 0) + v["parts_mb"].get("pipes", 0)) / s.agents
-                   for v in self.get("mem.headless", "jarvis")]
-            text, met = self.goal("<= 2 MB", median(per) if per else None, 2.0, " MB")
-            rows.append(Row("memory per agent (launcher + log pipe, PSS)",
-                            spread(per, ".1f") + " MB" if per else "-", "-", "-", text, met))
+            rows += self.memory_rows()
         if s.wants("paint"):
-            paints = []
-            for measure, n in (("paint.empty", 0), ("paint.fleet", s.agents), ("paint.idle", s.idle_agents)):
-                if values := self.get(measure, "jarvis"):
-                    paints.append(f"{spread(values, '.2f')} s ({n})")
-            idle_paint = self.get("paint.idle", "jarvis")
-            text, met = self.goal(f"<= 0.3 s at {s.idle_agents}", median(idle_paint) if idle_paint else None, 0.3, " s")
-            rows.append(Row("first paint (agents)", ", ".join(paints) or "-", "-",
-                            self.cell("mprocs", "paint.fleet", lambda vs: f"{spread(vs, '.2f')} s ({s.agents})"),
-                            text, met))
+            rows.append(self.paint_row())
         if s.wants("latency"):
-            for measure, label, limit in (
-                ("latency.idle", f"key latency (cursor), {s.idle_agents} idle agents", 50),
-                ("latency.fleet", f"key latency, {s.agents} agents x {s.rate:g} lines/s", None),
-                ("latency.fast", f"key latency, {s.agents} agents x {s.fast_rate} lines/s", 100),
-                ("latency.flood", "key latency, one agent flooding (+4 idle)", 100),
-            ):
-                p95 = latency_p95(self.get(measure, "jarvis"))
-                if limit is None:
-                    ratio = self.ratio(measure, "jarvis", "mprocs", lambda v: percentile(v["samples_ms"], 95)
-                                       if v["samples_ms"] else 0.0)
-                    text, met = (f"info: p95 {ratio:.1f}x mprocs" if ratio else "info"), None
-                else:
-                    text, met = self.goal(f"p95 <= {limit} ms", p95, limit, " ms")
-                rows.append(Row(label, self.cell("jarvis", measure, latency_text), "-",
-                                self.cell("mprocs", measure, latency_text) if measure == "latency.fleet" else "-",
-                                text, met))
+            rows += self.latency_rows()
         if s.wants("spawn"):
             rows.append(self.spawn_row())
         if s.wants("lines"):
-            text = lambda vs: " / ".join(str(v["lost"]) + (f" ({v['without_end']} lost their last line)"  # noqa: E731
-                                                           if v["without_end"] else "") for v in vs)
-            lost = [v["lost"] for m in ("lines.flood", "lines.multi") for v in self.get(m, "jarvis")]
-            met = (max(lost) == 0) if lost else None
-            rows.append(Row(f"lines lost (each round): 1 x {s.flood_lines:,} flooding; {s.agents} x "
-                            f"{s.multi_lines:,} at {s.fast_rate:,}/s",
-                            self.cell("jarvis", "lines.flood", text) + "; " + self.cell("jarvis", "lines.multi", text),
-                            self.cell("pm2", "lines.flood", text) + "; " + self.cell("pm2", "lines.multi", text)
-                            if self.peers["pm2"].installed else "not installed",
-                            "n/a (keeps no log)" if self.peers["mprocs"].installed else "not installed",
-                            f"0 at every rate: {'-' if met is None else (OK if met else MISS)}", met))
+            rows.append(self.lines_row())
         return rows
+
+    def cpu_rows(self) -> list[Row]:
+        s = self.s
+        total = lambda v: v["total"]  # noqa: E731
+        pct = lambda vs: spread([v["total"] for v in vs], ".1f") + " %"  # noqa: E731
+        text, met = self.goal("<= 0.5x mprocs", self.ratio("cpu.dashboard", "jarvis", "mprocs", total), 0.5, "x")
+        dashboard = Row(f"whole stack CPU, {s.agents} agents x {s.rate:g} lines/s, dashboard open",
+                        self.cell("jarvis", "cpu.dashboard", lambda vs: pct(vs) + parts(vs)),
+                        self.cell("pm2", "cpu.dashboard", lambda vs: "pm2 + monit " + pct(vs)),
+                        self.cell("mprocs", "cpu.dashboard", pct), text, met)
+        text, met = self.goal("<= 0.8x pm2 daemon", self.ratio("cpu.headless", "jarvis", "pm2", total), 0.8, "x")
+        headless = Row(f"whole stack CPU, {s.agents} agents, headless",
+                       self.cell("jarvis", "cpu.headless", lambda vs: pct(vs) + parts(vs)),
+                       self.cell("pm2", "cpu.headless", lambda vs: "daemon " + pct(vs)), "-", text, met)
+
+        def part(vs: list[dict[str, Any]], name: str) -> float:
+            return median([v["parts"].get(name, 0.0) for v in vs])
+
+        def with_children(v: dict[str, Any]) -> float:
+            return v["parts"].get("dashboard", 0.0) + v["parts"].get("dashboard children", 0.0)
+
+        def idle_text(vs: list[dict[str, Any]]) -> str:
+            return (spread([with_children(v) for v in vs], ".1f") + f" % (own {part(vs, 'dashboard'):.1f}, "
+                    f"children {part(vs, 'dashboard children'):.1f}; "
+                    f"whole stack {median([v['total'] for v in vs]):.1f})")
+
+        idle = self.get("cpu.idle", "jarvis")
+        text, met = self.goal("<= 5 % incl. children", median([with_children(v) for v in idle]) if idle else None,
+                              5, " %")
+        idle_row = Row(f"dashboard CPU, {s.idle_agents} idle agents", self.cell("jarvis", "cpu.idle", idle_text),
+                       "-", "-", text, met)
+        return [dashboard, headless, idle_row]
+
+    def memory_rows(self) -> list[Row]:
+        s = self.s
+        mb = lambda vs: spread([v["total_mb"] for v in vs], ".0f") + " MB"  # noqa: E731
+        key = lambda v: v["total_mb"]  # noqa: E731
+        text, met = self.goal("<= 1x pm2 daemon", self.ratio("mem.headless", "jarvis", "pm2", key), 1.0, "x")
+        headless = Row(f"stack memory (PSS), {s.agents} agents, headless",
+                       self.cell("jarvis", "mem.headless", lambda vs: mb(vs) + mem_parts(vs)),
+                       self.cell("pm2", "mem.headless", lambda vs: "daemon " + mb(vs)), "-", text, met)
+        text, met = self.goal("<= 1x pm2 + monit", self.ratio("mem.dashboard", "jarvis", "pm2", key), 1.0, "x")
+        dashboard = Row(f"stack memory (PSS), {s.agents} agents, dashboard open",
+                        self.cell("jarvis", "mem.dashboard", lambda vs: mb(vs) + mem_parts(vs)),
+                        self.cell("pm2", "mem.dashboard", lambda vs: "pm2 + monit " + mb(vs)),
+                        self.cell("mprocs", "mem.dashboard", mb), text, met)
+        per = [(v["parts_mb"].get("launchers", 0) + v["parts_mb"].get("pipes", 0)) / s.agents
+               for v in self.get("mem.headless", "jarvis")]
+        text, met = self.goal("<= 2 MB", median(per) if per else None, 2.0, " MB")
+        per_agent = Row("memory per agent (launcher + log pipe, PSS)", spread(per, ".1f") + " MB" if per else "-",
+                        "-", "-", text, met)
+        return [headless, dashboard, per_agent]
+
+    def paint_row(self) -> Row:
+        s = self.s
+        paints = []
+        for measure, n in (("paint.empty", 0), ("paint.fleet", s.agents), ("paint.idle", s.idle_agents)):
+            if values := self.get(measure, "jarvis"):
+                paints.append(f"{spread(values, '.2f')} s ({n})")
+        idle = self.get("paint.idle", "jarvis")
+        text, met = self.goal(f"<= 0.3 s at {s.idle_agents}", median(idle) if idle else None, 0.3, " s")
+        return Row("first paint (agents)", ", ".join(paints) or "-", "-",
+                   self.cell("mprocs", "paint.fleet", lambda vs: f"{spread(vs, '.2f')} s ({s.agents})"), text, met)
+
+    def latency_rows(self) -> list[Row]:
+        s = self.s
+        rows = []
+        for measure, label, limit in (
+            ("latency.idle", f"key latency (cursor), {s.idle_agents} idle agents", 50),
+            ("latency.fleet", f"key latency, {s.agents} agents x {s.rate:g} lines/s", None),
+            ("latency.fast", f"key latency, {s.agents} agents x {s.fast_rate} lines/s", 100),
+            ("latency.flood", "key latency, one agent flooding (+4 idle)", 100),
+        ):
+            if limit is None:  # no goal: compared with mprocs for information
+                ratio = self.ratio(measure, "jarvis", "mprocs",
+                                   lambda v: percentile(v["samples_ms"], 95) if v["samples_ms"] else 0.0)
+                text, met = (f"info: p95 {ratio:.1f}x mprocs" if ratio else "info"), None
+            else:
+                text, met = self.goal(f"p95 <= {limit} ms", latency_p95(self.get(measure, "jarvis")), limit, " ms")
+            rows.append(Row(label, self.cell("jarvis", measure, latency_text), "-",
+                            self.cell("mprocs", measure, latency_text) if measure == "latency.fleet" else "-",
+                            text, met))
+        return rows
+
+    def lines_row(self) -> Row:
+        s = self.s
+
+        def text(vs: list[dict[str, Any]]) -> str:
+            return " / ".join(str(v["lost"]) + (f" ({v['without_end']} lost their last line)" if v["without_end"]
+                                                else "") for v in vs)
+
+        def both(tool: str) -> str:
+            if tool in self.peers and not self.peers[tool].installed:
+                return "not installed"
+            return self.cell(tool, "lines.flood", text) + "; " + self.cell(tool, "lines.multi", text)
+
+        lost = [v["lost"] for m in ("lines.flood", "lines.multi") for v in self.get(m, "jarvis")]
+        met = (max(lost) == 0) if lost else None
+        return Row(f"lines lost (each round): 1 x {s.flood_lines:,} flooding; {s.agents} x {s.multi_lines:,} "
+                   f"at {s.fast_rate:,}/s", both("jarvis"), both("pm2"),
+                   "n/a (keeps no log)" if self.peers["mprocs"].installed else "not installed",
+                   f"0 at every rate: {'-' if met is None else (OK if met else MISS)}", met)
 
     def spawn_row(self) -> Row:
         s = self.s
