@@ -89,6 +89,8 @@ class Bench:
             self.say(f"round {r + 1} of {s.rounds}")
             if s.wants("cpu", "memory", "paint", "latency"):
                 for tool in tools[r % len(tools):] + tools[:r % len(tools)]:  # rotate: no tool always first
+                    if tool == "pm2" and not s.wants("cpu", "memory"):
+                        continue  # pm2's figures are CPU and memory only (monit's screen is not read)
                     with self.scene(f"{tool}: {s.agents} agents x {s.rate:g} lines/s"):
                         fleet[tool](r)
             if s.wants("spawn"):
