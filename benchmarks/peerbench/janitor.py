@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -162,7 +161,3 @@ def _alive(pid: int) -> bool:
         return False
     return True
 
-
-def die(message: str) -> None:
-    print(f"peers.py: {message}", file=sys.stderr)
-    raise SystemExit(2)

@@ -58,9 +58,6 @@ class Terminal:
     def key(self, name: str, key: str) -> None:
         self.tmux("send-keys", "-t", f"={name}:", key)
 
-    def alive(self, name: str) -> bool:
-        return self.tmux("list-panes", "-t", f"={name}:", "-F", "#{pane_dead}", check=False).strip() == "0"
-
 
 # ------------------------------------------------------------------ reading the screen
 
