@@ -112,7 +112,7 @@ JARVIS_CONFIG = """\
 repo = {repo}
 state_dir = "state"
 tmux_socket = "{socket}"
-max_agents = 100000
+max_agents = 10000
 kill_grace = 1
 
 [resources]
