@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import psutil
 
 LAUNCHER = Path(__file__).resolve().parents[1] / "jarvis_tui" / "engine" / "launcher.py"
 
@@ -17,8 +20,17 @@ def launch(tmp_path: Path, argv: list[str]) -> tuple[subprocess.Popen[bytes], Pa
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps({"argv": argv, "cwd": str(tmp_path), "env": {"MARK": "x"},
                                 "exit_file": str(exit_file)}))
-    proc = subprocess.Popen([sys.executable, str(LAUNCHER), str(spec)], stdout=subprocess.PIPE)
+    # its own session and process group, as a tmux pane's first process has
+    proc = subprocess.Popen([sys.executable, str(LAUNCHER), str(spec)], stdout=subprocess.PIPE,
+                            start_new_session=True)
     return proc, exit_file
+
+
+def started(path: Path) -> None:
+    deadline = time.monotonic() + 20
+    while not path.exists():
+        assert time.monotonic() < deadline, "the child never started"
+        time.sleep(0.05)
 
 
 def test_exit_code_and_environment_pass_through(tmp_path):
@@ -28,17 +40,39 @@ def test_exit_code_and_environment_pass_through(tmp_path):
     assert b"agent exited with code 7" in proc.stdout.read()
 
 
-def test_a_signal_is_forwarded_and_recorded_the_shell_way(tmp_path):
+def test_a_signal_to_the_pane_reaches_the_agent_and_is_recorded_the_shell_way(tmp_path):
     ready = tmp_path / "ready"
     code = f"import pathlib, time; pathlib.Path({str(ready)!r}).touch(); time.sleep(60)"
     proc, exit_file = launch(tmp_path, [sys.executable, "-c", code])
-    deadline = time.monotonic() + 20
-    while not ready.exists():
-        assert time.monotonic() < deadline, "the child never started"
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=20) == 143
-    assert json.loads(exit_file.read_text())["exit_code"] == 143
+    started(ready)
+    os.killpg(proc.pid, signal.SIGHUP)  # what tmux does to a pane's process group
+    assert proc.wait(timeout=20) == 129
+    assert json.loads(exit_file.read_text())["exit_code"] == 129
+
+
+def test_no_python_stays_alive_and_the_agent_sees_ordinary_signals(tmp_path):
+    ready = tmp_path / "ready"
+    code = ("import pathlib, signal, sys, time\n"
+            "pathlib.Path('handlers').write_text(repr((signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))))\n"
+            f"pathlib.Path({str(ready)!r}).touch()\n"
+            "try:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    sys.exit(5)\n")
+    proc, exit_file = launch(tmp_path, [sys.executable, "-c", code])
+    started(ready)
+    waiter = psutil.Process(proc.pid)
+    assert Path(waiter.exe()).name in ("dash", "sh", "bash")  # the launcher's Python is gone
+    assert "default_int_handler" in (tmp_path / "handlers").read_text()  # not the waiter's traps
+    os.killpg(proc.pid, signal.SIGINT)  # ctrl-c typed into the pane: the agent's to handle, once
+    assert proc.wait(timeout=20) == 5
+    assert json.loads(exit_file.read_text())["exit_code"] == 5
+
+
+def test_hostile_arguments_reach_the_agent_byte_for_byte(tmp_path):
+    hostile = ["$(touch pwned)", "`id`", "a;b", "-leading", "two\nlines", "'quoted' \"double\"", "*", "$HOME", ""]
+    code = "import json, sys; open('argv.json', 'w').write(json.dumps(sys.argv[1:]))"
+    proc, _ = launch(tmp_path, [sys.executable, "-c", code, *hostile])
+    assert proc.wait(timeout=20) == 0
+    assert json.loads((tmp_path / "argv.json").read_text()) == hostile
+    assert not (tmp_path / "pwned").exists()
 
 
 def test_a_missing_program_is_127_with_a_reason(tmp_path):

@@ -38,8 +38,10 @@ def test_a_killed_tmux_server_fails_agents_but_keeps_their_work(jarvis_env):
     jarvis_env.wait_for(sup, agent.id, lambda a: (worktree / "untracked_work.txt").exists(), what="work")
     jarvis_env.tmux.kill_server()
     failed = jarvis_env.wait_status(sup, agent.id, FAILED)
-    # the pane's launcher usually records the hang-up; if it could not, the session is "vanished"
-    assert "SIGHUP" in failed.status_reason or "vanished" in failed.status_reason
+    # the pane records the hang-up (or the agent's own error writing to the closed terminal);
+    # if nothing could be recorded, the session "vanished"
+    assert any(word in failed.status_reason for word in ("SIGHUP", "vanished", "exited with code")), \
+        failed.status_reason
     assert (worktree / "untracked_work.txt").exists()  # nothing deleted
     retried = sup.retry(agent.id)
     # retry first kept the old worktree's files in a ref, then continued from them

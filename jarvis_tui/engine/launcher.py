@@ -1,9 +1,22 @@
 """Runs INSIDE an agent's tmux pane: start the agent's argv, record its true exit code.
 
 tmux 3.3 sometimes marks a pane dead without recording ``pane_dead_status`` (NOTES.md), so
-this wrapper writes the exit code to ``exit.json`` itself, atomically. The argv and the
-environment come from a spec file written by the engine, never from tmux arguments or a
-shell, so a prompt reaches the agent byte-identical.
+the exit code is written to ``exit.json`` by the pane itself. The argv and the environment
+come from a spec file written by the engine, never from tmux arguments, so a prompt reaches
+the agent byte-identical.
+
+Two stages, so that no Python process lives as long as the agent (a Python interpreter
+costs ~6 MB of PSS per agent; a shell ~0.3 MB):
+
+1. this program reads the spec, checks that the program exists (exit 127 with a clear
+   note if not), and replaces itself with
+2. a constant POSIX ``sh`` script that runs the agent as ``"$@"`` -- positional parameters,
+   handed over exactly, never parsed by the shell -- then writes the exit code atomically.
+   The script catches INT/TERM/HUP/QUIT with a no-op trap so that a signal sent to the pane's
+   process group (ctrl-c when attached, tmux's SIGHUP) or to the whole tree (a fire) reaches
+   the agent and not the recorder. Caught traps are reset to the default in ``exec``'d
+   programs, so the agent sees ordinary signal handling (ctrl-c interrupts it once, as
+   usual).
 
 Deliberately import-light: it runs once per agent start.
 """
@@ -12,10 +25,21 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
+import shutil
 import sys
 import time
+
+# $1: the exit file; the rest: the agent's argv, exactly.
+WAITER = r"""exit_file=$1
+shift
+trap ':' INT TERM HUP QUIT
+"$@"
+code=$?
+printf '{"exit_code": %d, "note": ""}\n' "$code" > "$exit_file.tmp" && mv -f "$exit_file.tmp" "$exit_file"
+printf '\r\n[jarvis] agent exited with code %d\r\n' "$code"
+exit "$code"
+"""
+SHELL = "/bin/sh"
 
 
 def write_exit(path: str, code: int | None, note: str = "") -> None:
@@ -25,49 +49,34 @@ def write_exit(path: str, code: int | None, note: str = "") -> None:
     os.replace(tmp, path)
 
 
+def find_program(name: str, env: dict[str, str], cwd: str) -> str | None:
+    """Where the agent's program is (as ``execvp`` would find it), or None."""
+    if "/" in name:
+        path = name if os.path.isabs(name) else os.path.join(cwd, name)
+        return path if os.access(path, os.X_OK) and not os.path.isdir(path) else None
+    return shutil.which(name, path=env.get("PATH", os.defpath))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    child: subprocess.Popen[bytes] | None = None
-    early: list[int] = []
-
-    def forward(signum: int, _frame: object) -> None:
-        if child is None:
-            early.append(signum)  # stopped before the agent even started
-            return
-        try:
-            child.send_signal(signum)
-        except ProcessLookupError:
-            pass  # the agent already exited; its exit code is what we record
-
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # first thing: no default deaths
-        signal.signal(sig, forward)
     if len(args) != 1:
-        print("usage: python -m jarvis_tui.engine.launcher SPEC.json", file=sys.stderr)
+        print("usage: python launcher.py SPEC.json", file=sys.stderr)
         return 2
     with open(args[0], encoding="utf-8") as fh:
         spec = json.load(fh)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(spec["env"])
     exit_file = spec["exit_file"]
-    if early:
-        code = 128 + early[0]
-        write_exit(exit_file, code, f"stopped by {signal.Signals(early[0]).name} before the agent started")
-        return code
-    try:
-        child = subprocess.Popen(spec["argv"], cwd=spec["cwd"], env=env)
-    except OSError as exc:
-        message = f"cannot start {spec['argv'][0]!r}: {exc.strerror or exc}"
+    command = spec["argv"]
+    if find_program(command[0], env, spec["cwd"]) is None:
+        message = f"cannot start {command[0]!r}: not found (not on PATH, or not executable)"
         print(f"\r\n[jarvis] {message}", flush=True)
         write_exit(exit_file, 127, message)
         return 127
-    if early:  # a signal raced the start: pass it on
-        forward(early[0], None)
-    code = child.wait()
-    if code < 0:  # killed by a signal: report it the shell's way
-        code = 128 - code
-    write_exit(exit_file, code)
-    print(f"\r\n[jarvis] agent exited with code {code}", flush=True)
-    return code
+    os.chdir(spec["cwd"])
+    sys.stdout.flush()
+    os.execve(SHELL, ["sh", "-c", WAITER, "jarvis-agent", exit_file, *command], env)
+    return 0  # pragma: no cover - execve does not return
 
 
 if __name__ == "__main__":

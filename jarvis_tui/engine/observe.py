@@ -34,11 +34,13 @@ class Observation:
 
 def read_exit(paths: StatePaths, agent_id: str) -> tuple[int | None, str, float | None]:
     """The launcher's record of how the agent ended: (exit code, note, when), or Nones."""
+    path = paths.exit(agent_id)
     try:
-        data = json.loads(paths.exit(agent_id).read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        ended = data.get("ended_at") or path.stat().st_mtime  # the shell waiter writes no clock
     except (FileNotFoundError, ValueError):
         return None, "", None
-    return data.get("exit_code"), data.get("note", ""), data.get("ended_at")
+    return data.get("exit_code"), data.get("note", ""), ended
 
 
 def observe(sup: Supervisor, agents: list[Agent]) -> dict[str, Observation]:

@@ -168,6 +168,21 @@ def process_tree(root_pid: int | None, agent_id: str | None = None) -> list[psut
     return list(found.values())
 
 
+def tagged(name: str, value: str) -> list[psutil.Process]:
+    """Every process whose environment has ``name=value`` (e.g. all of one state dir's agents)."""
+    me = os.getpid()
+    found = []
+    for proc in psutil.process_iter(["pid"]):
+        if proc.pid == me:
+            continue
+        try:
+            if proc.environ().get(name) == value:
+                found.append(proc)
+        except psutil.Error:
+            continue  # gone meanwhile, or another user's process whose environment we cannot read
+    return found
+
+
 def terminate(procs: Iterable[psutil.Process], grace: float) -> list[int]:
     """SIGTERM, wait up to ``grace`` seconds, SIGKILL the rest. Returns pids that were killed hard."""
     procs = list(procs)

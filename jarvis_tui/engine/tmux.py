@@ -110,7 +110,7 @@ class Tmux:
         target = f"={name}:"
         args += [";", "set-option", "-w", "-t", target, "remain-on-exit", "on" if remain_on_exit else "off",
                  ";", *session_ui(target, label or f"{name} · ctrl-q detach"),
-                 ";", "pipe-pane", "-O", "-t", target, f"cat >> {shlex.quote(str(log_path))}"]
+                 ";", "pipe-pane", "-O", "-t", target, f"exec cat >> {shlex.quote(str(log_path))}"]
         proc = self.run(*args)
         first = proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else ""
         pane_id, _, pid = first.partition(FIELD_SEP)

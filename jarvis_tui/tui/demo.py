@@ -19,7 +19,7 @@ from ..engine import git
 from ..engine.config import ConfigError, load_config
 from ..engine.init import default_config_text
 from ..engine.models import Agent
-from ..engine.resources import process_tree, terminate
+from ..engine.resources import process_tree, tagged, terminate
 from ..engine.supervisor import Supervisor
 from ..engine.tmux import Tmux
 
@@ -125,4 +125,7 @@ def destroy_demo(demo: Demo) -> None:
         finally:
             sup.registry.close()
     Tmux(demo.socket).kill_server()
+    # whatever still carries the demo's state dir in its environment (a pane's recorder that
+    # outlived its server by a moment, a detached helper) goes too
+    terminate(tagged("JARVIS_HOME", str((demo.root / "state").resolve())), 1.0)
     shutil.rmtree(demo.root, ignore_errors=True)
