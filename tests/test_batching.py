@@ -35,10 +35,11 @@ def test_reconcile_with_nothing_active_makes_no_tmux_call(jarvis_env):
     assert calls == []
 
 
-def test_an_engine_tick_makes_one_psutil_pass_and_two_tmux_calls(jarvis_env, monkeypatch):
+def test_an_engine_tick_makes_one_proc_pass_and_two_tmux_calls(jarvis_env, monkeypatch):
     import psutil
 
     from jarvis_tui.engine.loop import EngineLoop
+    from jarvis_tui.engine.resources import ResourceSampler
 
     jarvis_env.write_config(max_agents=10)
     sup = jarvis_env.sup()
@@ -50,13 +51,19 @@ def test_an_engine_tick_makes_one_psutil_pass_and_two_tmux_calls(jarvis_env, mon
     passes = []
     real_iter = psutil.process_iter
     monkeypatch.setattr(psutil, "process_iter", lambda *a, **k: passes.append(a) or real_iter(*a, **k))
+    stat_passes = []
+    real_pass = ResourceSampler._stat_pass
+    monkeypatch.setattr(ResourceSampler, "_stat_pass", staticmethod(lambda: stat_passes.append(1) or real_pass()))
     tmux_calls = []
     real_run = sup.tmux.run
     sup.tmux.run = lambda *a, **k: tmux_calls.append(a[0]) or real_run(*a, **k)  # type: ignore[method-assign]
+    known = set(sup.sampler._tags)
     result = loop.tick()
-    assert len(passes) == 1  # system reading + every agent's tree in one pass
+    assert passes == [] and stat_passes == [1]  # one cheap /proc pass, no psutil walk of the machine
+    new = {key for key in sup.sampler._tags if key not in known}
+    assert sup.sampler.environ_reads == len(new)  # environments read only for processes never seen
     assert tmux_calls == ["list-panes", "display-message"]  # one poll, one batched capture
-    assert set(result.usage) == set(ids) and all(u.rss > 0 for u in result.usage.values())
+    assert set(result.usage) == set(ids) and all(u.rss > 0 and u.procs >= 2 for u in result.usage.values())
     loop.close()
     for agent_id in ids:
         sup.fire(agent_id, "dumb")

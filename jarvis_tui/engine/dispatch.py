@@ -26,7 +26,7 @@ log = logging.getLogger("jarvis.dispatch")
 def decide(sup: Supervisor, agent: Agent, *, reading: SystemReading | None = None, order: bool = False) -> Decision:
     """Admission for one agent now; ``order``: a new agent queues behind equal or higher priorities."""
     active = sup.registry.agents(statuses=ACTIVE)
-    latest = {a.task_id: a for a in sup.registry.agents(include_removed=True, latest_only=True)}
+    latest = sup.registry.latest_of(agent.after_task_id) if agent.after_task_id else {}
     last = sup.registry.get_meta("last_start_at")
     ahead = ahead_of(agent, sup.registry.agents(statuses={QUEUED})) if order else []
     held = scope_holder(sup, agent, active)

@@ -28,7 +28,7 @@ from . import checks
 from .conflicts import Scanner
 from .git.overlap import Overlap
 from .lease import DEFAULT_TTL, Lease
-from .models import Agent
+from .models import ACTIVE, Agent
 from .overseer import Action, Overseer
 from .resources import Smoother, SystemReading, TreeUsage
 from .supervisor import Supervisor
@@ -78,7 +78,7 @@ class EngineLoop:
         now = self.sup.clock()
         leader = self.lease.acquire()
         changed = self.sup.reconcile()
-        active = [a for a in self.sup.registry.agents() if a.is_active]
+        active = self.sup.registry.agents(statuses=ACTIVE)
         raw, usage = self.sample(active)
         reading = self.smoother.add(raw)
         started: list[Agent] = []

@@ -172,7 +172,7 @@ class Overseer:
         blocked = self.sup.registry.agents(statuses=frozenset({BLOCKED}))
         if not blocked:
             return []
-        latest = {a.task_id: a for a in self.sup.registry.agents(include_removed=True, latest_only=True)}
+        latest = self.sup.registry.latest_of(*{a.after_task_id for a in blocked if a.after_task_id})
         actions: list[Action] = []
         for agent in blocked:
             state = dependency_state(agent, latest)

@@ -365,10 +365,9 @@ class Registry:
             removed=bool(row["removed"]), latest=bool(row["latest"]), max_attempts=row["max_attempts"],
             queue=queue, waiting_kind=row["waiting_kind"], stalled=bool(row["stalled"]), claim=claim,
             stop_request=json.loads(row["stop_request"]) if row["stop_request"] else None,
-            scope=json.loads(row["scope"] or "[]"), merged_at=row["merged_at"], merge_commit=row["merge_commit"],
+            scope=_list(row["scope"]), merged_at=row["merged_at"], merge_commit=row["merge_commit"],
             merged_into=row["merged_into"], check_state=row["check_state"], check_exit=row["check_exit"],
-            check_at=row["check_at"], overlaps=json.loads(row["overlaps"] or "[]"),
-            out_of_scope=json.loads(row["out_of_scope"] or "[]"),
+            check_at=row["check_at"], overlaps=_list(row["overlaps"]), out_of_scope=_list(row["out_of_scope"]),
         )
 
     def _attach_fires(self, agents: list[Agent]) -> list[Agent]:
@@ -407,6 +406,16 @@ class Registry:
                + " ORDER BY t.created_at, a.attempt, a.id")
         agents = [self._agent_from_row(r) for r in self.conn.execute(sql, params).fetchall()]
         return self._attach_fires(agents)
+
+    @_guarded
+    def latest_of(self, *task_ids: str) -> dict[str, Agent]:
+        """The latest attempt of each of these tasks (removed ones included), by task id."""
+        if not task_ids:
+            return {}
+        rows = self.conn.execute(
+            _SELECT_AGENTS + f" WHERE a.task_id IN ({', '.join('?' * len(task_ids))})"
+            " AND a.attempt = (SELECT MAX(b.attempt) FROM attempts b WHERE b.task_id = a.task_id)", task_ids).fetchall()
+        return {a.task_id: a for a in self._attach_fires([self._agent_from_row(r) for r in rows])}
 
     @_guarded
     def ids(self, where: str, params: tuple[Any, ...] = ()) -> list[str]:
@@ -463,6 +472,11 @@ class Registry:
             return
         with self.transaction() as c:
             c.execute("DELETE FROM meta WHERE key = ?", (key,))
+
+
+def _list(text: str | None) -> list[Any]:
+    """A JSON list column; NULL (the usual case) costs no parsing: this runs for every row."""
+    return json.loads(text) if text else []
 
 
 def _encode(fields: dict[str, Any]) -> dict[str, Any]:

@@ -1,9 +1,8 @@
 """System and per-agent resource readings, and the process-tree killer.
 
-One ``psutil.process_iter`` pass per sample builds a parent map; every agent's tree is a walk
-in that map (~34 ms for 50 trees, against ~400 ms for ``children()`` per tree). CPU % is
-computed from ``cpu_times`` deltas between passes, keyed by ``(pid, create_time)`` so a reused
-pid never inherits another process's history.
+Per-agent readings come from one cheap pass over ``/proc`` per sample (see
+:class:`ResourceSampler`); the killer snapshots a tree with psutil BEFORE killing (once the
+root dies its children are re-parented) and also finds tagged ``setsid`` daemons.
 """
 
 from __future__ import annotations
@@ -78,11 +77,25 @@ class Smoother:
 
 
 class ResourceSampler:
-    """One pass over the process table per call; readings injectable for tests."""
+    """Per-agent CPU and RSS, read cheaply; system readings from psutil.
+
+    Each call makes ONE pass over ``/proc/*/stat`` (parent, CPU ticks, start time: ~0.6 ms
+    for 130 processes, ~3 ms for 660, against ~30 ms for a ``psutil.process_iter`` asking
+    the same), walks each agent's tree in that parent map, and reads memory (``statm``) only
+    for the processes of those trees. ``setsid``/``nohup`` helpers that left the tree are
+    found by their ``JARVIS_AGENT_ID`` tag: a process's environment is read once, the first
+    time its pid is seen, never again. CPU % comes from tick deltas between calls, keyed by
+    ``(pid, start time)`` so a reused pid never inherits another process's history.
+    """
+
+    TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self._cpu_seen: dict[tuple[int, float], tuple[float, float]] = {}
+        self._cpu_seen: dict[tuple[int, int], tuple[float, float]] = {}
+        self._tags: dict[tuple[int, int], str | None] = {}  # (pid, start) -> JARVIS_AGENT_ID or None
+        self.environ_reads = 0  # environments read in the last call (only processes never seen before)
         psutil.cpu_percent(interval=None)  # prime: the first call measures since import
 
     def system(self) -> SystemReading:
@@ -90,48 +103,95 @@ class ResourceSampler:
         return SystemReading(cpu=psutil.cpu_percent(interval=None), ram=vm.percent, at=time.time(),
                              ram_used=vm.total - vm.available, ram_total=vm.total)
 
+    @staticmethod
+    def _stat_pass() -> dict[int, tuple[int, float, int]]:
+        """pid -> (parent pid, CPU seconds so far, start time in ticks), for every process."""
+        table: dict[int, tuple[int, float, int]] = {}
+        tick = ResourceSampler.TICK
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat", "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                continue  # exited between the listing and the read
+            fields = data[data.rfind(b")") + 2:].split()  # after "(comm)", which may hold spaces
+            table[int(name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick, int(fields[19]))
+        return table
+
+    def _tag(self, pid: int, start: int) -> str | None:
+        key = (pid, start)
+        if key not in self._tags:
+            self.environ_reads += 1
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as fh:
+                    env = fh.read()
+            except OSError:
+                env = b""  # another user's process, or gone: not one of ours
+            tag = None
+            for item in env.split(b"\0"):
+                if item.startswith(b"JARVIS_AGENT_ID="):
+                    tag = item[len(b"JARVIS_AGENT_ID="):].decode(errors="replace") or None
+                    break
+            self._tags[key] = tag
+        return self._tags[key]
+
+    def _rss(self, pid: int) -> int | None:
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as fh:
+                return int(fh.read().split()[1]) * self.PAGE
+        except (OSError, IndexError, ValueError):
+            return None
+
     def trees(self, roots: dict[str, int]) -> dict[str, TreeUsage]:
         """Usage of each agent's process tree, ``roots`` mapping agent id to its pane pid."""
         if not roots:
             return {}
         now = self.clock()
+        self.environ_reads = 0
+        table = self._stat_pass()
         children: dict[int, list[int]] = {}
-        usage: dict[int, tuple[float, int]] = {}
-        seen: dict[tuple[int, float], tuple[float, float]] = {}
-        for proc in psutil.process_iter(["pid", "ppid", "cpu_times", "memory_info", "create_time"]):
-            info = proc.info
-            pid, ppid = info["pid"], info["ppid"]
-            times, mem, created = info["cpu_times"], info["memory_info"], info["create_time"]
-            if times is None or mem is None or created is None:
-                continue
+        for pid, (ppid, _, _) in table.items():
             children.setdefault(ppid, []).append(pid)
-            total = times.user + times.system
-            key = (pid, created)
-            previous = self._cpu_seen.get(key)
-            cpu = 0.0
-            if previous is not None and now > previous[1]:
-                cpu = max(0.0, (total - previous[0]) / (now - previous[1]) * 100.0)
-            seen[key] = (total, now)
-            usage[pid] = (cpu, mem.rss)
-        self._cpu_seen = seen
-        result: dict[str, TreeUsage] = {}
+        members: dict[str, set[int]] = {}
         for agent_id, root in roots.items():
+            found: set[int] = set()
+            stack = [root] if root in table else []
+            while stack:
+                pid = stack.pop()
+                if pid not in found:
+                    found.add(pid)
+                    stack.extend(children.get(pid, ()))
+            members[agent_id] = found
+        in_trees = set().union(*members.values())
+        for pid, (_, _, start) in table.items():  # helpers that left their tree, by their tag
+            if pid not in in_trees:
+                tag = self._tag(pid, start)
+                if tag in members:
+                    members[tag].add(pid)
+        alive = {(pid, start) for pid, (_, _, start) in table.items()}
+        self._tags = {k: v for k, v in self._tags.items() if k in alive}  # bounded by what runs
+        seen: dict[tuple[int, int], tuple[float, float]] = {}
+        result: dict[str, TreeUsage] = {}
+        for agent_id, pids in members.items():
             cpu = 0.0
             rss = 0
             count = 0
-            stack = [root]
-            visited: set[int] = set()
-            while stack:
-                pid = stack.pop()
-                if pid in visited or pid not in usage:
+            for pid in pids:
+                _, total, start = table[pid]
+                key = (pid, start)
+                previous = self._cpu_seen.get(key)
+                if previous is not None and now > previous[1]:
+                    cpu += max(0.0, (total - previous[0]) / (now - previous[1]) * 100.0)
+                seen[key] = (total, now)
+                memory = self._rss(pid)
+                if memory is None:
                     continue
-                visited.add(pid)
-                pcpu, prss = usage[pid]
-                cpu += pcpu
-                rss += prss
+                rss += memory
                 count += 1
-                stack.extend(children.get(pid, ()))
             result[agent_id] = TreeUsage(cpu=cpu, rss=rss, procs=count)
+        self._cpu_seen = seen
         return result
 
 
