@@ -74,7 +74,7 @@ def main() -> None:
             rows.append((f"tmux capture of {n} screens (one call)", *timeit(lambda: sup.tmux.capture_many(panes))))
             sampler = ResourceSampler()
             roots = {a.id: a.pid for a in agents}
-            rows.append((f"psutil pass: system + {n} process trees", *timeit(lambda: (sampler.system(), sampler.trees(roots)))))
+            rows.append((f"/proc pass: system + {n} process trees", *timeit(lambda: (sampler.system(), sampler.trees(roots)))))
             rows.append((f"reconcile {n} agents", *timeit(sup.reconcile)))
             log = root / "big.log"
             line = "\x1b[32m✓\x1b[0m step 17: edited src/module.py \r\x1b[Kdone with \x1b[1mthat\x1b[0m\r\n"

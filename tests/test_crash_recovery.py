@@ -205,3 +205,20 @@ def test_a_deleted_base_stops_only_what_needs_it(jarvis_env):
     doctor = json.loads(jarvis_env.cli("doctor", "--json").stdout)
     assert any(c["name"] == "base" and c["level"] == "warn" for c in doctor)
     jarvis_env.cli("fire", agent.id, "--reason", "dumb", check=True)
+
+
+def test_a_session_already_named_like_the_agent_is_never_ours_to_kill(jarvis_env, monkeypatch):
+    monkeypatch.setenv("JARVIS_NO_ENGINE", "1")
+    jarvis_env.write_config(max_agents=1)
+    sup = jarvis_env.sup()
+    holder = sup.spawn("hold the slot #hang", agent="demo")
+    queued = sup.spawn("next #steps=1", agent="demo")
+    assert queued.status == QUEUED
+    sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]
+    jarvis_env.tmux.start_session(f"jarvis-{queued.id}", jarvis_env.root, sleeper, jarvis_env.root / "other.log")
+    sup.fire(holder.id, "dumb")
+    assert sup.dispatch() == []
+    failed = sup.registry.get(queued.id)
+    assert failed.status == FAILED and "already exists" in failed.status_reason
+    assert f"jarvis-{queued.id}" in jarvis_env.tmux.sessions()  # the other session lives on
+    assert not (jarvis_env.state_dir / "worktrees" / queued.id).exists()  # what we made is undone

@@ -24,8 +24,7 @@ from ..engine.supervisor import SupervisorError
 from ..engine.tmux import TmuxError
 from ..engine.git.worktrees import WorktreeError
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, CliError, emit_json
-from .parser import build_parser
-from .setup import cmd_tui
+from .parser import build_parser, command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(_default_agent(argv) if ("-h" in argv or "--help" in argv) else None)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
-        args.func = cmd_tui
+        args.func = command("setup", "cmd_tui")
     wants_json = bool(getattr(args, "json", False))
     try:
         code = int(args.func(args))

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Callable
 from typing import Any
 
 from .. import __version__
 from ..engine.vocabulary import FIRE_REASONS, PRIORITIES
 from ..engine.models import STATUSES
-from . import agents, engine_stats, review, setup
+
+
+def command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """``jarvis_tui.cli.<module>.<name>``, imported only when that command runs: a CLI call
+    pays for its own command, not for every command's imports (the CLI's start-up is part of
+    every spawn an orchestrator makes)."""
+
+    def run(args: argparse.Namespace) -> int:
+        module_object = importlib.import_module(f"jarvis_tui.cli.{module}")
+        return int(getattr(module_object, name)(args))
+
+    run.__name__ = name
+    return run
 
 ID_HELP = "agent id: any unique prefix of it (see jarvis ls)"
 PRIORITY_HELP = ("which queued agent starts first when a slot frees up: " + " before ".join(PRIORITIES)
@@ -80,14 +93,14 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    p = add("init", setup.cmd_init, "write a commented config.toml and git-ignore the runtime folders")
+    p = add("init", command("setup", "cmd_init"), "write a commented config.toml and git-ignore the runtime folders")
     p.add_argument("path", nargs="?", default="config.toml", help="where to write (default ./config.toml)")
     p.add_argument("--repo", default=".", help="the git repository agents will work on (default .)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.add_argument("--exclude-config", action="store_true",
                    help="keep the config out of git: add it to the repository's .git/info/exclude")
 
-    p = add("spawn", agents.cmd_spawn, "start an agent on a new worktree and branch (prints its id)")
+    p = add("spawn", command("agents", "cmd_spawn"), "start an agent on a new worktree and branch (prints its id)")
     p.add_argument("prompt", nargs="?", help="the task; '-' reads stdin (use -- before a prompt starting with '-')")
     p.add_argument("--prompt-file", metavar="FILE", help="read the prompt from FILE ('-' for stdin)")
     p.add_argument("--agent", "-a", metavar="PROFILE", help=agent_help(default_agent))
@@ -99,14 +112,14 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
                    help="files this agent may edit (gitignore-style, repeatable, e.g. 'src/auth/**'); it waits "
                         "while a running agent's scope overlaps, and writes outside it are flagged")
 
-    p = add("ls", agents.cmd_ls, "list agents (latest attempt of each task)")
+    p = add("ls", command("agents", "cmd_ls"), "list agents (latest attempt of each task)")
     p.add_argument("--all", action="store_true", help="include removed agents and earlier attempts")
     p.add_argument("--status", action="append", choices=STATUSES, help="only these statuses (repeatable)")
 
-    p = add("show", agents.cmd_show, "one agent in full: prompt, git state, attempts, fires")
+    p = add("show", command("agents", "cmd_show"), "one agent in full: prompt, git state, attempts, fires")
     p.add_argument("id", help=ID_HELP)
 
-    p = add("logs", agents.cmd_logs, "an agent's output", json_flag=False)
+    p = add("logs", command("agents", "cmd_logs"), "an agent's output", json_flag=False)
     p.add_argument("id", help=ID_HELP)
     p.add_argument("-f", "--follow", action="store_true", help="keep printing until the agent ends")
     p.add_argument("-n", "--lines", type=int, default=0, metavar="N", help="only the last N lines")
@@ -114,53 +127,53 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--screen", action="store_true",
                    help="the pane as it looks now (for full-screen agents such as Claude Code)")
 
-    p = add("attach", agents.cmd_attach, "attach to an agent's tmux session (detach: ctrl-q)", json_flag=False)
+    p = add("attach", command("agents", "cmd_attach"), "attach to an agent's tmux session (detach: ctrl-q)", json_flag=False)
     p.add_argument("id", help=ID_HELP)
     p.add_argument("--print", action="store_true", help="print the tmux command instead of running it")
 
-    p = add("send", agents.cmd_send, "type a line into an agent (e.g. answer its question)")
+    p = add("send", command("agents", "cmd_send"), "type a line into an agent (e.g. answer its question)")
     p.add_argument("id", help=ID_HELP)
     p.add_argument("text", help="the text; '-' reads stdin")
     p.add_argument("--no-enter", action="store_true", help="do not press Enter after the text")
 
-    p = add("fire", agents.cmd_fire, "stop an agent, preserve all its work to refs/jarvis/fired/<id>, record why")
+    p = add("fire", command("agents", "cmd_fire"), "stop an agent, preserve all its work to refs/jarvis/fired/<id>, record why")
     p.add_argument("id", help=ID_HELP)
     p.add_argument("--reason", "-r", required=True, choices=FIRE_REASONS, metavar="REASON", help=REASON_HELP)
     p.add_argument("--note", "-m", help="free text kept with the fire record")
 
-    p = add("retry", agents.cmd_retry, "a new attempt of an ended agent's task (from its files, or --fresh)")
+    p = add("retry", command("agents", "cmd_retry"), "a new attempt of an ended agent's task (from its files, or --fresh)")
     p.add_argument("id", help=ID_HELP)
     p.add_argument("--fresh", action="store_true", help="start from base instead of the last attempt's files")
 
-    p = add("rm", agents.cmd_rm, "clean up finished agents (branch and uncommitted work are kept); "
+    p = add("rm", command("agents", "cmd_rm"), "clean up finished agents (branch and uncommitted work are kept); "
                                  "tries every id, exits non-zero if any was refused")
     p.add_argument("ids", nargs="+", metavar="ID", help=ID_HELP + "; several may be given")
 
     self_help = ("this agent's id (default: $JARVIS_AGENT_ID, which its session sets; "
                  "an id is for scripts acting for an agent)")
-    p = add("heartbeat", agents.cmd_heartbeat, "(for agents) I am alive; resets silence detection")
+    p = add("heartbeat", command("agents", "cmd_heartbeat"), "(for agents) I am alive; resets silence detection")
     p.add_argument("--note", help="what I am doing")
     p.add_argument("--id", help=self_help)
 
-    p = add("report", agents.cmd_report, "(for agents) report my outcome: it ends my run as done or failed")
+    p = add("report", command("agents", "cmd_report"), "(for agents) report my outcome: it ends my run as done or failed")
     p.add_argument("--status", required=True, choices=("done", "failed"), help="the outcome")
     p.add_argument("--summary", help="one line on what was done")
     p.add_argument("--id", help=self_help + "; another agent's id needs --force")
     p.add_argument("--force", action="store_true",
                    help="report for --id from outside that agent's session (it ends that agent's run)")
 
-    p = add("review", review.cmd_review, "what an agent changed, and whether it merges into the base now")
+    p = add("review", command("review", "cmd_review"), "what an agent changed, and whether it merges into the base now")
     p.add_argument("id", help=ID_HELP)
     p.add_argument("--into", metavar="BRANCH", help="review against this branch (default: [supervisor] base)")
     p.add_argument("--diff", action="store_true", help="print the patch instead")
     p.add_argument("path", nargs="?", help="with --diff: only this file")
 
-    p = add("check", review.cmd_check, "run the configured checks ([review] check) on a copy of an agent's work")
+    p = add("check", command("review", "cmd_check"), "run the configured checks ([review] check) on a copy of an agent's work")
     p.add_argument("id", help=ID_HELP)
     p.add_argument("--no-wait", action="store_true", help="start it and return; the result shows in ls and review")
     p.add_argument("--timeout", type=float, metavar="S", help="stop waiting after S seconds (the check goes on)")
 
-    p = add("merge", review.cmd_merge, "merge an ended agent's work into the base branch (nothing changes on conflict)")
+    p = add("merge", command("review", "cmd_merge"), "merge an ended agent's work into the base branch (nothing changes on conflict)")
     p.add_argument("id", help=ID_HELP)
     how = p.add_mutually_exclusive_group()
     how.add_argument("--squash", dest="strategy", action="store_const", const="squash", help="one commit")
@@ -176,29 +189,29 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--force-ended", action="store_true", help="merge a failed or fired agent too")
     p.add_argument("--delete-branch", action="store_true", help="delete the agent's branch once fully merged")
 
-    add("conflicts", review.cmd_conflicts, "live agents editing the same files, and whether merging both conflicts")
+    add("conflicts", command("review", "cmd_conflicts"), "live agents editing the same files, and whether merging both conflicts")
 
-    p = add("prune", review.cmd_prune, "delete refs of removed or merged agents whose work is contained elsewhere")
+    p = add("prune", command("review", "cmd_prune"), "delete refs of removed or merged agents whose work is contained elsewhere")
     p.add_argument("--merged", action="store_true", help="only agents that were merged")
     p.add_argument("--older-than", metavar="AGE", help="only agents that ended longer ago (e.g. 7d, 12h)")
     p.add_argument("--dry-run", action="store_true", help="say what would be deleted")
 
-    p = add("doctor", setup.cmd_doctor, "check tmux, git, config, registry and orphans (changes nothing without a flag)")
+    p = add("doctor", command("setup", "cmd_doctor"), "check tmux, git, config, registry and orphans (changes nothing without a flag)")
     p.add_argument("--fix", action="store_true",
                    help="end orphan sessions and processes; preserve orphan worktrees to refs/jarvis/orphan/* "
                         "and remove them")
     p.add_argument("--adopt", action="store_true",
                    help="rebuild a lost or corrupt registry from the agents' records (sessions/<id>/spec.json)")
-    p = add("engine", engine_stats.cmd_engine,
+    p = add("engine", command("engine_stats", "cmd_engine"),
             "run the engine loop without a dashboard: queue, retries, timeouts, guards")
     p.add_argument("--once", action="store_true", help="one tick, then exit")
     p.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between ticks (default 1)")
     p.add_argument("--idle-exit", type=float, default=60.0, metavar="S",
                    help="exit after S seconds with nothing active or queued (default 60; 0: never)")
-    add("stats", engine_stats.cmd_stats,
+    add("stats", command("engine_stats", "cmd_stats"),
         "per-profile metrics: dispatched, done, failed, fired, success rate, time, cost")
-    add("tui", setup.cmd_tui, "open the dashboard (the default command)", json_flag=False)
-    p = add("demo", setup.cmd_demo, "scratch repo + three demo agents + the dashboard (no LLM CLI needed)",
+    add("tui", command("setup", "cmd_tui"), "open the dashboard (the default command)", json_flag=False)
+    p = add("demo", command("setup", "cmd_demo"), "scratch repo + three demo agents + the dashboard (no LLM CLI needed)",
             json_flag=False)
     p.add_argument("--keep", action="store_true", help="keep the scratch folder and agents after quitting")
     p.add_argument("--no-tui", action="store_true",

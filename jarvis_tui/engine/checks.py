@@ -25,12 +25,9 @@ from typing import TYPE_CHECKING
 
 from . import git
 from .errors import SupervisorError, UsageError
-from .git import review as git_review
-from .git import worktrees
 from .lifecycle import Action, allowed
 from .models import Agent
 from .paths import PACKAGE_ROOT
-from .reviewing import source_of
 from .schema import ATTEMPT_FIELDS
 from .tmux import TmuxError
 
@@ -72,6 +69,10 @@ def start(sup: Supervisor, ident: str) -> Agent:
                                                        "check_exit": None}, columns=ATTEMPT_FIELDS,
                                       where="check_state IS NULL OR check_state != 'running'"):
             raise SupervisorError(f"agent {agent.id} is already being checked (jarvis check {agent.id} --wait)")
+    from .git import review as git_review
+    from .git import worktrees
+    from .reviewing import source_of
+
     try:
         where = source_of(sup, agent)
         if "worktree" in where:

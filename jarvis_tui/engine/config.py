@@ -336,6 +336,8 @@ class _Builder:
         where = ("supervisor", "repo")
         if not repo.is_dir():
             raise self.error(f"supervisor.repo {str(repo)!r} is not a directory", where)
+        if git.ok(repo, "rev-parse", "--show-toplevel", "HEAD^{commit}"):
+            return  # the usual case: one git call (every CLI command loads the config)
         if not git.ok(repo, "rev-parse", "--show-toplevel"):
             raise self.error(f"supervisor.repo {str(repo)!r} is not a git repository", where)
         if not git.ok(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}"):

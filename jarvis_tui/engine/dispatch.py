@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from . import claims
 from .admission import Decision, admit, ahead_of, priority_key, waits_on_itself
-from .conflicts import scope_holder
 from .errors import SupervisorError
 from .lifecycle import Event
 from .models import ACTIVE, QUEUED, Agent, Claim
@@ -29,7 +28,11 @@ def decide(sup: Supervisor, agent: Agent, *, reading: SystemReading | None = Non
     latest = sup.registry.latest_of(agent.after_task_id) if agent.after_task_id else {}
     last = sup.registry.get_meta("last_start_at")
     ahead = ahead_of(agent, sup.registry.agents(statuses={QUEUED})) if order else []
-    held = scope_holder(sup, agent, active)
+    held = None
+    if agent.scope:  # late: the git scope machinery only for agents that have a scope
+        from .conflicts import scope_holder
+
+        held = scope_holder(sup, agent, active)
     return admit(agent, sup.config, active, now=sup.clock(),
                  reading=reading if reading is not None else sup.reading(),
                  last_start_at=float(last) if last else None, tasks_latest=latest, ahead=ahead,

@@ -19,15 +19,17 @@ import socket
 import sys
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .lease import holder_alive
-from .loop import EngineLoop, TickResult
 from .models import ACTIVE, QUEUED, Agent
 from .paths import ENGINE_SESSION, PACKAGE_ROOT
 from .registry import RegistryGone
-from .supervisor import Supervisor
 from .tmux import TmuxError
+
+if TYPE_CHECKING:  # the loop is imported by serve() only: `jarvis ls` asks needs_engine, nothing more
+    from .loop import TickResult
+    from .supervisor import Supervisor
 
 IDLE_EXIT = 60.0
 BACKOFF_MAX = 30.0  # seconds between tries while ticks keep failing
@@ -119,6 +121,8 @@ def serve(
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             signal.signal(sig, on_signal)
         stop = lambda: bool(stopping["why"])  # noqa: E731
+
+    from .loop import EngineLoop
 
     loop = EngineLoop(sup, owner=f"engine:{socket.gethostname()}:{os.getpid()}")
 

@@ -80,10 +80,10 @@ def _start(sup: Supervisor, agent: Agent, claim: Claim) -> Agent:
     sup.registry.update_attempt(agent.id, branch=branch, worktree=str(worktree), tmux_session=session)
     made = _Made()
     try:
-        problem = sup.config.base_problem()
-        if problem:
-            raise SupervisorError(problem)
-        base_commit = worktrees.resolve_commit(sup.repo, sup.config.supervisor.base)
+        try:
+            base_commit = worktrees.resolve_commit(sup.repo, sup.config.supervisor.base)
+        except worktrees.WorktreeError:
+            raise SupervisorError(sup.config.base_problem() or "the base commit cannot be resolved") from None
         start_point = agent.start_point or base_commit
         _stop_requested(sup, agent.id)
         worktrees.add(sup.repo, worktree, branch, start_point)
@@ -94,11 +94,14 @@ def _start(sup: Supervisor, agent: Agent, claim: Claim) -> Agent:
             base_commit = _task_base(sup, agent) or base_commit
         _stop_requested(sup, agent.id)
         launcher = write_spec(sup, agent, profile, worktree, branch)
-        if sup.tmux.has_session(session):
-            raise SupervisorError(f"a tmux session {session} already exists on socket {sup.tmux.socket}; "
-                                  "run 'jarvis doctor'")
-        made.session = True  # even a failed chained call may have left the session behind
-        pane_id, pid = sup.tmux.start_session(session, worktree, launcher, sup.paths.log(agent.id))
+        try:
+            pane_id, pid = sup.tmux.start_session(session, worktree, launcher, sup.paths.log(agent.id))
+        except TmuxError as exc:
+            if "duplicate session" in str(exc):  # someone else's: never ours to kill
+                raise SupervisorError(f"a tmux session {session} already exists on socket {sup.tmux.socket}; "
+                                      "run 'jarvis doctor'") from None
+            made.session = True  # a failed chained call may have left the session behind
+            raise
         made.pid = pid
         with sup.registry.transaction():
             _stop_requested(sup, agent.id)  # a fire that came in just now wins

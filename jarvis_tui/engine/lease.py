@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import psutil
 
 from .registry import Registry
 
@@ -48,6 +47,8 @@ class LeaseInfo:
 
 def pid_alive(pid: int, started: float | None = None) -> bool:
     """Is this process still running (and the same process, when its start time is known)?"""
+    import psutil  # late: most CLI calls never ask
+
     try:
         proc = psutil.Process(pid)
         if proc.status() == psutil.STATUS_ZOMBIE:
@@ -58,6 +59,8 @@ def pid_alive(pid: int, started: float | None = None) -> bool:
 
 
 def process_started(pid: int) -> float | None:
+    import psutil
+
     try:
         return psutil.Process(pid).create_time()
     except psutil.Error:

@@ -22,7 +22,6 @@ import functools
 import json
 import logging
 import os
-import secrets
 import sqlite3
 import threading
 import time
@@ -250,7 +249,7 @@ class Registry:
     def new_id(self) -> str:
         """Six hex digits, unique among tasks and attempts (both share the space)."""
         for _ in range(100):
-            candidate = secrets.token_hex(3)
+            candidate = os.urandom(3).hex()
             row = self.conn.execute("SELECT 1 FROM attempts WHERE id = ? UNION SELECT 1 FROM tasks WHERE id = ?",
                                     (candidate, candidate)).fetchone()
             if row is None:

@@ -14,9 +14,12 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import psutil
+from typing import TYPE_CHECKING
 
 from .config import ResourcesConfig
+
+if TYPE_CHECKING:
+    import psutil
 
 SAFE, WARNING, DANGER = "safe", "warning", "danger"
 
@@ -96,9 +99,13 @@ class ResourceSampler:
         self._cpu_seen: dict[tuple[int, int], tuple[float, float]] = {}
         self._tags: dict[tuple[int, int], str | None] = {}  # (pid, start) -> JARVIS_AGENT_ID or None
         self.environ_reads = 0  # environments read in the last call (only processes never seen before)
+        import psutil  # late: a CLI call that never samples does not pay for it
+
         psutil.cpu_percent(interval=None)  # prime: the first call measures since import
 
     def system(self) -> SystemReading:
+        import psutil
+
         vm = psutil.virtual_memory()
         return SystemReading(cpu=psutil.cpu_percent(interval=None), ram=vm.percent, at=time.time(),
                              ram_used=vm.total - vm.available, ram_total=vm.total)
@@ -204,6 +211,8 @@ def process_tree(root_pid: int | None, agent_id: str | None = None) -> list[psut
     The tag catches ``setsid``/``nohup``/double-forked daemons that already left the tree.
     Snapshot BEFORE killing: once the root dies its children are re-parented.
     """
+    import psutil
+
     found: dict[int, psutil.Process] = {}
     if root_pid:
         try:
@@ -230,6 +239,8 @@ def process_tree(root_pid: int | None, agent_id: str | None = None) -> list[psut
 
 def tagged(name: str, value: str) -> list[psutil.Process]:
     """Every process whose environment has ``name=value`` (e.g. all of one state dir's agents)."""
+    import psutil
+
     me = os.getpid()
     found = []
     for proc in psutil.process_iter(["pid"]):
@@ -245,6 +256,8 @@ def tagged(name: str, value: str) -> list[psutil.Process]:
 
 def terminate(procs: Iterable[psutil.Process], grace: float) -> list[int]:
     """SIGTERM, wait up to ``grace`` seconds, SIGKILL the rest. Returns pids that were killed hard."""
+    import psutil
+
     procs = list(procs)
     for proc in procs:
         try:
@@ -267,6 +280,8 @@ def terminate(procs: Iterable[psutil.Process], grace: float) -> list[int]:
 def _gone(proc: psutil.Process) -> bool:
     """Exited, or a zombie: dead, only not yet reaped by its parent (tmux 3.3a sometimes
     misses SIGCHLD for a while, NOTES.md), so waiting on it would only burn the grace."""
+    import psutil
+
     try:
         return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
     except psutil.Error:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from .config import ConfigError, Profile
 from .errors import UsageError
-from .git import scopes as git_scopes
 from .launch import agent_argv, argv_problem
 from .models import QUEUED, Agent
 from .vocabulary import PRIORITIES
@@ -42,6 +41,8 @@ def validate(sup: Supervisor, prompt: str, *, agent: str | None = None, title: s
             raise UsageError(f"the {name} contains a NUL byte, which no program can receive")
     if max_attempts is not None and not 1 <= max_attempts <= 1000:
         raise UsageError("--max-attempts must be between 1 and 1000")
+    if scope:
+        from .git import scopes as git_scopes  # late: only scoped spawns pay for it
     for pattern in scope or ():
         try:
             git_scopes.parse(pattern)

@@ -28,10 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import (
-    checks, cleanup, conflicts, details, dispatch, journal, launch, lifecycle, merging, messaging, reconcile, retry,
-    reviewing, spawn, stop,
-)
+from . import cleanup, details, dispatch, journal, launch, lifecycle, messaging, reconcile, retry, spawn, stop
 from .config import Config, ConfigError, Profile
 from .errors import Busy, SupervisorError, UnknownAgent, UsageError
 from .hooks import HookRunner
@@ -191,19 +188,32 @@ class Supervisor:
 
     # ------------------------------------------------------------------ review and merge
 
+    # (imported when first used: most commands never review or merge, and every CLI call
+    # pays its imports before it does anything)
+
     def review(self, ident: str, *, into: str | None = None) -> tuple[Agent, Any]:
+        from . import reviewing
+
         return reviewing.review(self, ident, into=into)
 
-    def merge(self, ident: str, **kwargs: Any) -> merging.Merged:
+    def merge(self, ident: str, **kwargs: Any) -> Any:
+        from . import merging
+
         return merging.merge(self, ident, **kwargs)
 
     def check(self, ident: str) -> Agent:
+        from . import checks
+
         return checks.start(self, ident)
 
     def conflicts(self) -> list[dict[str, Any]]:
+        from . import conflicts
+
         return conflicts.report(self)
 
     def prune(self, **kwargs: Any) -> list[dict[str, Any]]:
+        from . import merging
+
         return merging.prune(self, **kwargs)
 
 
