@@ -83,7 +83,7 @@ def start(sup: Supervisor, ident: str) -> Agent:
         _remove_copy(sup, copy)
         git.run(sup.repo, "worktree", "add", "--quiet", "--detach", str(copy), commit)
         _launch(sup, agent, argv, copy)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever stopped it, the record must say failed
         _record(sup, agent, "failed", None, f"check could not start: {exc}")
         raise SupervisorError(f"check of {agent.id} could not start: {exc}") from None
     sup.registry.add_event("check_started", agent.id, agent.task_id, argv=argv, commit=commit)

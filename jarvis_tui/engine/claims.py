@@ -46,7 +46,7 @@ def alive(claim: Claim, now: float) -> bool:
     """Is the claim's holder still running? (A claim of this very process always is.)"""
     if claim.host != socket.gethostname():
         return now - claim.at < OTHER_HOST_STALE
-    pid, started = _me()
+    pid, _started = _me()
     if claim.pid == pid:
         return True
     return pid_alive(claim.pid, claim.pid_started)

@@ -17,13 +17,19 @@ import os
 import re
 import tomllib
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import git
 from .config_schema import (
-    SECTIONS, TOP_KEYS, HooksConfig, Profile, ResourcesConfig, ReviewConfig, SupervisorConfig,
+    SECTIONS,
+    TOP_KEYS,
+    HooksConfig,
+    Profile,
+    ResourcesConfig,
+    ReviewConfig,
+    SupervisorConfig,
 )
 
 PLACEHOLDERS = ("prompt", "prompt_file", "worktree", "branch", "id", "task_id", "retry_context", "python")
@@ -67,7 +73,7 @@ class Config:
     resources: ResourcesConfig
     hooks: HooksConfig
     profiles: dict[str, Profile]
-    review: ReviewConfig = ReviewConfig()
+    review: ReviewConfig = field(default_factory=ReviewConfig)
 
     @property
     def state_dir(self) -> Path:
@@ -368,7 +374,16 @@ def substitute(template: str, values: dict[str, str]) -> str:
 
 
 __all__ = [
-    "Config", "ConfigError", "HooksConfig", "PLACEHOLDERS", "Profile", "ResourcesConfig", "ReviewConfig",
+    "PLACEHOLDERS",
+    "Config",
+    "ConfigError",
+    "HooksConfig",
+    "Profile",
+    "ResourcesConfig",
+    "ReviewConfig",
     "SupervisorConfig",
-    "find_config_path", "load_config", "parse_config", "substitute",
+    "find_config_path",
+    "load_config",
+    "parse_config",
+    "substitute",
 ]

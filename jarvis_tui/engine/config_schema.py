@@ -105,4 +105,4 @@ SECTIONS: dict[str, type] = {
 }
 TOP_KEYS = (*SECTIONS, "agents")
 
-__all__ = ["DAY", "HooksConfig", "Profile", "ResourcesConfig", "ReviewConfig", "SECTIONS", "SupervisorConfig", "TOP_KEYS", "key"]
+__all__ = ["DAY", "SECTIONS", "TOP_KEYS", "HooksConfig", "Profile", "ResourcesConfig", "ReviewConfig", "SupervisorConfig", "key"]

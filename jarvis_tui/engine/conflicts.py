@@ -51,7 +51,7 @@ class Scanner:
             worktree = Path(agent.worktree or "")
             try:
                 self.paths[agent.id] = git_overlap.touched_paths(sup.repo, worktree, agent.base_commit or "")
-            except Exception as exc:  # a worktree being removed right now: try again next scan
+            except Exception as exc:  # noqa: BLE001 - a worktree being removed right now: next scan
                 log.debug("%s: cannot scan %s: %s", agent.id, worktree, exc)
                 continue
             self.seen_output[agent.id] = agent.last_output_at

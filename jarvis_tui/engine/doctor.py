@@ -141,4 +141,4 @@ def _lease(sup: Supervisor) -> Check | None:
                  ["the next engine loop takes the lease over"] + (hint if queued else []))
 
 
-__all__ = ["Check", "MIN_GIT", "MIN_TMUX", "run_checks"]
+__all__ = ["MIN_GIT", "MIN_TMUX", "Check", "run_checks"]

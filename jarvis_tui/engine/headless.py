@@ -151,7 +151,7 @@ def serve(
                 log.error("registry gone, engine exiting: %s", exc)
                 say(f"exiting: {exc}")
                 break
-            except Exception as exc:  # noqa: BLE001 - a bad tick must not kill the only loop
+            except Exception as exc:
                 failures += 1
                 # Back off (storage faults, a lost registry): never spin writing to a broken disk.
                 wait = min(BACKOFF_MAX, interval * 2 ** min(failures, 10))
@@ -182,4 +182,4 @@ def serve(
     return result
 
 
-__all__ = ["ENGINE_SESSION", "IDLE_EXIT", "ensure_engine", "handoff", "needs_engine", "serve", "describe"]
+__all__ = ["ENGINE_SESSION", "IDLE_EXIT", "describe", "ensure_engine", "handoff", "needs_engine", "serve"]

@@ -25,7 +25,7 @@ class HookRunner:
         self.argv = list(argv)
         self.log_path = log_path
 
-    def status_changed(self, agent: "Agent", old: str, new: str, reason: str | None) -> None:
+    def status_changed(self, agent: Agent, old: str, new: str, reason: str | None) -> None:
         if not self.argv:
             return
         event = {

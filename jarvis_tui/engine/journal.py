@@ -23,7 +23,7 @@ _lock = threading.Lock()
 
 
 class _Handler(RotatingFileHandler):
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+    def handleError(self, record: logging.LogRecord) -> None:
         """The log is best effort: a full disk or a read-only folder must not break a command
         (or print "--- Logging error ---" over the dashboard); the registry reports those."""
 
@@ -67,4 +67,4 @@ def close() -> None:
             _handler = None
 
 
-__all__ = ["configure", "close"]
+__all__ = ["close", "configure"]

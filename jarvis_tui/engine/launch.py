@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import claims
-from .git import worktrees
 from .config import Profile, substitute
 from .errors import SupervisorError
+from .git import worktrees
 from .lifecycle import Event
 from .models import Agent, Claim
 from .paths import PACKAGE_ROOT, session_name
@@ -113,7 +113,7 @@ def _start(sup: Supervisor, agent: Agent, claim: Claim) -> Agent:
         return started
     except _Stop as stop:
         return abort(sup, sup.registry.get(agent.id), claim, stop.request, made_session=made.session, pid=made.pid)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure: undo what was made, record why
         _undo(sup, agent, made, branch, worktree, session)
         message = f"could not start: {exc}"
         log.warning("%s %s", agent.id, message)

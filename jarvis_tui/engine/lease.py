@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-
 from .registry import Registry
 
 LEASE_KEY = "engine_lease"

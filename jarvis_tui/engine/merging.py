@@ -22,6 +22,7 @@ from . import claims, git
 from .errors import SupervisorError, UsageError
 from .git import merge as git_merge
 from .git import prune as git_prune
+from .git import review as git_review
 from .git import worktrees
 from .lifecycle import Action, Event, allowed
 from .models import Agent
@@ -134,7 +135,7 @@ def _source(sup: Supervisor, agent: Agent, include_uncommitted: bool) -> tuple[s
 def _delete_branch(sup: Supervisor, agent: Agent, into: str, notes: list[str]) -> str | None:
     try:
         sha = git_prune.delete_branch(sup.repo, agent.branch or "", into=into)
-    except git_merge.ReviewError as exc:
+    except git_review.ReviewError as exc:
         notes.append(f"branch {agent.branch} kept: {exc}")
         return None
     notes.append(f"deleted branch {agent.branch} ({sha[:12]}); get it back with: git branch {agent.branch} {sha}")

@@ -29,7 +29,7 @@ def iso(ts: float | None) -> str | None:
     """Epoch seconds to an ISO-8601 UTC string (the JSON format of every timestamp)."""
     if ts is None:
         return None
-    return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).isoformat(timespec="milliseconds").replace(
+    return _dt.datetime.fromtimestamp(ts, _dt.UTC).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z"
     )
 

@@ -13,6 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .admission import dependency_state
+from .errors import SupervisorError
+from .lifecycle import Event
 from .models import BLOCKED, FAILED, RUNNING, Agent
 from .policies import (
     STALLED_PREFIX,
@@ -24,9 +27,6 @@ from .policies import (
     pressure_victim,
 )
 from .resources import SystemReading, TreeUsage
-from .admission import dependency_state
-from .errors import SupervisorError
-from .lifecycle import Event
 from .schema import ATTEMPT_FIELDS
 from .supervisor import Supervisor
 
@@ -99,10 +99,9 @@ class Overseer:
                     actions.append(Action("unstalled", agent.id, stall.note, stall.data))
                 continue
             reason = f"{STALLED_PREFIX}silent {stall.data['silent']:.0f}s"
-            if not agent.stalled:
-                if self._flag(agent, stalled=True, status_reason=reason):
-                    self._event(agent, "stalled", stall.note, {**stall.data, "fire_stalled": profile.fire_stalled})
-                    actions.append(Action("stalled", agent.id, stall.note, stall.data))
+            if not agent.stalled and self._flag(agent, stalled=True, status_reason=reason):
+                self._event(agent, "stalled", stall.note, {**stall.data, "fire_stalled": profile.fire_stalled})
+                actions.append(Action("stalled", agent.id, stall.note, stall.data))
             if stall.fire:
                 actions.append(self._fire(agent, stall))
         return actions
@@ -190,4 +189,4 @@ class Overseer:
         return actions
 
 
-__all__ = ["Overseer", "Action"]
+__all__ = ["Action", "Overseer"]

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Profile
-from .vocabulary import priority_rank
 from .models import FAILED, RUNNING, WAITING, WORKING, Agent
 from .resources import SystemReading, TreeUsage
+from .vocabulary import priority_rank
 
 JITTER = 0.2  # backoff delays vary by +-20% so a burst of failures does not retry in lockstep
 STALLED_PREFIX = "stalled: "  # status_reason of a flagged agent (stalled is not a status)
@@ -244,7 +244,19 @@ def pressure_victim(agents: Iterable[Agent], reading: SystemReading, emergency_r
 
 
 __all__ = [
-    "Verdict", "RetryPlan", "RunawayTracker", "backoff_delay", "died_young", "attempts_used",
-    "effective_max_attempts", "plan_retry", "check_timeout", "check_stall", "silent_for",
-    "waiting_for_input", "is_stalled", "pressure_victim", "STALLED_PREFIX",
+    "STALLED_PREFIX",
+    "RetryPlan",
+    "RunawayTracker",
+    "Verdict",
+    "attempts_used",
+    "backoff_delay",
+    "check_stall",
+    "check_timeout",
+    "died_young",
+    "effective_max_attempts",
+    "is_stalled",
+    "plan_retry",
+    "pressure_victim",
+    "silent_for",
+    "waiting_for_input",
 ]

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 from . import claims, recovery
 from .config import Profile
 from .lifecycle import Event
+from .logs import strip_ansi
 from .models import ACTIVE, DONE, FAILED, STARTING, WAITING, WORKING, Agent
 from .observe import Observation, observe
 from .schema import ATTEMPT_FIELDS
-from .logs import strip_ansi
 
 if TYPE_CHECKING:
     from .supervisor import Supervisor

@@ -19,8 +19,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from . import claims
-from .git import worktrees
 from .errors import Busy, SupervisorError
+from .git import worktrees
 from .lifecycle import Event
 from .models import FIRED, STARTING, Agent, Claim
 from .observe import Observation

@@ -12,8 +12,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from . import claims
-from .git import worktrees
 from .errors import SupervisorError
+from .git import worktrees
 from .lifecycle import LIVE, Action, allowed
 from .models import FIRED, QUEUED, Agent
 from .stop import retire

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import claims
-from .git import worktrees
 from .errors import Busy, SupervisorError, UsageError
+from .git import worktrees
 from .lifecycle import Action, Event, allowed
 from .models import ACTIVE, FIRED, PENDING, Agent, Claim
 from .resources import process_tree, terminate
@@ -166,4 +166,4 @@ def retire(sup: Supervisor, agent: Agent) -> Agent:
     return sup.registry.get(agent.id)
 
 
-__all__ = ["fire", "finish_fire", "preserve", "remove_worktree", "retire", "stop_processes"]
+__all__ = ["finish_fire", "fire", "preserve", "remove_worktree", "retire", "stop_processes"]

@@ -111,4 +111,4 @@ def version() -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-__all__ = ["GitError", "IDENTITY", "ok", "probe", "run", "version"]
+__all__ = ["IDENTITY", "GitError", "ok", "probe", "run", "version"]

@@ -28,8 +28,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from .. import git  # this package: the runner (run, probe, ok)
-from .review import Branch, NotABranch, ReviewError, is_ancestor, merge_tree, resolve_branch, resolve_commit
 from .checkouts import busy_reason, checkout_of
+from .review import Branch, NotABranch, ReviewError, is_ancestor, merge_tree, resolve_branch, resolve_commit
 
 
 class Strategy(StrEnum):
@@ -223,7 +223,7 @@ def _changes(repo: Path, tip: str, tree: str) -> tuple[tuple[str, ...], tuple[st
     out = git.run(repo, "diff-tree", "-r", "-z", "--no-renames", "--name-status", tip, tree, strip=False)
     tokens = [t for t in out.split("\0") if t]
     files, added = [], []
-    for status, path in zip(tokens[::2], tokens[1::2]):
+    for status, path in zip(tokens[::2], tokens[1::2], strict=False):
         files.append(path)
         if status == "A":
             added.append(path)

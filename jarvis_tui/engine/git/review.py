@@ -271,7 +271,7 @@ def changed_files(repo: Path, since: str, until: str) -> tuple[FileChange, ...]:
         counts = [(None, None)] * len(raw)
     return tuple(FileChange(path=path, status=_STATUS.get(letter, FileStatus.MODIFIED), old_path=old,
                             added=plus, deleted=minus)
-                 for (letter, old, path), (plus, minus) in zip(raw, counts))
+                 for (letter, old, path), (plus, minus) in zip(raw, counts, strict=False))
 
 
 def review(repo: Path, into: str, head: str | None = None, *, worktree: Path | None = None,

@@ -308,17 +308,17 @@ class _Scope:
         return tuple(n.closure([0]) for n in self.nfas)
 
     def step(self, state: tuple[frozenset[int], ...], code: int) -> tuple[frozenset[int], ...]:
-        return tuple(n.move(s, code) for n, s in zip(self.nfas, state))
+        return tuple(n.move(s, code) for n, s in zip(self.nfas, state, strict=False))
 
     def accepts(self, state: tuple[frozenset[int], ...]) -> bool:
-        for glob, nfa, s in zip(reversed(self.globs), reversed(self.nfas), reversed(state)):
+        for glob, nfa, s in zip(reversed(self.globs), reversed(self.nfas), reversed(state), strict=False):
             if s & nfa.accept:
                 return not glob.negated
         return False
 
     def alive(self, state: tuple[frozenset[int], ...]) -> bool:
         """Can some positive glob still match a longer path?"""
-        return any(s for g, s in zip(self.globs, state) if not g.negated)
+        return any(s for g, s in zip(self.globs, state, strict=False) if not g.negated)
 
     def predicates(self) -> Iterable[Pred]:
         return (pred for nfa in self.nfas for edges in nfa.edges for pred, _ in edges)
@@ -333,7 +333,7 @@ def _alphabet(preds: Iterable[Pred]) -> list[int]:
     cuts = sorted(p for p in points if p <= 0x10FFFF)
     # A readable witness: a letter, digit or "_-." when the class has one, else any printable.
     nice = [ord(c) for c in "abcxyz0123456789_-."] + list(range(33, 127))
-    reps = [next((c for c in nice if lo <= c < hi), lo) for lo, hi in zip(cuts, [*cuts[1:], 0x110000])]
+    reps = [next((c for c in nice if lo <= c < hi), lo) for lo, hi in zip(cuts, [*cuts[1:], 0x110000], strict=False)]
     rank = {c: i for i, c in reversed(list(enumerate(nice)))}
     return sorted(reps, key=lambda c: rank.get(c, len(nice)))  # tried first: the shortest witness reads best
 
