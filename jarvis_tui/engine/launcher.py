@@ -57,7 +57,7 @@ def find_program(name: str, env: dict[str, str], cwd: str) -> str | None:
     return shutil.which(name, path=env.get("PATH", os.defpath))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # returns only when the agent cannot start
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python launcher.py SPEC.json", file=sys.stderr)
@@ -75,8 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         return 127
     os.chdir(spec["cwd"])
     sys.stdout.flush()
-    os.execve(SHELL, ["sh", "-c", WAITER, "jarvis-agent", exit_file, *command], env)
-    return 0  # pragma: no cover - execve does not return
+    os.execve(SHELL, ["sh", "-c", WAITER, "jarvis-agent", exit_file, *command], env)  # does not return
 
 
 if __name__ == "__main__":
