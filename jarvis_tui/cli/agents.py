@@ -15,6 +15,7 @@ from ..describe import (
     detach_hint,
     fact_rows,
     fired_message,
+    note_lines,
     queue_short,
     removed_message,
     sent_message,
@@ -49,10 +50,15 @@ def print_new_agent(agent: Agent, as_json: bool) -> int:
 
 
 def cmd_spawn(args: argparse.Namespace) -> int:
+    if args.batch is not None:
+        from .orchestrate import spawn_batch
+
+        return spawn_batch(args)
     prompt = read_prompt(args)
     sup = open_supervisor(args)
     agent = sup.spawn(prompt, agent=args.agent, title=args.title, priority=args.priority,
-                      after=args.after, max_attempts=args.max_attempts, scope=args.scope)
+                      after=args.after, max_attempts=args.max_attempts, scope=args.scope, ticket=args.ticket,
+                      base=args.base, hold=args.hold)
     engine_on_demand(sup, agent)
     return print_new_agent(agent, args.json)
 
@@ -81,7 +87,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
         table.add_row(
             a.id, f"[{style}]{symbol} {a.status}[/]" + (" [dim](removed)[/]" if a.removed else ""),
             a.agent, a.priority, str(a.attempt),
-            plain(one_line(a.title, 40)) + (f" [dim]· {plain(one_line(queued, 40))}[/]" if queued else ""),
+            (f"[cyan]{plain(a.ticket)}[/] " if a.ticket else "") + plain(one_line(a.title, 40))
+            + (f" [dim]· {plain(one_line(queued, 40))}[/]" if queued else ""),
             plain(a.branch or "-"), duration(a.runtime(now)), ago(a.last_output_at, now),
         )
     console().print(table)
@@ -106,6 +113,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         out.print(f"  [red]fired[/] {plain(fire.reason + note)} → {plain(fire.ref or 'nothing preserved')}")
     for decision in data["decisions"]:
         out.print(f"  [yellow]policy[/] {plain(decision['decision'])}: {plain(decision['note'])}")
+    for when, who, text in note_lines(data["notes"]):
+        out.print(f"  [green]note[/] [dim]{plain(when)} {plain(who)}[/] {plain(text)}")
     out.print("  [dim]prompt[/]")
     for line in agent.prompt.splitlines() or [""]:
         out.print("    " + line, markup=False)
