@@ -7,6 +7,7 @@ no Rich, no I/O, so the CLI and the dashboard cannot drift apart in what they te
 
 from __future__ import annotations
 
+import datetime as _dt
 from typing import Any
 
 from .engine.models import BLOCKED, HELD, PENDING, Agent, Orchestrator
@@ -29,7 +30,7 @@ def queue_text(agent: Agent) -> str:
     if agent.status not in PENDING:
         return ""
     if agent.status == HELD:
-        return f"held until released (jarvis release {agent.id})"
+        return f"until released (jarvis release {agent.id})"
     if agent.queue is not None and agent.queue.text:
         return agent.queue.text
     if agent.status == BLOCKED:
@@ -61,6 +62,8 @@ def queue_line(agent: Agent, now: float) -> str:
 
 def queue_short(agent: Agent, now: float) -> str:
     """The table's form of :func:`queue_line`: the reason and the countdown, no prefix."""
+    if agent.status == HELD:  # the status says held; how to release it is in show and the detail view
+        return "until released"
     line = queue_line(agent, now)
     return line.split(": ", 1)[1] if line else ""
 
@@ -136,13 +139,17 @@ def dependencies_text(agent: Agent, details: dict[str, Any] | None) -> str:
     return ", ".join(f"{task} {known[task]}" if task in known else task for task in agent.dependencies)
 
 
-def note_lines(notes: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
-    """(when it was recorded, by whom, ``[tag] text``) per note of ``details["notes"]``."""
+def note_lines(notes: list[dict[str, Any]], now: float) -> list[tuple[str, str, str]]:
+    """(how long ago, by whom, ``[tag] text``) per note record (``details["notes"]``, ``notes --json``)."""
     out = []
     for note in notes:
         who = note.get("attempt_id") or note.get("author") or "-"
         tag = f"[{note['tag']}] " if note.get("tag") else ""
-        out.append((str(note.get("at") or ""), str(who), tag + str(note.get("text", ""))))
+        try:
+            when = ago(_dt.datetime.fromisoformat(str(note["at"]).replace("Z", "+00:00")).timestamp(), now)
+        except (KeyError, ValueError):
+            when = "-"
+        out.append((when, str(who), tag + str(note.get("text", ""))))
     return out
 
 
@@ -196,14 +203,15 @@ def sent_message(agent_id: str, text: str, *, enter: bool) -> str:
     return f"sent {what}{' + Enter' if enter else ''} to {agent_id}"
 
 
-def orchestrators_line(connected: list[Orchestrator], now: float) -> str:
-    """``orchestrator: claude-code 12m (last call 4s ago)``: who drives the workers by MCP."""
+def orchestrators_line(connected: list[Orchestrator], now: float, *, short: bool = False) -> str:
+    """``orchestrator: claude-code 12m, last call 4s ago``: who drives the workers by MCP
+    (``short``: the names only)."""
     if not connected:
         return ""
     parts = []
     for orch in connected:
         last = f", last call {ago(orch.last_call_at, now)}" if orch.last_call_at else ", no call yet"
-        parts.append(f"{orch.client} {duration(now - orch.since)}{last}")
+        parts.append(orch.client if short else f"{orch.client} {duration(now - orch.since)}{last}")
     return ("orchestrator: " if len(parts) == 1 else "orchestrators: ") + "; ".join(parts)
 
 

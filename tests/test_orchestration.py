@@ -22,7 +22,17 @@ from jarvis_tui.engine.errors import UnknownAgent, UsageError
 from jarvis_tui.engine.launch import branch_name
 from jarvis_tui.engine.lifecycle import ENDED
 from jarvis_tui.engine.models import (
-    BLOCKED, DONE, FAILED, FIRED, HELD, MERGED, QUEUED, WAITING, WORKING, Agent, Note,
+    BLOCKED,
+    DONE,
+    FAILED,
+    FIRED,
+    HELD,
+    MERGED,
+    QUEUED,
+    WAITING,
+    WORKING,
+    Agent,
+    Note,
 )
 from jarvis_tui.engine.registry import Registry
 from jarvis_tui.engine.resources import SystemReading

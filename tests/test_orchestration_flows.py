@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from itertools import pairwise
 
 import pytest
 
@@ -77,7 +78,7 @@ def test_batch_sequential_runs_each_after_the_previous(jarvis_env):
     tick_until(loop, lambda: all(sup.get(i).status == DONE for i in ids), what="all four done")
     loop.close()
     agents = [sup.get(i) for i in ids]
-    assert all(b.started_at >= a.ended_at for a, b in zip(agents, agents[1:]))  # one after the other
+    assert all(b.started_at >= a.ended_at for a, b in pairwise(agents))  # one after the other
 
 
 def test_batch_auto_keeps_the_width_it_could_start_with(jarvis_env):
@@ -149,7 +150,7 @@ def test_fan_in_starts_after_all_three_with_their_findings(jarvis_env):
     assert sup.paths.findings(aggregator.id).read_bytes() == findings.encode() + b"\n"
     assert [n["text"] for n in cli_json(jarvis_env, "notes")] == ["auth uses v1", "billing has no tests",
                                                                   "cache is fine"]
-    assert sup.get(ids[0]).prompt == f"analyse A #steps=2 #note=auth_uses_v1"  # a task without after: untouched
+    assert sup.get(ids[0]).prompt == "analyse A #steps=2 #note=auth_uses_v1"  # a task without after: untouched
 
 
 def test_fan_in_blocks_naming_the_one_that_failed(jarvis_env):
@@ -241,3 +242,26 @@ def test_dispatch_dry_run_says_why_and_changes_nothing(jarvis_env):
     assert [a["id"] for a in started] == [queued[1]]
     for ident in queued:
         jarvis_env.cli("fire", ident, "-r", "derailed")
+
+
+def test_branch_context_workers_start_from_the_orchestrators_branch(jarvis_env):
+    from conftest import git
+
+    git(jarvis_env.repo, "checkout", "-q", "-b", "feature/login")
+    (jarvis_env.repo / "login.py").write_text("def login(): ...\n")
+    git(jarvis_env.repo, "add", "login.py")
+    git(jarvis_env.repo, "commit", "-q", "-m", "the orchestrator's work so far")
+    tip = git(jarvis_env.repo, "rev-parse", "HEAD")
+    git(jarvis_env.repo, "checkout", "-q", "main")
+    spawned = cli_json(jarvis_env, "spawn", "--batch", "-", "--base", "feature/login", input=json.dumps(
+        {"tasks": [{"prompt": "extend the login #steps=1", "agent": "demo"}]}))
+    [agent] = spawned["agents"]
+    assert spawned["base"] == agent["base"] == "feature/login"
+    cli_json(jarvis_env, "wait", agent["id"], "--until", "done", "--timeout", "30")
+    sup = jarvis_env.sup()
+    assert sup.get(agent["id"]).base_commit == tip
+    assert (jarvis_env.state_dir / "worktrees" / agent["id"] / "login.py").exists()
+    review = cli_json(jarvis_env, "review", agent["id"])
+    assert review["into"] == "feature/login"  # its work goes back where it came from
+    refused = jarvis_env.cli("spawn", "-a", "demo", "--base", "no/such/branch", "x")
+    assert refused.returncode == 2 and "base 'no/such/branch' is not a branch or commit" in refused.stderr

@@ -17,10 +17,11 @@ from ..describe import (
     fired_message,
     note_lines,
     queue_short,
+    queue_text,
     removed_message,
     sent_message,
 )
-from ..engine.models import ACTIVE, ENDED, Agent
+from ..engine.models import ACTIVE, ENDED, HELD, Agent
 from ..engine.supervisor import Supervisor, SupervisorError
 from ..format import ago, duration, one_line, status_style
 from .common import (
@@ -44,7 +45,7 @@ def print_new_agent(agent: Agent, as_json: bool) -> int:
         return EXIT_OK
     print(agent.id)
     if agent.status not in ACTIVE:
-        reason = queue_short(agent, time.time()) or agent.status_reason
+        reason = (queue_text(agent) if agent.status == HELD else queue_short(agent, time.time())) or agent.status_reason
         print(f"{agent.id} is {agent.status}" + (f": {reason}" if reason else ""), file=sys.stderr)
     return EXIT_OK
 
@@ -113,7 +114,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         out.print(f"  [red]fired[/] {plain(fire.reason + note)} → {plain(fire.ref or 'nothing preserved')}")
     for decision in data["decisions"]:
         out.print(f"  [yellow]policy[/] {plain(decision['decision'])}: {plain(decision['note'])}")
-    for when, who, text in note_lines(data["notes"]):
+    for when, who, text in note_lines(data["notes"], time.time()):
         out.print(f"  [green]note[/] [dim]{plain(when)} {plain(who)}[/] {plain(text)}")
     out.print("  [dim]prompt[/]")
     for line in agent.prompt.splitlines() or [""]:

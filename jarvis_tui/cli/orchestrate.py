@@ -9,8 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from ..describe import note_lines, queue_short
+from ..describe import note_lines, queue_short, queue_text
 from ..engine.batch import load
+from ..engine.models import ACTIVE, HELD
 from ..engine.supervisor import Supervisor, SupervisorError
 from ..format import one_line, status_style
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, console, emit_json, open_supervisor, plain
@@ -63,8 +64,8 @@ def spawn_batch(args: argparse.Namespace) -> int:
     now = time.time()
     for agent in result.agents:
         print(agent.id)
-        if agent.status not in ("starting", "working", "waiting"):
-            reason = queue_short(agent, now) or agent.status_reason
+        if agent.status not in ACTIVE:
+            reason = (queue_text(agent) if agent.status == HELD else queue_short(agent, now)) or agent.status_reason
             print(f"{agent.id} is {agent.status}" + (f": {reason}" if reason else ""), file=sys.stderr)
     return EXIT_OK
 
@@ -119,7 +120,7 @@ def cmd_notes(args: argparse.Namespace) -> int:
         print("no notes" + (f" on task {args.task}" if args.task else "") + (f" tagged {args.tag}" if args.tag else ""))
         return EXIT_OK
     out = console()
-    for note, (when, who, text) in zip(found, note_lines([n.to_json() for n in found]), strict=True):
+    for note, (when, who, text) in zip(found, note_lines([n.to_json() for n in found], time.time()), strict=True):
         out.print(f"[bold]{note.task_id}[/] [dim]{plain(when)} {plain(who)}[/] {plain(text)}")
     return EXIT_OK
 

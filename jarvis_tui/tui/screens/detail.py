@@ -273,8 +273,8 @@ class DetailScreen(Screen[None]):
             parts.append(Text("never fired", style="dim"))
 
         grid_section(parts, "Findings (jarvis note)", None if data is None else [
-            (Text(when[11:19] or when, style="dim"), Text(who), Text(text))
-            for when, who, text in note_lines(d.get("notes", []))
+            (Text(when, style="dim"), Text(who), Text(text))
+            for when, who, text in note_lines(d.get("notes", []), now)
         ], empty="none recorded")
         grid_section(parts, "Policy decisions", None if data is None else [
             (Text(ago(event["at"], now), style="dim"), event["attempt_id"] or "-",

@@ -117,7 +117,7 @@ class MainScreen(Screen[None]):
         width = width if width is not None else self.size.width
         where = f"{app.sup.repo.name} · tmux -L {app.sup.tmux.socket}"
         if self.orchestrators:
-            app.sub_title = where + " · " + orchestrators_line(self.orchestrators, app.clock())
+            app.sub_title = where + " · " + orchestrators_line(self.orchestrators, app.clock(), short=width < WIDE)
         else:
             app.sub_title = where + (" · agents keep running when you quit" if width >= WIDE else "")
 

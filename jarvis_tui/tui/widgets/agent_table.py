@@ -117,7 +117,8 @@ def sort_rows(rows: list[RowData], name: str, descending: bool, now: float) -> l
 def layout(available: int, rows: list[RowData], now: float) -> dict[str, int]:
     """Which columns are shown and how wide: {key: width}, in screen order."""
     need_title = max((len(one_line(r.agent.title, 64)) + len(f" · {queue_short(r.agent, now)}" if r.agent.status in
-                                                               PENDING else "") for r in rows), default=0)
+                                                               PENDING else "")
+                      + (len(r.agent.ticket) + 1 if r.agent.ticket else 0) for r in rows), default=0)
     need_branch = max((len(r.agent.branch or "") for r in rows), default=0)
     widths = {key: COLUMNS[key].width for key in MUST}
     widths["title"] = TITLE_MIN
