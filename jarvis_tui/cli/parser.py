@@ -35,7 +35,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
               "echo 'Add type hints to utils.py' | jarvis spawn -",
               "jarvis spawn --ticket PROJ-7 --hold 'Migrate the billing tables'",
               "jarvis spawn --after ab12 --after cd34 'Summarise the analyses: {findings}'",
-              "jarvis spawn --batch tasks.json --json      (see jarvis spawn --help: batch files)"),
+              "jarvis spawn --batch tasks.json --json      (the batch file format: below)"),
     "ls": ("jarvis ls", "jarvis ls --status waiting --status failed --json"),
     "show": ("jarvis show ab12", "jarvis show ab12cd --json"),
     "logs": ("jarvis logs ab12 -n 50", "jarvis logs ab12 --follow", "jarvis logs ab12 --screen"),
