@@ -21,6 +21,7 @@ Behaviour comes from ``#tokens`` in the prompt, or the environment (the prompt w
     #daemon       start a detached (setsid) helper that outlives a plain kill-session
     #report       report done/failed through `jarvis report` before exiting
     #stubborn     ignore SIGTERM (a fire must escalate to SIGKILL after kill_grace)
+    #note=TEXT    record TEXT as a finding on its task (`jarvis note`), '_' read as spaces; repeatable
 """
 
 from __future__ import annotations
@@ -140,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     if repo:
         git("add", "--", "notes/progress.md", "demo_prompt.txt", *(["notes/answer.txt"] if ask else []))
         git("commit", "-q", "-m", "demo: final notes")
+
+    for text in re.findall(r"(?:^|\s)#note=(\S+)", prompt):  # findings for the tasks after this one
+        subprocess.run([sys.executable, "-m", "jarvis_tui", "note", text.replace("_", " "), "--tag", "demo"],
+                       check=False)
 
     if report:
         status = "done" if exit_code == 0 else "failed"

@@ -7,9 +7,10 @@ no Rich, no I/O, so the CLI and the dashboard cannot drift apart in what they te
 
 from __future__ import annotations
 
+import datetime as _dt
 from typing import Any
 
-from .engine.models import BLOCKED, PENDING, Agent
+from .engine.models import BLOCKED, HELD, PENDING, Agent, Orchestrator
 from .format import ago, duration, one_line
 
 LOADING = "…"
@@ -28,6 +29,8 @@ def queue_text(agent: Agent) -> str:
     """Why a queued or blocked agent is not running, in the engine's words ("" if it is not)."""
     if agent.status not in PENDING:
         return ""
+    if agent.status == HELD:
+        return f"until released (jarvis release {agent.id})"
     if agent.queue is not None and agent.queue.text:
         return agent.queue.text
     if agent.status == BLOCKED:
@@ -48,6 +51,8 @@ def queue_line(agent: Agent, now: float) -> str:
     if agent.status not in PENDING:
         return ""
     blocked = agent.status == BLOCKED
+    if agent.status == HELD:
+        return f"held: {queue_text(agent)}"
     line = f"{'blocked' if blocked else 'waiting'}: {queue_text(agent) or 'its turn'}"
     until = queue_until(agent)
     if until is not None and not blocked:
@@ -57,6 +62,8 @@ def queue_line(agent: Agent, now: float) -> str:
 
 def queue_short(agent: Agent, now: float) -> str:
     """The table's form of :func:`queue_line`: the reason and the countdown, no prefix."""
+    if agent.status == HELD:  # the status says held; how to release it is in show and the detail view
+        return "until released"
     line = queue_line(agent, now)
     return line.split(": ", 1)[1] if line else ""
 
@@ -106,11 +113,44 @@ def fact_rows(agent: Agent, details: dict[str, Any] | None, *, socket: str, now:
     ]
     if d is not None and d.get("log"):
         rows.append(("log", str(d["log"])))
+    if agent.ticket:
+        rows.append(("ticket", agent.ticket))
+    if agent.dependencies:
+        rows.append(("after", dependencies_text(agent, d)))
+    if agent.kind:
+        rows.append(("kind", agent.kind))
+    if agent.base:
+        rows.append(("base", agent.base))
+    if agent.batch:
+        width = f" (width {agent.batch_width})" if agent.batch_width else ""
+        rows.append(("batch", agent.batch + width))
+    if d is not None and d.get("notes"):
+        rows.append(("notes", f"{len(d['notes'])} finding(s) recorded (jarvis notes --task {agent.task_id})"))
     if agent.retry_context:
         rows.append(("retry of", agent.retry_context))
     if agent.summary:
         rows.append(("summary", agent.summary))
     return rows
+
+
+def dependencies_text(agent: Agent, details: dict[str, Any] | None) -> str:
+    """``3fa2c1 done, 8b21aa working``: the tasks it starts after (all done: it may start)."""
+    known = {d["task_id"]: d["status"] for d in (details or {}).get("dependencies", [])}
+    return ", ".join(f"{task} {known[task]}" if task in known else task for task in agent.dependencies)
+
+
+def note_lines(notes: list[dict[str, Any]], now: float) -> list[tuple[str, str, str]]:
+    """(how long ago, by whom, ``[tag] text``) per note record (``details["notes"]``, ``notes --json``)."""
+    out = []
+    for note in notes:
+        who = note.get("attempt_id") or note.get("author") or "-"
+        tag = f"[{note['tag']}] " if note.get("tag") else ""
+        try:
+            when = ago(_dt.datetime.fromisoformat(str(note["at"]).replace("Z", "+00:00")).timestamp(), now)
+        except (KeyError, ValueError):
+            when = "-"
+        out.append((when, str(who), tag + str(note.get("text", ""))))
+    return out
 
 
 def preserved_ref(agent: Agent) -> str | None:
@@ -163,6 +203,18 @@ def sent_message(agent_id: str, text: str, *, enter: bool) -> str:
     return f"sent {what}{' + Enter' if enter else ''} to {agent_id}"
 
 
+def orchestrators_line(connected: list[Orchestrator], now: float, *, short: bool = False) -> str:
+    """``orchestrator: claude-code 12m, last call 4s ago``: who drives the workers by MCP
+    (``short``: the names only)."""
+    if not connected:
+        return ""
+    parts = []
+    for orch in connected:
+        last = f", last call {ago(orch.last_call_at, now)}" if orch.last_call_at else ", no call yet"
+        parts.append(orch.client if short else f"{orch.client} {duration(now - orch.since)}{last}")
+    return ("orchestrator: " if len(parts) == 1 else "orchestrators: ") + "; ".join(parts)
+
+
 def detach_hint(nested: bool) -> str:
     """Inside the user's own tmux, ctrl-b reaches THEIR tmux: only our root-table key works."""
     return "detach with ctrl-q" if nested else "detach with ctrl-q (or ctrl-b d)"
@@ -176,9 +228,12 @@ def attach_label(agent: Agent) -> str:
 __all__ = [
     "attach_label",
     "countdown",
+    "dependencies_text",
     "detach_hint",
     "fact_rows",
     "fired_message",
+    "note_lines",
+    "orchestrators_line",
     "preserved_ref",
     "queue_line",
     "queue_short",

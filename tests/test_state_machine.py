@@ -93,12 +93,13 @@ def test_readme_status_table_matches_the_lifecycle():
 
 
 ALLOWED = {  # action -> statuses where it is allowed (for a started, not removed agent)
-    Action.FIRE: {"queued", "blocked", "starting", "working", "waiting"},
+    Action.FIRE: {"queued", "blocked", "starting", "working", "waiting", "held"},
     Action.RETRY: {"done", "failed", "fired", "merged"},
     Action.REMOVE: {"done", "failed", "fired", "merged"},
     Action.SEND: {"working", "waiting"},
     Action.ATTACH: {"starting", "working", "waiting"},
     Action.MERGE: {"done"},
+    Action.RELEASE: {"held"},
 }
 
 

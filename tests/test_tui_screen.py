@@ -65,9 +65,10 @@ async def test_filter_by_text_or_status_and_sort(tmp_path):
 def test_filter_words():
     agent = type("A", (), {})()
     for key, value in dict(id="a1b2c3", task_id="a1b2c3", title="Fix the flaky login test", agent="demo",
-                           branch="jarvis/fix", priority="high", status="failed").items():
+                           branch="jarvis/fix", priority="high", status="failed", ticket="PROJ-7").items():
         setattr(agent, key, value)
     assert matches(agent, "flaky LOGIN")
+    assert matches(agent, "proj-7")  # its ticket id too
     assert matches(agent, "failed") and not matches(agent, "done")
     assert matches(agent, "status:fail") and not matches(agent, "status:wait")
     assert not matches(agent, "flaky nope")

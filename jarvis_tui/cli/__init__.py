@@ -8,6 +8,7 @@ answers. Exit codes: 0 ok, 1 the operation failed, 2 bad input or config, 3 unkn
     common.py        exit codes, CliError, opening the engine, JSON and Rich output
     agents.py        spawn, ls, show, logs, attach, send, fire, retry, rm, heartbeat, report
     engine_stats.py  engine, stats, and an engine on demand for queued work
+    orchestrate.py   spawn --batch, wait, note, notes, release, dispatch, mcp
     setup.py         init, doctor, tui, demo
 """
 

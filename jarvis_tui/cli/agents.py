@@ -15,11 +15,13 @@ from ..describe import (
     detach_hint,
     fact_rows,
     fired_message,
+    note_lines,
     queue_short,
+    queue_text,
     removed_message,
     sent_message,
 )
-from ..engine.models import ACTIVE, ENDED, Agent
+from ..engine.models import ACTIVE, ENDED, HELD, Agent
 from ..engine.supervisor import Supervisor, SupervisorError
 from ..format import ago, duration, one_line, status_style
 from .common import (
@@ -43,16 +45,21 @@ def print_new_agent(agent: Agent, as_json: bool) -> int:
         return EXIT_OK
     print(agent.id)
     if agent.status not in ACTIVE:
-        reason = queue_short(agent, time.time()) or agent.status_reason
+        reason = (queue_text(agent) if agent.status == HELD else queue_short(agent, time.time())) or agent.status_reason
         print(f"{agent.id} is {agent.status}" + (f": {reason}" if reason else ""), file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_spawn(args: argparse.Namespace) -> int:
+    if args.batch is not None:
+        from .orchestrate import spawn_batch
+
+        return spawn_batch(args)
     prompt = read_prompt(args)
     sup = open_supervisor(args)
     agent = sup.spawn(prompt, agent=args.agent, title=args.title, priority=args.priority,
-                      after=args.after, max_attempts=args.max_attempts, scope=args.scope)
+                      after=args.after, max_attempts=args.max_attempts, scope=args.scope, ticket=args.ticket,
+                      base=args.base, hold=args.hold)
     engine_on_demand(sup, agent)
     return print_new_agent(agent, args.json)
 
@@ -81,7 +88,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
         table.add_row(
             a.id, f"[{style}]{symbol} {a.status}[/]" + (" [dim](removed)[/]" if a.removed else ""),
             a.agent, a.priority, str(a.attempt),
-            plain(one_line(a.title, 40)) + (f" [dim]· {plain(one_line(queued, 40))}[/]" if queued else ""),
+            (f"[cyan]{plain(a.ticket)}[/] " if a.ticket else "") + plain(one_line(a.title, 40))
+            + (f" [dim]· {plain(one_line(queued, 40))}[/]" if queued else ""),
             plain(a.branch or "-"), duration(a.runtime(now)), ago(a.last_output_at, now),
         )
     console().print(table)
@@ -106,6 +114,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         out.print(f"  [red]fired[/] {plain(fire.reason + note)} → {plain(fire.ref or 'nothing preserved')}")
     for decision in data["decisions"]:
         out.print(f"  [yellow]policy[/] {plain(decision['decision'])}: {plain(decision['note'])}")
+    for when, who, text in note_lines(data["notes"], time.time()):
+        out.print(f"  [green]note[/] [dim]{plain(when)} {plain(who)}[/] {plain(text)}")
     out.print("  [dim]prompt[/]")
     for line in agent.prompt.splitlines() or [""]:
         out.print("    " + line, markup=False)

@@ -10,6 +10,7 @@ from typing import Any
 from .. import __version__
 from ..engine.vocabulary import FIRE_REASONS, PRIORITIES
 from ..engine.models import STATUSES
+from ..engine.waiting import UNTIL_HELP
 
 
 def command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
@@ -30,11 +31,24 @@ PRIORITY_HELP = ("which queued agent starts first when a slot frees up: " + " be
 REASON_HELP = "why, recorded for jarvis stats and told to a retry: " + "; ".join(
     f"{reason} ({help_text})" for reason, help_text in FIRE_REASONS.items())
 
+BATCH_HELP = """batch files (--batch FILE, '-' for stdin):
+  {"strategy": "parallel", "base": "feature/login",
+   "tasks": [{"name": "auth", "prompt": "Analyse src/auth", "agent": "claude", "priority": "high"},
+             {"name": "db", "prompt": "Analyse src/db", "ticket": "PROJ-8", "scope": ["src/db/**"]},
+             {"prompt": "Write the report from: {findings}", "after": ["auth", "db"]}]}
+  task keys: name, prompt (required), title, agent, priority, kind, scope, after (names, indexes or
+  agent ids), ticket, hold, max_attempts. strategy: parallel (admission decides), sequential (each
+  after the previous), auto (at most as many at once as can start now). Every task is checked
+  before any is created: one bad task refuses the batch, naming it (tasks[2])."""
+
 EXAMPLES: dict[str, tuple[str, ...]] = {
     "init": ("jarvis init", "jarvis init --repo ../project --exclude-config"),
     "spawn": ("jarvis spawn 'Fix the flaky login test'",
               "jarvis spawn -a claude -p high -t 'Login fix' --prompt-file task.md",
-              "echo 'Add type hints to utils.py' | jarvis spawn -"),
+              "echo 'Add type hints to utils.py' | jarvis spawn -",
+              "jarvis spawn --ticket PROJ-7 --hold 'Migrate the billing tables'",
+              "jarvis spawn --after ab12 --after cd34 'Summarise the analyses: {findings}'",
+              "jarvis spawn --batch tasks.json --json      (the batch file format: below)"),
     "ls": ("jarvis ls", "jarvis ls --status waiting --status failed --json"),
     "show": ("jarvis show ab12", "jarvis show ab12cd --json"),
     "logs": ("jarvis logs ab12 -n 50", "jarvis logs ab12 --follow", "jarvis logs ab12 --screen"),
@@ -58,6 +72,15 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "stats": ("jarvis stats", "jarvis stats --json"),
     "tui": ("jarvis", "jarvis --config ~/work/jarvis.toml tui"),
     "demo": ("jarvis demo", "jarvis demo --keep"),
+    "wait": ("jarvis wait ab12", "jarvis wait ab12 cd34 --until done --timeout 600 --json",
+             "jarvis wait ab12 cd34 ef56 --any --until waiting,ended"),
+    "note": ("jarvis note 'the token refresh path is untested' --tag risk      (inside an agent's session)",
+             "jarvis note --task ab12 'use the v2 API'      (from outside: on that agent's task)"),
+    "notes": ("jarvis notes", "jarvis notes --task ab12 --tag risk --json"),
+    "release": ("jarvis release ab12",),
+    "dispatch": ("jarvis dispatch --dry-run", "jarvis dispatch --dry-run --json", "jarvis dispatch"),
+    "mcp": ("claude mcp add jarvis -- jarvis mcp --config /path/to/config.toml",
+            "jarvis mcp --config config.toml      (speaks MCP on stdin/stdout; started by the MCP client)"),
 }
 
 
@@ -101,16 +124,28 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
                    help="keep the config out of git: add it to the repository's .git/info/exclude")
 
     p = add("spawn", command("agents", "cmd_spawn"), "start an agent on a new worktree and branch (prints its id)")
+    p.epilog = (p.epilog or "") + "\n\n" + BATCH_HELP
     p.add_argument("prompt", nargs="?", help="the task; '-' reads stdin (use -- before a prompt starting with '-')")
     p.add_argument("--prompt-file", metavar="FILE", help="read the prompt from FILE ('-' for stdin)")
     p.add_argument("--agent", "-a", metavar="PROFILE", help=agent_help(default_agent))
     p.add_argument("--title", "-t", help="short title (default: the prompt's first line)")
     p.add_argument("--priority", "-p", choices=PRIORITIES, default="medium", help=PRIORITY_HELP)
-    p.add_argument("--after", metavar="ID", help="start only when that agent's task is done (any unique prefix of its id)")
+    p.add_argument("--after", action="append", metavar="ID",
+                   help="start only when that agent's task is done (any unique prefix of its id); repeatable or "
+                        "a comma list: it starts when ALL are done, and is blocked if one fails or is fired. "
+                        "{findings} in the prompt becomes what they recorded with jarvis note")
     p.add_argument("--max-attempts", type=int, metavar="N", help="automatic attempts on failure (overrides the profile)")
     p.add_argument("--scope", action="append", metavar="GLOB",
                    help="files this agent may edit (gitignore-style, repeatable, e.g. 'src/auth/**'); it waits "
                         "while a running agent's scope overlaps, and writes outside it are flagged")
+    p.add_argument("--ticket", metavar="T", help="an external ticket id (e.g. PROJ-7): shown everywhere, and in the "
+                                               "branch name jarvis/<ticket>-<slug>-<id>")
+    p.add_argument("--hold", action="store_true",
+                   help="record it as held: never dispatched until 'jarvis release ID' (a ticket kept for a person)")
+    p.add_argument("--base", metavar="REV", help="the branch or commit to start from (default: [supervisor] base), "
+                                                 "e.g. the orchestrator's current branch")
+    p.add_argument("--batch", metavar="FILE",
+                   help="spawn every task of a JSON batch file ('-': stdin), all checked before any is created")
 
     p = add("ls", command("agents", "cmd_ls"), "list agents (latest attempt of each task)")
     p.add_argument("--all", action="store_true", help="include removed agents and earlier attempts")
@@ -216,4 +251,30 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the scratch folder and agents after quitting")
     p.add_argument("--no-tui", action="store_true",
                    help="set up and spawn, print the config path, do not open the dashboard")
+    p = add("wait", command("orchestrate", "cmd_wait"),
+            "block until agents reach a state; exit 0 reached, 1 one ended otherwise, 124 timeout")
+    p.add_argument("ids", nargs="+", metavar="ID", help=ID_HELP + "; several may be given (a wait follows each "
+                                                                 "task across its automatic retries)")
+    p.add_argument("--until", action="append", metavar="STATE", help="what to wait for (default: ended): "
+                   + UNTIL_HELP + "; a comma list or repeated means any of them")
+    p.add_argument("--any", action="store_true", help="return when ANY agent reaches it (default: all)")
+    p.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds (exit 124)")
+
+    p = add("note", command("orchestrate", "cmd_note"), "(for agents) record a finding on my task, for the tasks after it")
+    p.add_argument("text", help="the finding; '-' reads stdin")
+    p.add_argument("--tag", metavar="T", help="a one-word label (e.g. risk, todo, api)")
+    p.add_argument("--task", metavar="ID", help="record it on this agent's task instead (from outside a session)")
+
+    p = add("notes", command("orchestrate", "cmd_notes"), "findings recorded with jarvis note (all, or one task's)")
+    p.add_argument("--task", metavar="ID", help="only this agent's task")
+    p.add_argument("--tag", metavar="T", help="only notes with this tag")
+
+    p = add("release", command("orchestrate", "cmd_release"), "dispatch a held task (spawn --hold): it joins the queue")
+    p.add_argument("ids", nargs="+", metavar="ID", help=ID_HELP)
+
+    p = add("dispatch", command("orchestrate", "cmd_dispatch"),
+            "start queued agents that admission allows now; --dry-run: what would start, and why the rest wait")
+    p.add_argument("--dry-run", action="store_true", help="change nothing: only say what would happen")
+
+    add("mcp", command("orchestrate", "cmd_mcp"), "serve jarvis to an orchestrating agent over MCP (stdio)", json_flag=False)
     return parser

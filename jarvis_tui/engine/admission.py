@@ -4,7 +4,8 @@ Checked in this order; the first "no" becomes the agent's queue reason (a
 :class:`~.models.QueueReason`: its kind, its human text and, for timed waits, when it ends):
 
 ``dependency`` (an ``--after`` task not done; failed or fired: blocked) -> ``backoff`` (an
-automatic retry's delay) -> ``scope`` (a running agent's file scope overlaps its scope) -> ``capacity`` (``max_agents``) -> ``profile`` (``max_concurrent``)
+automatic retry's delay) -> ``scope`` (a running agent's file scope overlaps its scope) -> ``batch``
+(its batch already runs as many as the width ``strategy auto`` fixed) -> ``capacity`` (``max_agents``) -> ``profile`` (``max_concurrent``)
 -> ``resources`` (danger zone: none) -> ``warning`` (warning zone: one start per
 ``warning_interval``) -> ``order`` (a NEW spawn or retry that could start does not jump ahead
 of queued agents of equal or higher priority: it queues, and dispatch picks in order).
@@ -17,14 +18,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .config import Config
-from .models import ACTIVE, DONE, ENDED, Agent, QueueReason
+from .models import ACTIVE, DONE, ENDED, MERGED, Agent, QueueReason
 from .resources import DANGER, WARNING, SystemReading, system_zone
 from .vocabulary import priority_rank
 
 # Kinds that concern only the agent itself: while they hold, agents behind it in the queue
 # may still start (its profile's slot frees with a global one). Any other "no" (capacity,
 # resources) stops the queue, so lower priorities never jump ahead.
-OWN_KINDS = frozenset({"dependency", "backoff", "profile", "scope", "budget"})
+OWN_KINDS = frozenset({"dependency", "backoff", "profile", "scope", "budget", "batch"})
 
 
 @dataclass(frozen=True)
@@ -52,18 +53,40 @@ def priority_key(agent: Agent) -> tuple[int, float, str]:
 
 
 def dependency_state(agent: Agent, tasks_latest: dict[str, Agent]) -> Decision | None:
-    if not agent.after_task_id:
+    """``None`` when every ``--after`` task is done (fan-in: all of them); else a wait, or a
+    block naming each dependency that failed or was fired (it can never start by itself)."""
+    deps = agent.dependencies
+    if not deps:
         return None
-    dep = tasks_latest.get(agent.after_task_id)
-    if dep is None:
-        return no("dependency", f"waiting for task {agent.after_task_id} (unknown)", task=agent.after_task_id)
-    if dep.status == DONE:
+    ended: list[Agent] = []
+    pending: list[tuple[str, str]] = []  # (task id, its status)
+    for task in deps:
+        dep = tasks_latest.get(task)
+        if dep is None:
+            pending.append((task, "unknown"))
+        elif dep.status in (DONE, MERGED):  # merged: done, and its work landed
+            continue
+        elif dep.status in ENDED:
+            ended.append(dep)
+        else:
+            pending.append((task, str(dep.status)))
+    if ended:
+        def said(dep: Agent) -> str:
+            reason = (dep.status_reason or "").removeprefix(f"{dep.status}: ")  # not "fired (fired: ...)"
+            return f"{dep.task_id} {dep.status}" + (f" ({reason})" if reason else "")
+
+        text = ("dependency " if len(ended) == 1 else "dependencies ") + ", ".join(said(d) for d in ended)
+        return no("dependency", text, block=True, task=ended[0].task_id, status=str(ended[0].status),
+                  blocked_by=[{"task": d.task_id, "status": str(d.status)} for d in ended])
+    if not pending:
         return None
-    if dep.status in ENDED:
-        why = f" ({dep.status_reason})" if dep.status_reason else ""
-        return no("dependency", f"dependency {dep.task_id} {dep.status}{why}", block=True,
-                  task=dep.task_id, status=dep.status)
-    return no("dependency", f"waiting for task {dep.task_id} ({dep.status})", task=dep.task_id, status=dep.status)
+    waiting = ", ".join(f"{task} ({status})" for task, status in pending)
+    if len(deps) == 1:
+        text = f"waiting for task {waiting}"
+    else:
+        text = f"waiting for {len(pending)} of {len(deps)} tasks: {waiting}"
+    return no("dependency", text, task=pending[0][0], status=pending[0][1],
+              waiting_for=[{"task": task, "status": status} for task, status in pending])
 
 
 def ahead_of(agent: Agent, queued: Iterable[Agent]) -> list[Agent]:
@@ -88,6 +111,11 @@ def admit(agent: Agent, config: Config, active: Iterable[Agent], *, now: float,
         pattern, holder = scope_held
         return no("scope", f"scope {pattern} held by {holder}", pattern=pattern, holder=holder)
     running = [a for a in active if a.status in ACTIVE and a.id != agent.id]
+    if agent.batch and agent.batch_width:
+        mates = sum(1 for a in running if a.batch == agent.batch)
+        if mates >= agent.batch_width:
+            return no("batch", f"batch {agent.batch}: {mates} of its tasks running (width {agent.batch_width})",
+                      batch=agent.batch, width=agent.batch_width)
     limit = config.supervisor.max_agents
     if len(running) >= limit:
         return no("capacity", f"max_agents {limit} reached", limit=limit)

@@ -32,7 +32,8 @@ from .config_schema import (
     SupervisorConfig,
 )
 
-PLACEHOLDERS = ("prompt", "prompt_file", "worktree", "branch", "id", "task_id", "retry_context", "python")
+PLACEHOLDERS = ("prompt", "prompt_file", "worktree", "branch", "id", "task_id", "retry_context", "python",
+                "findings_file")
 _PLACEHOLDER_RE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 

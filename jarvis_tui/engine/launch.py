@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import claims
+from . import claims, notes
 from .config import Profile, substitute
 from .errors import SupervisorError
 from .git import worktrees
@@ -55,7 +55,9 @@ class _Made:
 
 
 def branch_name(agent: Agent) -> str:
-    return f"jarvis/{worktrees.slugify(agent.title)}-{agent.id}"
+    """``jarvis/<slug>-<id>``, or ``jarvis/<ticket>-<slug>-<id>``: a branch names its ticket."""
+    ticket = f"{agent.ticket}-" if agent.ticket else ""
+    return f"jarvis/{ticket}{worktrees.slugify(agent.title)}-{agent.id}"
 
 
 def start(sup: Supervisor, agent_id: str, claim: Claim) -> Agent:
@@ -81,8 +83,10 @@ def _start(sup: Supervisor, agent: Agent, claim: Claim) -> Agent:
     made = _Made()
     try:
         try:
-            base_commit = worktrees.resolve_commit(sup.repo, sup.config.supervisor.base)
+            base_commit = worktrees.resolve_commit(sup.repo, agent.base or sup.config.supervisor.base)
         except worktrees.WorktreeError:
+            if agent.base:
+                raise SupervisorError(f"its base {agent.base!r} is not a branch or commit any more") from None
             raise SupervisorError(sup.config.base_problem() or "the base commit cannot be resolved") from None
         start_point = agent.start_point or base_commit
         _stop_requested(sup, agent.id)
@@ -93,7 +97,11 @@ def _start(sup: Supervisor, agent: Agent, claim: Claim) -> Agent:
         if agent.attempt > 1 and agent.start_point:
             base_commit = _task_base(sup, agent) or base_commit
         _stop_requested(sup, agent.id)
-        launcher = write_spec(sup, agent, profile, worktree, branch)
+        run_as, extra_env = notes.prepare(sup, agent)  # its dependencies' findings, if it has any
+        too_long = argv_problem(*agent_argv(sup, run_as, profile, worktree, branch))
+        if too_long:
+            raise SupervisorError(f"its prompt with its dependencies' findings: {too_long}")
+        launcher = write_spec(sup, run_as, profile, worktree, branch, extra_env=extra_env)
         try:
             pane_id, pid = sup.tmux.start_session(session, worktree, launcher, sup.paths.log(agent.id))
         except TmuxError as exc:
@@ -168,6 +176,7 @@ def agent_argv(sup: Supervisor, agent: Agent, profile: Profile, worktree: Path, 
         "task_id": agent.task_id,
         "retry_context": agent.retry_context or "",
         "python": sys.executable,
+        "findings_file": str(sup.paths.findings(agent.id)) if agent.dependencies else "",
     }
     argv = [substitute(item, values) for item in profile.command]
     env = {key: substitute(value, values) for key, value in profile.env.items()}
@@ -190,7 +199,8 @@ def argv_problem(argv: list[str], env: dict[str, str]) -> str | None:
     return None
 
 
-def write_spec(sup: Supervisor, agent: Agent, profile: Profile, worktree: Path, branch: str) -> list[str]:
+def write_spec(sup: Supervisor, agent: Agent, profile: Profile, worktree: Path, branch: str, *,
+               extra_env: dict[str, str] | None = None) -> list[str]:
     directory = sup.paths.session_dir(agent.id)
     directory.mkdir(parents=True, exist_ok=True)
     sup.paths.prompt(agent.id).write_bytes(agent.prompt.encode("utf-8", "surrogateescape"))
@@ -208,11 +218,13 @@ def write_spec(sup: Supervisor, agent: Agent, profile: Profile, worktree: Path, 
     })
     if agent.retry_context:
         env["JARVIS_RETRY_CONTEXT"] = agent.retry_context
+    env.update(extra_env or {})
     spec = {"argv": argv, "cwd": str(worktree), "env": env, "exit_file": str(sup.paths.exit(agent.id)),
             # enough to rebuild the registry row if the registry is ever lost (doctor --adopt)
             "record": {"id": agent.id, "task_id": agent.task_id, "attempt": agent.attempt, "title": agent.title,
                        "agent": agent.agent, "priority": agent.priority, "branch": branch,
-                       "created_at": agent.created_at, "after": agent.after_task_id}}
+                       "created_at": agent.created_at, "after": agent.after_task_id,
+                       "after_tasks": agent.dependencies, "ticket": agent.ticket}}
     spec_path = sup.paths.spec(agent.id)
     tmp = spec_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(spec, ensure_ascii=True, indent=2), encoding="ascii")

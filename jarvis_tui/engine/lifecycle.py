@@ -18,6 +18,7 @@ sent input...?) that the CLI, the dashboard's keys and the MCP server all ask.
       ▼ │          start_interrupted        exited_error, lost, reported_failed ──► failed
     blocked             ▼                   fire (any live or pending status) ──► fired
                       failed
+    held ──release──► queued   (spawn --hold: never dispatched until released)
 
 A retry is not a transition: it is a new attempt (a new agent id) of the same task.
 """
@@ -49,6 +50,7 @@ class Status(StrEnum):
     FAILED = "failed"
     FIRED = "fired"
     MERGED = "merged"
+    HELD = "held"  # recorded, never dispatched until released (jarvis release)
 
 
 class Event(StrEnum):
@@ -68,11 +70,12 @@ class Event(StrEnum):
     LOST = "lost"
     FIRE = "fire"
     MERGE = "merge"
+    RELEASE = "release"
 
 
 S, E = Status, Event
 
-PENDING = frozenset({S.QUEUED, S.BLOCKED})
+PENDING = frozenset({S.QUEUED, S.BLOCKED, S.HELD})  # not started, and no tmux session
 ACTIVE = frozenset({S.STARTING, S.WORKING, S.WAITING})  # has (or is getting) a tmux session
 RUNNING = frozenset({S.WORKING, S.WAITING})
 ENDED = frozenset({S.DONE, S.FAILED, S.FIRED, S.MERGED})
@@ -112,6 +115,8 @@ TRANSITIONS: tuple[Transition, ...] = tuple(
             "stopped by a person or a policy, with a recorded reason; all work preserved")
     + _rows(S.DONE, S.MERGED, E.MERGE, "its work was merged into the base branch")
     + _rows((S.FAILED, S.FIRED), S.MERGED, E.MERGE, "merged with --force-ended")
+    + _rows(S.HELD, S.QUEUED, E.RELEASE, "released (jarvis release): it joins the queue")
+    + _rows(S.HELD, S.FIRED, E.FIRE, "a held task cancelled, with a recorded reason")
 )
 
 _TABLE: dict[tuple[Status, Event], Status] = {(t.source, t.event): t.target for t in TRANSITIONS}
@@ -194,6 +199,7 @@ class Action(StrEnum):
     CHECK = "check"
     MERGE = "merge"
     DETAILS = "details"
+    RELEASE = "release"
 
 
 def allowed(agent: Agent, action: Action | str, *, force_ended: bool = False) -> str | None:
@@ -252,6 +258,10 @@ def allowed(agent: Agent, action: Action | str, *, force_ended: bool = False) ->
             return f"agent {aid} is {status}; only an ended agent can be merged"
         if status in (S.FAILED, S.FIRED) and not force_ended:
             return f"agent {aid} is {status}; merge it anyway with --force-ended"
+        return None
+    if action is Action.RELEASE:
+        if status is not S.HELD:
+            return f"agent {aid} is {status}, not held: nothing to release"
         return None
     raise AssertionError(action)  # pragma: no cover - every Action is handled above
 

@@ -24,11 +24,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import checks
+from . import checks, orchestrators
 from .conflicts import Scanner
 from .git.overlap import Overlap
 from .lease import DEFAULT_TTL, Lease
-from .models import ACTIVE, Agent
+from .models import ACTIVE, Agent, Orchestrator
 from .overseer import Action, Overseer
 from .resources import Smoother, SystemReading, TreeUsage
 from .supervisor import Supervisor
@@ -46,6 +46,7 @@ class TickResult:
     at: float = 0.0
     actions: list[Action] = field(default_factory=list)  # automatic decisions (leader only)
     overlaps: list[Overlap] | None = None  # agents editing the same files (when a scan ran)
+    orchestrators: list[Orchestrator] = field(default_factory=list)  # clients connected by `jarvis mcp`
 
 
 class EngineLoop:
@@ -97,7 +98,8 @@ class EngineLoop:
             overlaps = self.scanner.scan(self.sup)
         agents = self.sup.agents()
         return TickResult(agents=agents, reading=reading, raw_reading=raw, usage=usage, changed=changed,
-                          started=started, leader=leader, at=now, actions=actions, overlaps=overlaps)
+                          started=started, leader=leader, at=now, actions=actions, overlaps=overlaps,
+                          orchestrators=orchestrators.connected(self.sup.registry))
 
     def close(self) -> None:
         """Release the lease if this loop holds it (call on clean exit: a standby takes over at once)."""

@@ -71,7 +71,7 @@ def merge(sup: Supervisor, ident: str, *, strategy: str = "merge", into: str | N
         raise SupervisorError(refusal)
     if strategy not in {s.value for s in git_merge.Strategy}:
         raise UsageError(f"unknown strategy {strategy!r} (choose from {', '.join(s.value for s in git_merge.Strategy)})")
-    target = into or base_branch(sup)
+    target = into or base_branch(sup, agent)
     claim = claims.take(sup.registry, agent.id, "merge", now=sup.clock())
     try:
         agent = sup.registry.get(agent.id)

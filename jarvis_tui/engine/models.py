@@ -21,6 +21,7 @@ DONE = Status.DONE
 FAILED = Status.FAILED
 FIRED = Status.FIRED
 MERGED = Status.MERGED
+HELD = Status.HELD
 
 STATUSES = tuple(s.value for s in Status)
 
@@ -48,7 +49,7 @@ class FireRecord:
 
 
 QUEUE_KINDS = ("dependency", "backoff", "capacity", "profile", "resources", "warning", "order",
-               "scope", "budget")
+               "scope", "budget", "batch")
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,42 @@ class Claim:
 
     def to_json(self) -> dict[str, Any]:
         return {"op": self.op, "pid": self.pid, "host": self.host, "since": iso(self.at)}
+
+
+@dataclass(frozen=True)
+class Note:
+    """A finding a worker (or an orchestrator) recorded on a task, for the tasks after it."""
+
+    id: int
+    task_id: str
+    attempt_id: str | None
+    at: float
+    tag: str | None
+    text: str
+    author: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "task_id": self.task_id, "attempt_id": self.attempt_id, "at": iso(self.at),
+                "tag": self.tag, "text": self.text, "author": self.author}
+
+
+@dataclass(frozen=True)
+class Orchestrator:
+    """A client connected through ``jarvis mcp`` (one server process each)."""
+
+    pid: int
+    client: str
+    since: float
+    client_version: str | None = None
+    last_call_at: float | None = None
+    last_tool: str | None = None
+    calls: int = 0
+    host: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pid": self.pid, "client": self.client, "client_version": self.client_version,
+                "since": iso(self.since), "last_call_at": iso(self.last_call_at), "last_tool": self.last_tool,
+                "calls": self.calls, "host": self.host}
 
 
 @dataclass
@@ -138,6 +175,19 @@ class Agent:
     check_at: float | None = None
     overlaps: list[str] = field(default_factory=list)  # live agents touching the same paths
     out_of_scope: list[str] = field(default_factory=list)  # paths it touched outside its scope
+    after_tasks: list[str] = field(default_factory=list)  # task ids it starts after (all done: fan-in)
+    ticket: str | None = None  # an external ticket id (in the branch name too)
+    kind: str | None = None  # what sort of task (a label an orchestrator gives: review, test...)
+    base: str | None = None  # the branch or commit it starts from (None: [supervisor] base)
+    batch: str | None = None  # the batch it was spawned in (spawn --batch)
+    batch_width: int | None = None  # at most this many of its batch run at once (strategy auto)
+
+    @property
+    def dependencies(self) -> list[str]:
+        """The tasks it waits for: every ``--after`` (older records named only one)."""
+        if self.after_tasks:
+            return list(self.after_tasks)
+        return [self.after_task_id] if self.after_task_id else []
 
     @property
     def check(self) -> str | None:
@@ -197,11 +247,16 @@ class Agent:
             "merged_at": iso(self.merged_at),
             "merge_commit": self.merge_commit,
             "merged_into": self.merged_into,
+            "after_tasks": self.dependencies,
+            "ticket": self.ticket,
+            "kind": self.kind,
+            "base": self.base,
+            "batch": self.batch,
         }
 
 
 __all__ = [
-    "ACTIVE", "BLOCKED", "DONE", "ENDED", "FAILED", "FIRED", "LIVE", "MERGED", "PENDING", "QUEUED",
+    "ACTIVE", "BLOCKED", "DONE", "ENDED", "FAILED", "FIRED", "HELD", "LIVE", "MERGED", "PENDING", "QUEUED",
     "QUEUE_KINDS", "RUNNING", "STARTING", "STATUSES", "WAITING", "WORKING", "Agent", "Claim", "FireRecord",
-    "QueueReason", "Status", "iso",
+    "Note", "Orchestrator", "QueueReason", "Status", "iso",
 ]

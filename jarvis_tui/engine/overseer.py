@@ -177,14 +177,17 @@ class Overseer:
             state = dependency_state(agent, latest)
             if state is not None and state.block:
                 continue
-            dep = latest.get(agent.after_task_id or "")
-            note = f"dependency {agent.after_task_id} is {dep.status if dep else 'gone'} again"
+            deps = [(task, latest.get(task)) for task in agent.dependencies]
+            said = ", ".join(f"{task} is {dep.status if dep else 'gone'}" for task, dep in deps)
+            note = f"dependency {said} again" if len(deps) == 1 else f"dependencies: {said}"
             queue = state.queue if state else None
             if self.sup.transition(agent, Event.UNBLOCK, reason=note, queue_reason=queue.text if queue else None,
                                    queue_kind=queue.kind if queue else None,
                                    queue_data={"until": queue.until, **queue.data} if queue else None):
-                self._event(agent, "unblocked", note, {"dependency": agent.after_task_id,
-                                                      "dependency_status": dep.status if dep else None})
+                first = deps[0][1] if deps else None
+                self._event(agent, "unblocked", note, {"dependency": deps[0][0] if deps else None,
+                                                      "dependency_status": first.status if first else None,
+                                                      "dependencies": {t: d.status if d else None for t, d in deps}})
                 actions.append(Action("unblocked", agent.id, note))
         return actions
 

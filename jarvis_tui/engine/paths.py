@@ -46,6 +46,10 @@ class StatePaths:
     def prompt(self, agent_id: str) -> Path:
         return self.session_dir(agent_id) / "prompt.txt"
 
+    def findings(self, agent_id: str) -> Path:
+        """Its dependencies' findings, written at its start ($JARVIS_FINDINGS_FILE)."""
+        return self.session_dir(agent_id) / "findings.md"
+
     def worktree(self, agent_id: str) -> Path:
         return self.worktrees / agent_id
 

@@ -38,7 +38,7 @@ T = TypeVar("T")
 
 _SELECT_AGENTS = """
 SELECT a.*, t.title, t.prompt, t.priority, t.after_task_id, t.max_attempts, t.scope,
-       t.created_at AS task_created_at,
+       t.created_at AS task_created_at, t.ticket, t.kind, t.base, t.batch, t.batch_width,
        (a.attempt = (SELECT MAX(b.attempt) FROM attempts b WHERE b.task_id = a.task_id)) AS latest
 FROM attempts a JOIN tasks t ON t.id = a.task_id
 """
@@ -278,12 +278,19 @@ class Registry:
 
     def create_task(self, conn: sqlite3.Connection, *, task_id: str, title: str, prompt: str, priority: str,
                     profile: str, after_task_id: str | None = None, max_attempts: int | None = None,
-                    now: float | None = None, scope: list[str] | None = None) -> None:
+                    now: float | None = None, scope: list[str] | None = None, after: list[str] | None = None,
+                    ticket: str | None = None, kind: str | None = None, base: str | None = None,
+                    batch: str | None = None, batch_width: int | None = None) -> None:
+        """A task row and its dependencies (``after``: task ids, all must be done; ``after_task_id``
+        alone is the older single form, kept as the first of them)."""
+        deps = list(after or ([after_task_id] if after_task_id else []))
         conn.execute(
-            "INSERT INTO tasks (id, title, prompt, priority, profile, created_at, after_task_id, max_attempts, scope)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (task_id, title, prompt, priority, profile, now or time.time(), after_task_id, max_attempts,
-             json.dumps(scope) if scope else None))
+            "INSERT INTO tasks (id, title, prompt, priority, profile, created_at, after_task_id, max_attempts, scope,"
+            " ticket, kind, base, batch, batch_width) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (task_id, title, prompt, priority, profile, now or time.time(), deps[0] if deps else None, max_attempts,
+             json.dumps(scope) if scope else None, ticket, kind, base, batch, batch_width))
+        conn.executemany("INSERT INTO task_deps (task_id, dep_task_id, position) VALUES (?, ?, ?)",
+                         [(task_id, dep, position) for position, dep in enumerate(deps)])
 
     def create_attempt(self, conn: sqlite3.Connection, *, attempt_id: str, task_id: str, attempt: int,
                        profile: str, status: str, now: float | None = None, **fields: Any) -> None:
@@ -367,7 +374,25 @@ class Registry:
             scope=_list(row["scope"]), merged_at=row["merged_at"], merge_commit=row["merge_commit"],
             merged_into=row["merged_into"], check_state=row["check_state"], check_exit=row["check_exit"],
             check_at=row["check_at"], overlaps=_list(row["overlaps"]), out_of_scope=_list(row["out_of_scope"]),
+            ticket=row["ticket"], kind=row["kind"], base=row["base"], batch=row["batch"],
+            batch_width=row["batch_width"],
         )
+
+    def _complete(self, agents: list[Agent]) -> list[Agent]:
+        """Rows to records: their fires and their dependencies (one query each, for any number)."""
+        self._attach_fires(agents)
+        if not agents:
+            return agents
+        by_task: dict[str, list[Agent]] = {}
+        for agent in agents:
+            by_task.setdefault(agent.task_id, []).append(agent)
+        rows = self.conn.execute(
+            f"SELECT task_id, dep_task_id FROM task_deps WHERE task_id IN ({', '.join('?' * len(by_task))})"
+            " ORDER BY task_id, position", list(by_task)).fetchall()
+        for row in rows:
+            for agent in by_task[row["task_id"]]:
+                agent.after_tasks.append(row["dep_task_id"])
+        return agents
 
     def _attach_fires(self, agents: list[Agent]) -> list[Agent]:
         if not agents:
@@ -387,7 +412,7 @@ class Registry:
         row = self.conn.execute(_SELECT_AGENTS + " WHERE a.id = ?", (attempt_id,)).fetchone()
         if row is None:
             raise NotFound(f"no agent with id {attempt_id!r}")
-        return self._attach_fires([self._agent_from_row(row)])[0]
+        return self._complete([self._agent_from_row(row)])[0]
 
     @_guarded
     def agents(self, *, include_removed: bool = False, latest_only: bool = False,
@@ -404,7 +429,12 @@ class Registry:
         sql = (_SELECT_AGENTS + (" WHERE " + " AND ".join(where) if where else "")
                + " ORDER BY t.created_at, a.attempt, a.id")
         agents = [self._agent_from_row(r) for r in self.conn.execute(sql, params).fetchall()]
-        return self._attach_fires(agents)
+        return self._complete(agents)
+
+    @_guarded
+    def query(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[sqlite3.Row]:
+        """A read for the engine modules that own their own tables (notes, orchestrators)."""
+        return self.conn.execute(sql, params).fetchall()
 
     @_guarded
     def latest_of(self, *task_ids: str) -> dict[str, Agent]:
@@ -424,7 +454,7 @@ class Registry:
     @_guarded
     def attempts_of(self, task_id: str) -> list[Agent]:
         rows = self.conn.execute(_SELECT_AGENTS + " WHERE a.task_id = ? ORDER BY a.attempt", (task_id,)).fetchall()
-        return self._attach_fires([self._agent_from_row(r) for r in rows])
+        return self._complete([self._agent_from_row(r) for r in rows])
 
     @_guarded
     def events(self, *, attempt_id: str | None = None, task_id: str | None = None,

@@ -167,7 +167,7 @@ def _adopt_one(sup: Supervisor, agent_id: str, spec: dict[str, Any], panes: dict
         if not sup.registry.attempts_of(task_id):
             sup.registry.create_task(conn, task_id=task_id, title=title, prompt=prompt,
                                      priority=record.get("priority", "medium"), profile=record.get("agent", "adopted"),
-                                     after_task_id=None, now=created)
+                                     after_task_id=None, now=created, ticket=record.get("ticket"))
         attempt = int(record.get("attempt") or env.get("JARVIS_ATTEMPT") or 1)
         sup.registry.create_attempt(
             conn, attempt_id=agent_id, task_id=task_id, attempt=attempt, profile=record.get("agent", "adopted"),

@@ -21,11 +21,18 @@ if TYPE_CHECKING:
     from .supervisor import Supervisor
 
 
-def base_branch(sup: Supervisor) -> str:
-    """``[supervisor] base`` as a branch name (``HEAD`` resolves to the checked-out branch).
+def base_branch(sup: Supervisor, agent: Agent | None = None) -> str:
+    """``[supervisor] base`` as a branch name (``HEAD`` resolves to the checked-out branch);
+    for an agent spawned with its own base (``--base``, a batch's branch context), that one.
 
     A base that is a commit, not a branch, cannot receive a merge: refused with the reason.
     """
+    if agent is not None and agent.base:
+        try:
+            return git_review.resolve_branch(sup.repo, agent.base).name
+        except git_review.NotABranch:
+            raise SupervisorError(f"agent {agent.id} started from {agent.base!r}, a commit, not a branch: "
+                                  "name a branch with --into") from None
     problem = sup.config.base_problem()
     if problem:
         raise SupervisorError(problem)
@@ -42,7 +49,7 @@ def review(sup: Supervisor, ident: str, *, into: str | None = None) -> tuple[Age
     refusal = allowed(agent, Action.REVIEW)
     if refusal:
         raise SupervisorError(refusal)
-    target = into or base_branch(sup)
+    target = into or base_branch(sup, agent)
     try:
         return agent, git_review.review(sup.repo, target, **source_of(sup, agent))
     except git_review.NotABranch as exc:

@@ -111,6 +111,47 @@ MIGRATIONS: list[str] = [
     ALTER TABLE attempts ADD COLUMN out_of_scope TEXT;
     ALTER TABLE tasks ADD COLUMN scope TEXT;
     """,
+    # 6: orchestration: fan-in dependencies (several --after; the old single one moves here),
+    # held tasks' tickets, kinds, per-task bases and batches, shared findings (notes), and the
+    # orchestrators connected through `jarvis mcp`
+    """
+    CREATE TABLE task_deps (
+        task_id     TEXT NOT NULL REFERENCES tasks(id),
+        dep_task_id TEXT NOT NULL REFERENCES tasks(id),
+        position    INTEGER NOT NULL,
+        PRIMARY KEY (task_id, dep_task_id)
+    );
+    CREATE INDEX task_deps_dep ON task_deps(dep_task_id);
+    INSERT INTO task_deps (task_id, dep_task_id, position)
+        SELECT id, after_task_id, 0 FROM tasks WHERE after_task_id IS NOT NULL;
+    ALTER TABLE tasks ADD COLUMN ticket TEXT;
+    ALTER TABLE tasks ADD COLUMN kind TEXT;
+    ALTER TABLE tasks ADD COLUMN base TEXT;
+    ALTER TABLE tasks ADD COLUMN batch TEXT;
+    ALTER TABLE tasks ADD COLUMN batch_width INTEGER;
+    CREATE INDEX tasks_batch ON tasks(batch);
+    CREATE TABLE notes (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id    TEXT NOT NULL REFERENCES tasks(id),
+        attempt_id TEXT,
+        at         REAL NOT NULL,
+        tag        TEXT,
+        text       TEXT NOT NULL,
+        author     TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX notes_task ON notes(task_id, id);
+    CREATE TABLE orchestrators (
+        pid          INTEGER PRIMARY KEY,
+        pid_started  REAL,
+        host         TEXT NOT NULL DEFAULT '',
+        client       TEXT NOT NULL,
+        client_version TEXT,
+        since        REAL NOT NULL,
+        last_call_at REAL,
+        last_tool    TEXT,
+        calls        INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 ]
 
 

@@ -11,6 +11,8 @@ paths, hooks, clock) and delegates each operation to the module that owns it:
     recovery.py  what a dead process left         details.py   show --json
     reviewing.py review an agent's work           merging.py   merge it; prune what is merged
     checks.py    run the project's checks on it   conflicts.py overlapping edits, file scopes
+    batch.py     many tasks in one request        waiting.py   wait for agents to reach a state
+    notes.py     findings shared between tasks    orchestrators.py  who is connected by MCP
 
 Every status change goes through :func:`.lifecycle.transition` (via :meth:`transition`,
 which adds the ``on_status_change`` hook); every operation that touches an agent's files
@@ -28,12 +30,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import cleanup, details, dispatch, journal, launch, lifecycle, messaging, reconcile, retry, spawn, stop
+from . import batch, cleanup, details, dispatch, journal, launch, lifecycle, messaging, notes, reconcile, retry
+from . import spawn, stop, waiting
 from .config import Config, ConfigError, Profile
 from .errors import Busy, SupervisorError, UnknownAgent, UsageError
 from .hooks import HookRunner
 from .lifecycle import Event
-from .models import Agent, Claim
+from .models import Agent, Claim, Note
 from .observe import read_exit
 from .paths import PACKAGE_ROOT, SESSION_PREFIX, StatePaths, session_name
 from .registry import NotFound, Registry, StorageError, storage_error
@@ -142,7 +145,7 @@ class Supervisor:
 
     # ------------------------------------------------------------------ operations
 
-    def validate_spawn(self, prompt: str, **kwargs: Any) -> tuple[Profile, str, str | None]:
+    def validate_spawn(self, prompt: str, **kwargs: Any) -> spawn.TaskSpec:
         return spawn.validate(self, prompt, **kwargs)
 
     def spawn(self, prompt: str, **kwargs: Any) -> Agent:
@@ -185,6 +188,27 @@ class Supervisor:
 
     def details(self, agent: Agent) -> dict[str, Any]:
         return details.details(self, agent)
+
+    # ------------------------------------------------------------------ orchestration
+
+    def spawn_batch(self, data: Any) -> batch.Spawned:
+        return batch.spawn_batch(self, data)
+
+    def release(self, ident: str) -> Agent:
+        return dispatch.release(self, ident)
+
+    def dispatch_preview(self, *, reading: SystemReading | None = None) -> dict[str, Any]:
+        reading = reading if reading is not None else self.reading()
+        return dispatch.preview_json(self, dispatch.preview(self, reading=reading), reading)
+
+    def wait(self, idents: list[str], **kwargs: Any) -> waiting.Outcome:
+        return waiting.wait(self, idents, **kwargs)
+
+    def add_note(self, ident: str, text: str, **kwargs: Any) -> Note:
+        return notes.add(self, ident, text, **kwargs)
+
+    def notes(self, *, task: str | None = None, tag: str | None = None) -> list[Note]:
+        return notes.notes(self, tasks=None if task is None else [self.get(task).task_id], tag=tag)
 
     # ------------------------------------------------------------------ review and merge
 

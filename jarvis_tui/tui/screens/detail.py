@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, RichLog, Static
 
-from ...describe import fact_rows
+from ...describe import fact_rows, note_lines
 from ...engine.git import worktrees
 from ...engine.models import Agent
 from ...engine.supervisor import Supervisor
@@ -272,6 +272,10 @@ class DetailScreen(Screen[None]):
         else:
             parts.append(Text("never fired", style="dim"))
 
+        grid_section(parts, "Findings (jarvis note)", None if data is None else [
+            (Text(when, style="dim"), Text(who), Text(text))
+            for when, who, text in note_lines(d.get("notes", []), now)
+        ], empty="none recorded")
         grid_section(parts, "Policy decisions", None if data is None else [
             (Text(ago(event["at"], now), style="dim"), event["attempt_id"] or "-",
              Text(str(event["data"].get("decision", "")), style="yellow"), Text(str(event["data"].get("note", ""))))

@@ -17,10 +17,10 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input
 
-from ...describe import queue_line, remove_question
+from ...describe import orchestrators_line, queue_line, remove_question
 from ...engine.lifecycle import Action, allowed
 from ...engine.loop import TickResult
-from ...engine.models import Agent
+from ...engine.models import Agent, Orchestrator
 from ...format import one_line
 from ..actions import bindings, by_key, by_name
 from ..engine_calls import EngineCalls
@@ -64,6 +64,7 @@ class MainScreen(Screen[None]):
         self.want_select: str | None = None
         self.grid_mode = False
         self._rules_seen: tuple[object, ...] | None = None
+        self.orchestrators: list[Orchestrator] = []  # connected through `jarvis mcp`, at the last tick
 
     @property
     def jarvis(self) -> JarvisApp:
@@ -108,13 +109,24 @@ class MainScreen(Screen[None]):
         self.call_after_refresh(self.jarvis.start_tick)  # the first tick, once every widget is there
 
     def on_resize(self, event: events.Resize) -> None:
+        self.update_sub_title(event.size.width)
+
+    def update_sub_title(self, width: int | None = None) -> None:
+        """Where this is, and the orchestrators driving it through `jarvis mcp` (beside their workers)."""
         app = self.jarvis
+        width = width if width is not None else self.size.width
         where = f"{app.sup.repo.name} · tmux -L {app.sup.tmux.socket}"
-        app.sub_title = where + (" · agents keep running when you quit" if event.size.width >= WIDE else "")
+        if self.orchestrators:
+            app.sub_title = where + " · " + orchestrators_line(self.orchestrators, app.clock(), short=width < WIDE)
+        else:
+            app.sub_title = where + (" · agents keep running when you quit" if width >= WIDE else "")
 
     # ------------------------------------------------------------------ a tick
 
     def show_tick(self, result: TickResult) -> None:
+        if result.orchestrators or self.orchestrators:
+            self.orchestrators = result.orchestrators
+            self.update_sub_title()
         note = "" if result.leader else "observing: another engine process leads"
         self.gauge.show(result.reading, result.agents, note=note)
         self.table.show_agents(result.agents, result.usage, self.jarvis.clock())

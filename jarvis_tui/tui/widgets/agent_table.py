@@ -47,7 +47,7 @@ THEN = ("agent", "attempt", "branch")  # once the title has what it needs
 TITLE_MIN, TITLE_WANT, BRANCH_MIN = 24, 40, 14
 # Attention first: an agent asking a question outranks one that is busy.
 STATUS_ORDER = {s: i for i, s in enumerate(("waiting", "working", "starting", "queued", "blocked",
-                                             "failed", "fired", "done", "merged"))}
+                                             "failed", "fired", "done", "merged", "held"))}
 SORT_CYCLE = ("created", "status", "runtime", "output", "cpu", "rss")
 BIGGEST_FIRST = frozenset({"runtime", "cpu", "rss", "ahead", "attempt"})  # their first press sorts ▼
 
@@ -77,7 +77,7 @@ def matches(agent: Agent, query: str) -> bool:
                 return False
         else:
             haystack = " ".join((agent.id, agent.task_id, agent.title, agent.agent, agent.branch or "",
-                                 agent.priority, agent.status)).lower()
+                                 agent.priority, agent.status, agent.ticket or "")).lower()
             if word not in haystack:
                 return False
     return True
@@ -117,7 +117,8 @@ def sort_rows(rows: list[RowData], name: str, descending: bool, now: float) -> l
 def layout(available: int, rows: list[RowData], now: float) -> dict[str, int]:
     """Which columns are shown and how wide: {key: width}, in screen order."""
     need_title = max((len(one_line(r.agent.title, 64)) + len(f" · {queue_short(r.agent, now)}" if r.agent.status in
-                                                               PENDING else "") for r in rows), default=0)
+                                                               PENDING else "")
+                      + (len(r.agent.ticket) + 1 if r.agent.ticket else 0) for r in rows), default=0)
     need_branch = max((len(r.agent.branch or "") for r in rows), default=0)
     widths = {key: COLUMNS[key].width for key in MUST}
     widths["title"] = TITLE_MIN
@@ -268,10 +269,15 @@ class AgentTable(DataTable[Text]):
         """The title; for a queued or blocked agent, why it waits too (the title cut first)."""
         style = "bold" if agent.status == WAITING else ""
         why = queue_short(agent, self.now) if agent.status in PENDING else ""
-        if not why:
+        if agent.ticket:  # the ticket first: the id a person knows the task by
+            width -= len(agent.ticket) + 1
+        if not why and not agent.ticket:
             return cell(one_line(agent.title, width), style)
+        parts: list[tuple[str, str]] = [(f"{agent.ticket} ", "cyan")] if agent.ticket else []
+        if not why:
+            return cell(Text.assemble(*parts, (one_line(agent.title, width), style)))
         title = one_line(agent.title, max(12, width - len(why) - 3))
-        return cell(Text.assemble((title, style), (" · " + why, "dim italic")))
+        return cell(Text.assemble(*parts, (title, style), (" · " + why, "dim italic")))
 
     def row_cells(self, row: RowData) -> tuple[Text, ...]:
         a = row.agent

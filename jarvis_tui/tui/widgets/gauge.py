@@ -13,7 +13,7 @@ from textual.markup import escape
 from textual.widget import Widget
 
 from ...engine.config import ResourcesConfig
-from ...engine.models import BLOCKED, QUEUED, STARTING, WAITING, WORKING, Agent
+from ...engine.models import BLOCKED, HELD, QUEUED, STARTING, WAITING, WORKING, Agent
 from ...engine.resources import DANGER, SAFE, SystemReading, zone_of
 
 ZONE_COLOUR = {SAFE: "$success", "warning": "$warning", DANGER: "$error"}
@@ -93,6 +93,8 @@ class ResourceGauge(Widget):
                  f"[dim]…[/] {queued}{word('queued')}"]
         if blocked:
             parts.append(f"[$secondary]⊘[/] {blocked}{word('blocked')}")
+        if self.tally[HELD]:
+            parts.append(f"[dim]‖[/] {self.tally[HELD]}{word('held')}")
         return f"{working + waiting}/{self.max_agents} max [dim]│[/] " + gap.join(parts)
 
     def tail_markup(self) -> str:
