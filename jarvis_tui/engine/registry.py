@@ -1,23 +1,16 @@
-"""The one registry: SQLite in WAL mode under ``sessions/``.
+"""The one registry: SQLite in WAL mode under ``sessions/``, shared by the dashboard, every
+CLI process and the agents' own reports. Writers take ``BEGIN IMMEDIATE`` (two processes
+queue, never deadlock); each thread has its own connection.
 
-The dashboard, every CLI process and the agents' own reports read and write it. Writers
-take ``BEGIN IMMEDIATE`` so two processes serialise instead of deadlocking, and
-``busy_timeout`` makes the second one wait rather than fail. Each thread gets its own
-connection (sqlite3 connections are not shared across threads).
-
-Storage faults never surface as raw tracebacks: a read-only folder, a full disk, a corrupt
-file or a registry deleted or replaced under a running process become a
-:class:`StorageError` that says what, where and what to do. A registry that vanished is
-never silently re-created while agents' records exist (that would orphan running agents):
-the caller decides with ``create``.
-
+Storage faults become a :class:`StorageError` that says what, where and what to do
+(:mod:`.storage`); a registry deleted or replaced under a running process is refused, and a
+vanished one is never silently re-created while agents' records exist (``create``).
 Status is not an ordinary column: :func:`.lifecycle.transition` is its only writer, and
 :mod:`.claims` the only writer of the claim columns (see :mod:`.schema`).
 """
 
 from __future__ import annotations
 
-import errno
 import functools
 import json
 import logging
@@ -30,73 +23,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .models import Agent, Claim, FireRecord, QueueReason
+from .models import Agent, FireRecord
+from .rows import SELECT_AGENTS, agent_from_row, encode
 from .schema import ATTEMPT_FIELDS, MIGRATIONS
+from .storage import NotFound, RegistryError, RegistryGone, StorageError, storage_error
 
 log = logging.getLogger("jarvis.registry")
 T = TypeVar("T")
-
-_SELECT_AGENTS = """
-SELECT a.*, t.title, t.prompt, t.priority, t.after_task_id, t.max_attempts, t.scope,
-       t.created_at AS task_created_at, t.ticket, t.kind, t.base, t.batch, t.batch_width,
-       (a.attempt = (SELECT MAX(b.attempt) FROM attempts b WHERE b.task_id = a.task_id)) AS latest
-FROM attempts a JOIN tasks t ON t.id = a.task_id
-"""
-
-
-class RegistryError(Exception):
-    exit_code = 1
-
-
-class NotFound(RegistryError):
-    pass
-
-
-class StorageError(RegistryError):
-    """The registry cannot be read or written; the message says why and what to do."""
-
-
-class RegistryGone(StorageError):
-    """The registry was deleted, emptied or replaced while agents' records exist."""
-
-
-def _filesystem(folder: Path) -> tuple[bool, bool]:
-    """(read-only, full) for the filesystem holding ``folder``: SQLite often reports both as a
-    bare "disk I/O error" (its WAL index cannot be written), which tells a user nothing."""
-    try:
-        stat = os.statvfs(folder)
-    except OSError:
-        return False, False
-    return bool(stat.f_flag & os.ST_RDONLY), stat.f_bavail * stat.f_frsize < 256 * 1024
-
-
-def storage_error(exc: BaseException, path: Path) -> StorageError:
-    """A clear message for a sqlite3 or OS error on the registry file."""
-    text = str(exc).lower()
-    folder = path.parent
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        text = "disk is full"
-    elif isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        text = "read-only"
-    elif "disk i/o error" in text or "unable to open" in text:
-        read_only, full = _filesystem(folder)
-        text = "read-only" if read_only else "disk is full" if full else text
-    if "no such table" in text:
-        return RegistryGone(f"the registry {path} has lost its tables (emptied or replaced while jarvis ran); "
-                            "refusing to act. Restore it, or rebuild it: jarvis doctor --adopt")
-    if "readonly" in text or "read-only" in text or "permission denied" in text:
-        return StorageError(f"cannot write the registry {path}: the state folder is read-only. "
-                            f"Check the permissions of {folder} (or set [supervisor] state_dir)")
-    if "disk is full" in text or "no space" in text:
-        return StorageError(f"cannot write the registry {path}: the disk is full. Free some space and retry")
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return StorageError(f"the registry {path} is corrupt (not a valid SQLite database). Move it aside and "
-                            f"rebuild it from the agents' records: mv {path} {path}.bad && jarvis doctor --adopt")
-    if "locked" in text or "busy" in text:
-        return StorageError(f"the registry {path} stayed locked by another process; retry in a moment")
-    if "unable to open" in text:
-        return StorageError(f"cannot open the registry {path}: {folder} is missing or not writable")
-    return StorageError(f"registry {path}: {exc}")
 
 
 def _guarded(method: Callable[..., T]) -> Callable[..., T]:
@@ -297,7 +230,7 @@ class Registry:
         """A new attempt, born in ``status`` (queued, or any status for seeded history)."""
         columns = ["id", "task_id", "attempt", "profile", "status", "created_at"]
         values: list[Any] = [attempt_id, task_id, attempt, profile, str(status), now or time.time()]
-        for key, value in _encode(fields).items():
+        for key, value in encode(fields).items():
             if key not in ATTEMPT_FIELDS:
                 raise KeyError(key)
             columns.append(key)
@@ -310,7 +243,7 @@ class Registry:
 
         ``where`` adds a condition (compare-and-set). Returns whether the row changed.
         """
-        fields = _encode(fields)
+        fields = encode(fields)
         for key in fields:
             if key not in columns:
                 raise KeyError(f"{key!r} may not be written here" + (
@@ -341,42 +274,6 @@ class Registry:
             return c.execute(sql, params).lastrowid or 0
 
     # ------------------------------------------------------------------ reads
-
-    @staticmethod
-    def _agent_from_row(row: sqlite3.Row) -> Agent:
-        claim = None
-        if row["claim_token"]:
-            claim = Claim(op=row["claim_op"], token=row["claim_token"], pid=row["claim_pid"] or 0,
-                          pid_started=row["claim_pid_started"], host=row["claim_host"] or "",
-                          at=row["claim_at"] or 0.0, data=json.loads(row["claim_data"] or "{}"))
-        queue = None
-        if row["queue_kind"]:
-            data = json.loads(row["queue_data"] or "{}")
-            until = data.pop("until", None)
-            queue = QueueReason(kind=row["queue_kind"], text=row["queue_reason"] or "", until=until, data=data)
-        return Agent(
-            id=row["id"], task_id=row["task_id"], title=row["title"], prompt=row["prompt"],
-            agent=row["profile"], priority=row["priority"], status=row["status"],
-            attempt=row["attempt"], created_at=row["created_at"], branch=row["branch"],
-            worktree=row["worktree"], tmux_session=row["tmux_session"], pane_id=row["pane_id"],
-            pid=row["pid"], base_commit=row["base_commit"], exit_code=row["exit_code"],
-            started_at=row["started_at"], ended_at=row["ended_at"],
-            last_output_at=row["last_output_at"], heartbeat_at=row["heartbeat_at"],
-            heartbeat_note=row["heartbeat_note"], status_reason=row["status_reason"],
-            queue_reason=row["queue_reason"], summary=row["summary"],
-            retry_context=row["retry_context"], reported_status=row["reported_status"],
-            after_task_id=row["after_task_id"], not_before=row["not_before"],
-            preserved_ref=row["preserved_ref"], start_point=row["start_point"],
-            start_ref=row["start_ref"], task_created_at=row["task_created_at"],
-            removed=bool(row["removed"]), latest=bool(row["latest"]), max_attempts=row["max_attempts"],
-            queue=queue, waiting_kind=row["waiting_kind"], stalled=bool(row["stalled"]), claim=claim,
-            stop_request=json.loads(row["stop_request"]) if row["stop_request"] else None,
-            scope=_list(row["scope"]), merged_at=row["merged_at"], merge_commit=row["merge_commit"],
-            merged_into=row["merged_into"], check_state=row["check_state"], check_exit=row["check_exit"],
-            check_at=row["check_at"], overlaps=_list(row["overlaps"]), out_of_scope=_list(row["out_of_scope"]),
-            ticket=row["ticket"], kind=row["kind"], base=row["base"], batch=row["batch"],
-            batch_width=row["batch_width"],
-        )
 
     def _complete(self, agents: list[Agent]) -> list[Agent]:
         """Rows to records: their fires and their dependencies (one query each, for any number)."""
@@ -409,10 +306,10 @@ class Registry:
 
     @_guarded
     def get(self, attempt_id: str) -> Agent:
-        row = self.conn.execute(_SELECT_AGENTS + " WHERE a.id = ?", (attempt_id,)).fetchone()
+        row = self.conn.execute(SELECT_AGENTS + " WHERE a.id = ?", (attempt_id,)).fetchone()
         if row is None:
             raise NotFound(f"no agent with id {attempt_id!r}")
-        return self._complete([self._agent_from_row(row)])[0]
+        return self._complete([agent_from_row(row)])[0]
 
     @_guarded
     def agents(self, *, include_removed: bool = False, latest_only: bool = False,
@@ -426,9 +323,9 @@ class Registry:
             params.extend(sorted(str(s) for s in statuses))
         if latest_only:  # in SQL: history does not make a tick slower
             where.append("a.attempt = (SELECT MAX(b.attempt) FROM attempts b WHERE b.task_id = a.task_id)")
-        sql = (_SELECT_AGENTS + (" WHERE " + " AND ".join(where) if where else "")
+        sql = (SELECT_AGENTS + (" WHERE " + " AND ".join(where) if where else "")
                + " ORDER BY t.created_at, a.attempt, a.id")
-        agents = [self._agent_from_row(r) for r in self.conn.execute(sql, params).fetchall()]
+        agents = [agent_from_row(r) for r in self.conn.execute(sql, params).fetchall()]
         return self._complete(agents)
 
     @_guarded
@@ -442,9 +339,9 @@ class Registry:
         if not task_ids:
             return {}
         rows = self.conn.execute(
-            _SELECT_AGENTS + f" WHERE a.task_id IN ({', '.join('?' * len(task_ids))})"
+            SELECT_AGENTS + f" WHERE a.task_id IN ({', '.join('?' * len(task_ids))})"
             " AND a.attempt = (SELECT MAX(b.attempt) FROM attempts b WHERE b.task_id = a.task_id)", task_ids).fetchall()
-        return {a.task_id: a for a in self._attach_fires([self._agent_from_row(r) for r in rows])}
+        return {a.task_id: a for a in self._attach_fires([agent_from_row(r) for r in rows])}
 
     @_guarded
     def ids(self, where: str, params: tuple[Any, ...] = ()) -> list[str]:
@@ -453,8 +350,8 @@ class Registry:
 
     @_guarded
     def attempts_of(self, task_id: str) -> list[Agent]:
-        rows = self.conn.execute(_SELECT_AGENTS + " WHERE a.task_id = ? ORDER BY a.attempt", (task_id,)).fetchall()
-        return self._complete([self._agent_from_row(r) for r in rows])
+        rows = self.conn.execute(SELECT_AGENTS + " WHERE a.task_id = ? ORDER BY a.attempt", (task_id,)).fetchall()
+        return self._complete([agent_from_row(r) for r in rows])
 
     @_guarded
     def events(self, *, attempt_id: str | None = None, task_id: str | None = None,
@@ -501,27 +398,6 @@ class Registry:
             return
         with self.transaction() as c:
             c.execute("DELETE FROM meta WHERE key = ?", (key,))
-
-
-def _list(text: str | None) -> list[Any]:
-    """A JSON list column; NULL (the usual case) costs no parsing: this runs for every row."""
-    return json.loads(text) if text else []
-
-
-def _encode(fields: dict[str, Any]) -> dict[str, Any]:
-    """Python values to column values: dicts as JSON, booleans as 0/1, enums as text."""
-    out: dict[str, Any] = {}
-    for key, value in fields.items():
-        if isinstance(value, dict):
-            value = json.dumps(value, default=str)
-        elif isinstance(value, list):
-            value = json.dumps(value)
-        elif isinstance(value, bool):
-            value = int(value)
-        elif isinstance(value, str):
-            value = str(value)  # a StrEnum member is stored as its plain value
-        out[key] = value
-    return out
 
 
 __all__ = ["NotFound", "Registry", "RegistryError", "RegistryGone", "StorageError", "storage_error"]
