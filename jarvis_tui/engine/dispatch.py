@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from . import claims
 from .admission import Decision, admit, ahead_of, priority_key, waits_on_itself
+from .budgets import daily_block
 from .conflicts import scope_holder
 from .errors import SupervisorError
 from .lifecycle import Event
 from .models import ACTIVE, QUEUED, Agent, Claim
 from .resources import SystemReading
 from .schema import ATTEMPT_FIELDS
+from .usage import spent_today
 
 if TYPE_CHECKING:
     from .supervisor import Supervisor
@@ -30,10 +32,12 @@ def decide(sup: Supervisor, agent: Agent, *, reading: SystemReading | None = Non
     last = sup.registry.get_meta("last_start_at")
     ahead = ahead_of(agent, sup.registry.agents(statuses={QUEUED})) if order else []
     held = scope_holder(sup, agent, active)
+    spent = daily_block(sup.config, agent.agent, spent_today(sup.registry, sup.clock())) if (
+        sup.config.budgets.daily > 0 or any(p.daily_budget > 0 for p in sup.config.profiles.values())) else None
     return admit(agent, sup.config, active, now=sup.clock(),
                  reading=reading if reading is not None else sup.reading(),
                  last_start_at=float(last) if last else None, tasks_latest=latest, ahead=ahead,
-                 scope_held=(held[0], held[1].id) if held else None)
+                 scope_held=(held[0], held[1].id) if held else None, budget_spent=spent)
 
 
 def admit_one(sup: Supervisor, agent_id: str, *, reading: SystemReading | None = None,

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import checks
+from . import checks, usage
 from .conflicts import Scanner
 from .git.overlap import Overlap
 from .lease import DEFAULT_TTL, Lease
@@ -67,19 +67,21 @@ class EngineLoop:
         self.overseer = Overseer(sup, rand=rand)
         self.scanner = Scanner()
         self._scanned_at = float("-inf")
+        self._usage_at = float("-inf")
+        self.usage_interval = usage.INTERVAL
 
     def sample(self, agents: list[Agent]) -> tuple[SystemReading, dict[str, TreeUsage]]:
         raw = self._readings() if self._readings is not None else self.sup.sampler.system()
         roots = {a.id: a.pid for a in agents if a.is_active and a.pid}
-        usage = self.sup.sampler.trees(roots)
-        return raw, usage
+        trees = self.sup.sampler.trees(roots)
+        return raw, trees
 
     def tick(self) -> TickResult:
         now = self.sup.clock()
         leader = self.lease.acquire()
         changed = self.sup.reconcile()
         active = [a for a in self.sup.registry.agents() if a.is_active]
-        raw, usage = self.sample(active)
+        raw, tree_usage = self.sample(active)
         reading = self.smoother.add(raw)
         started: list[Agent] = []
         actions: list[Action] = []
@@ -87,7 +89,10 @@ class EngineLoop:
             # CLI processes admit new spawns against this smoothed reading (Supervisor.reading).
             self.sup.registry.set_meta("resources", json.dumps(
                 {"cpu": reading.cpu, "ram": reading.ram, "at": reading.at}))
-            actions = self.overseer.apply(reading, usage, self.sup.clock())
+            if time.monotonic() - self._usage_at >= self.usage_interval:  # tokens and cost, then budgets
+                self._usage_at = time.monotonic()
+                usage.update(self.sup, self.sup.clock())
+            actions = self.overseer.apply(reading, tree_usage, self.sup.clock())
             started = self.sup.dispatch(reading=reading)
             checks.on_done(self.sup, now)
         overlaps = None
@@ -96,7 +101,7 @@ class EngineLoop:
             self._scanned_at = time.monotonic()
             overlaps = self.scanner.scan(self.sup)
         agents = self.sup.agents()
-        return TickResult(agents=agents, reading=reading, raw_reading=raw, usage=usage, changed=changed,
+        return TickResult(agents=agents, reading=reading, raw_reading=raw, usage=tree_usage, changed=changed,
                           started=started, leader=leader, at=now, actions=actions, overlaps=overlaps)
 
     def close(self) -> None:

@@ -84,6 +84,26 @@ class Claim:
         return {"op": self.op, "pid": self.pid, "host": self.host, "since": iso(self.at)}
 
 
+@dataclass(frozen=True)
+class Tokens:
+    """Tokens an agent used, read from its own transcripts. ``input`` excludes cached input:
+    the whole prompt side is ``input + cache_read + cache_write`` (Anthropic's convention; the
+    readers convert the other tools' to it)."""
+
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return {"input": self.input, "output": self.output, "cache_read": self.cache_read,
+                "cache_write": self.cache_write}
+
+    @property
+    def total(self) -> int:
+        return self.input + self.output + self.cache_read + self.cache_write
+
+
 @dataclass
 class Agent:
     """One attempt of one task: the unit the table, the CLI and the policies talk about."""
@@ -138,6 +158,17 @@ class Agent:
     check_at: float | None = None
     overlaps: list[str] = field(default_factory=list)  # live agents touching the same paths
     out_of_scope: list[str] = field(default_factory=list)  # paths it touched outside its scope
+    kind: str | None = None  # the task's kind (review, test, refactor...): routing learns per kind
+    budget_usd: float | None = None  # the task's budget in USD (spawn --budget), for each attempt
+    status_source: str | None = None  # what the status rests on: report, screen, silence, exit
+    reported_state: str | None = None  # working / waiting / idle, from `jarvis report --state`
+    reported_state_at: float | None = None
+    reported_state_reason: str | None = None
+    tokens: Tokens | None = None  # None: no transcript read (yet)
+    cost_usd: float | None = None
+    cost_source: str | None = None  # transcript (priced tokens) or estimate (cost_weight x hours)
+    cost_note: str | None = None  # why an estimate, or what priced it
+    budget_warned: bool = False  # the 80 % warning was given
 
     @property
     def check(self) -> str | None:
@@ -197,11 +228,18 @@ class Agent:
             "merged_at": iso(self.merged_at),
             "merge_commit": self.merge_commit,
             "merged_into": self.merged_into,
+            "kind": self.kind,
+            "budget_usd": self.budget_usd,
+            "status_source": self.status_source,
+            "tokens": self.tokens.to_json() if self.tokens else None,
+            "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6),
+            "cost_source": self.cost_source,
+            "cost_note": self.cost_note,
         }
 
 
 __all__ = [
     "ACTIVE", "BLOCKED", "DONE", "ENDED", "FAILED", "FIRED", "LIVE", "MERGED", "PENDING", "QUEUED",
     "QUEUE_KINDS", "RUNNING", "STARTING", "STATUSES", "WAITING", "WORKING", "Agent", "Claim", "FireRecord",
-    "QueueReason", "Status", "iso",
+    "QueueReason", "Status", "Tokens", "iso",
 ]

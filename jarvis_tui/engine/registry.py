@@ -31,14 +31,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .models import Agent, Claim, FireRecord, QueueReason
+from .models import Agent, Claim, FireRecord, QueueReason, Tokens
 from .schema import ATTEMPT_FIELDS, MIGRATIONS
 
 log = logging.getLogger("jarvis.registry")
 T = TypeVar("T")
 
 _SELECT_AGENTS = """
-SELECT a.*, t.title, t.prompt, t.priority, t.after_task_id, t.max_attempts, t.scope,
+SELECT a.*, t.title, t.prompt, t.priority, t.after_task_id, t.max_attempts, t.scope, t.kind, t.budget_usd,
        t.created_at AS task_created_at,
        (a.attempt = (SELECT MAX(b.attempt) FROM attempts b WHERE b.task_id = a.task_id)) AS latest
 FROM attempts a JOIN tasks t ON t.id = a.task_id
@@ -279,12 +279,13 @@ class Registry:
 
     def create_task(self, conn: sqlite3.Connection, *, task_id: str, title: str, prompt: str, priority: str,
                     profile: str, after_task_id: str | None = None, max_attempts: int | None = None,
-                    now: float | None = None, scope: list[str] | None = None) -> None:
+                    now: float | None = None, scope: list[str] | None = None, kind: str | None = None,
+                    budget_usd: float | None = None) -> None:
         conn.execute(
-            "INSERT INTO tasks (id, title, prompt, priority, profile, created_at, after_task_id, max_attempts, scope)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO tasks (id, title, prompt, priority, profile, created_at, after_task_id, max_attempts, scope,"
+            " kind, budget_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (task_id, title, prompt, priority, profile, now or time.time(), after_task_id, max_attempts,
-             json.dumps(scope) if scope else None))
+             json.dumps(scope) if scope else None, kind, budget_usd))
 
     def create_attempt(self, conn: sqlite3.Connection, *, attempt_id: str, task_id: str, attempt: int,
                        profile: str, status: str, now: float | None = None, **fields: Any) -> None:
@@ -369,6 +370,14 @@ class Registry:
             merged_into=row["merged_into"], check_state=row["check_state"], check_exit=row["check_exit"],
             check_at=row["check_at"], overlaps=json.loads(row["overlaps"] or "[]"),
             out_of_scope=json.loads(row["out_of_scope"] or "[]"),
+            kind=row["kind"], budget_usd=row["budget_usd"], status_source=row["status_source"],
+            reported_state=row["reported_state"], reported_state_at=row["reported_state_at"],
+            reported_state_reason=row["reported_state_reason"],
+            tokens=None if row["tokens_input"] is None else Tokens(
+                row["tokens_input"], row["tokens_output"] or 0, row["tokens_cache_read"] or 0,
+                row["tokens_cache_write"] or 0),
+            cost_usd=row["cost_usd"], cost_source=row["cost_source"], cost_note=row["cost_note"],
+            budget_warned=bool(row["budget_warned"]),
         )
 
     def _attach_fires(self, agents: list[Agent]) -> list[Agent]:

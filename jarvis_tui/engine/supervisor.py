@@ -63,6 +63,7 @@ class Supervisor:
         self.registry = Registry(path, create=not (fresh and self.paths.has_records()))
         self.tmux = Tmux(config.supervisor.tmux_socket)
         self.hooks = HookRunner(config.hooks.on_status_change, config.sessions_dir / "hooks.log")
+        self.budget_hooks = HookRunner(config.hooks.on_budget, config.sessions_dir / "hooks.log")
         self._sampler: ResourceSampler | None = None
         self._readings = readings
         self.cache: dict[str, Any] = {}  # values slow to compute and keyed by what they depend on
@@ -82,6 +83,7 @@ class Supervisor:
                              "where they are); the rest of the config is not applied either")
         self.config = config
         self.hooks = HookRunner(config.hooks.on_status_change, config.sessions_dir / "hooks.log")
+        self.budget_hooks = HookRunner(config.hooks.on_budget, config.sessions_dir / "hooks.log")
 
     # ------------------------------------------------------------------ shared
 
@@ -151,6 +153,10 @@ class Supervisor:
     def spawn(self, prompt: str, **kwargs: Any) -> Agent:
         return spawn.spawn(self, prompt, **kwargs)
 
+    def route(self, kind: str | None = None) -> spawn.Route:
+        """How ``spawn --agent auto`` would choose now (nothing recorded)."""
+        return spawn.route(self, kind)
+
     def admit(self, agent_id: str, *, reading: SystemReading | None = None,
               order: bool = False) -> tuple[Agent, Claim | None]:
         return dispatch.admit_one(self, agent_id, reading=reading, order=order)
@@ -185,6 +191,9 @@ class Supervisor:
 
     def report(self, ident: str, status: str, summary: str = "") -> Agent:
         return messaging.report(self, ident, status, summary)
+
+    def report_state(self, ident: str, state: str, reason: str = "", *, via: str = "agent") -> Agent:
+        return messaging.report_state(self, ident, state, reason, via=via)
 
     def details(self, agent: Agent) -> dict[str, Any]:
         return details.details(self, agent)
