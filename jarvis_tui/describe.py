@@ -223,8 +223,6 @@ __all__ = [
     "attach_label",
     "cost_line",
     "cost_short",
-    "status_source_text",
-    "tokens_line",
     "countdown",
     "detach_hint",
     "fact_rows",
@@ -237,4 +235,6 @@ __all__ = [
     "remove_question",
     "removed_message",
     "sent_message",
+    "status_source_text",
+    "tokens_line",
 ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import make_repo
+
 from jarvis_tui.engine.config import ConfigError, load_config, parse_config, substitute
 from jarvis_tui.engine.init import config_text, default_config_text
 

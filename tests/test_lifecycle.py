@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import git
+
 from jarvis_tui.engine.models import DONE, FAILED, FIRED, QUEUED, WAITING, WORKING
 from jarvis_tui.engine.supervisor import SupervisorError, UnknownAgent, UsageError
 
@@ -213,7 +213,7 @@ def test_a_concurrent_reconcile_never_records_a_fired_agent_as_failed(jarvis_env
         while not stop.is_set():
             try:
                 watcher.reconcile()
-            except Exception as exc:  # noqa: BLE001 - reported below
+            except Exception as exc:
                 errors.append(exc)
 
     thread = threading.Thread(target=keep_reconciling)

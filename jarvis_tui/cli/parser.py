@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import __version__
-from ..engine.vocabulary import FIRE_REASONS, PRIORITIES
 from ..engine.messaging import STATES
-from ..engine.presets import ALL as ALL_PRESETS
 from ..engine.models import STATUSES
+from ..engine.presets import ALL as ALL_PRESETS
+from ..engine.vocabulary import FIRE_REASONS, PRIORITIES
 from . import agents, engine_stats, review, setup
 
 ID_HELP = "agent id: any unique prefix of it (see jarvis ls)"

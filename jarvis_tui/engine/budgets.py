@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .config import Config, Profile
 from .models import Agent
@@ -75,7 +76,7 @@ class Daily:
         return f"{who} {usd(self.limit)} spent" if self.exhausted else (
             f"{who}: {usd(self.spent)} of {usd(self.limit)} spent ({self.share:.0%})")
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return {"scope": self.scope, "spent_usd": round(self.spent, 6), "budget_usd": self.limit,
                 "exhausted": self.exhausted}
 

@@ -23,8 +23,17 @@ from typing import Any
 
 from . import git
 from .config_schema import (
-    ROUTING_PREFERENCES, SECTIONS, TOP_KEYS, TRANSCRIPT_FORMATS, BudgetsConfig, HooksConfig, Profile, ResourcesConfig,
-    ReviewConfig, RoutingConfig, SupervisorConfig,
+    ROUTING_PREFERENCES,
+    SECTIONS,
+    TOP_KEYS,
+    TRANSCRIPT_FORMATS,
+    BudgetsConfig,
+    HooksConfig,
+    Profile,
+    ResourcesConfig,
+    ReviewConfig,
+    RoutingConfig,
+    SupervisorConfig,
 )
 
 PLACEHOLDERS = ("prompt", "prompt_file", "worktree", "branch", "id", "task_id", "retry_context", "python",
@@ -389,7 +398,19 @@ def substitute(template: str, values: dict[str, str]) -> str:
 
 
 __all__ = [
-    "BudgetsConfig", "Config", "ConfigError", "HooksConfig", "PLACEHOLDERS", "Profile", "ResourcesConfig", "ReviewConfig",
-    "RoutingConfig", "SupervisorConfig", "TEMPLATE_PLACEHOLDERS",
-    "find_config_path", "load_config", "parse_config", "substitute",
+    "PLACEHOLDERS",
+    "TEMPLATE_PLACEHOLDERS",
+    "BudgetsConfig",
+    "Config",
+    "ConfigError",
+    "HooksConfig",
+    "Profile",
+    "ResourcesConfig",
+    "ReviewConfig",
+    "RoutingConfig",
+    "SupervisorConfig",
+    "find_config_path",
+    "load_config",
+    "parse_config",
+    "substitute",
 ]

@@ -46,6 +46,7 @@ class TickResult:
     at: float = 0.0
     actions: list[Action] = field(default_factory=list)  # automatic decisions (leader only)
     overlaps: list[Overlap] | None = None  # agents editing the same files (when a scan ran)
+    spent_today: dict[str, float] | None = None  # USD spent today per profile (the budgets' reading)
 
 
 class EngineLoop:
@@ -102,7 +103,8 @@ class EngineLoop:
             overlaps = self.scanner.scan(self.sup)
         agents = self.sup.agents()
         return TickResult(agents=agents, reading=reading, raw_reading=raw, usage=tree_usage, changed=changed,
-                          started=started, leader=leader, at=now, actions=actions, overlaps=overlaps)
+                          started=started, leader=leader, at=now, actions=actions, overlaps=overlaps,
+                          spent_today=usage.spent_today(self.sup.registry, now))
 
     def close(self) -> None:
         """Release the lease if this loop holds it (call on clean exit: a standby takes over at once)."""

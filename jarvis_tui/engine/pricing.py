@@ -43,10 +43,10 @@ def _known(model: str) -> tuple[str, str | None] | None:
     """(model ref, provider id) genai-prices prices ``model`` under, or None."""
     from genai_prices import Usage, calc_price
 
-    candidates = [(model, None)]
+    candidates: list[tuple[str, str | None]] = [(model, None)]
     if "/" in model:  # "anthropic/claude-sonnet-4-5" (aider, opencode): provider / model
-        provider, _, name = model.partition("/")
-        candidates = [(name, provider), (name, None), (model, None)]
+        prefix, _, name = model.partition("/")
+        candidates = [(name, prefix), (name, None), (model, None)]
     for ref, provider in candidates:
         try:
             calc_price(Usage(input_tokens=1, output_tokens=1), model_ref=ref, provider_id=provider)

@@ -41,6 +41,7 @@ from .observe import read_exit
 from .paths import PACKAGE_ROOT, SESSION_PREFIX, StatePaths, session_name
 from .registry import NotFound, Registry, StorageError, storage_error
 from .resources import ResourceSampler, SystemReading
+from .spawn import Route
 from .tmux import Tmux
 
 describe_exit = reconcile.describe_exit
@@ -153,7 +154,7 @@ class Supervisor:
     def spawn(self, prompt: str, **kwargs: Any) -> Agent:
         return spawn.spawn(self, prompt, **kwargs)
 
-    def route(self, kind: str | None = None) -> spawn.Route:
+    def route(self, kind: str | None = None) -> Route:
         """How ``spawn --agent auto`` would choose now (nothing recorded)."""
         return spawn.route(self, kind)
 

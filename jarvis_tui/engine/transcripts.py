@@ -183,7 +183,7 @@ class ClaudeReader(Reader):
                 if grown > 0:  # the same response, its output grown: only the growth is new
                     entry[1] = output
                     _add(info, model, output=grown)
-                return grown > 0
+                return bool(grown > 0)
         creation = usage.get("cache_creation") if isinstance(usage.get("cache_creation"), dict) else {}
         _add(info, model, input=_int(usage.get("input_tokens")), output=output,
              cache_read=_int(usage.get("cache_read_input_tokens")),
@@ -252,7 +252,7 @@ def _day_folders(sessions: Path, start: float, end: float) -> Iterator[Path]:
     seen: set[Path] = set()
     day = start
     while day <= end + 86_400:
-        for moment in (dt.datetime.fromtimestamp(day), dt.datetime.fromtimestamp(day, dt.timezone.utc)):
+        for moment in (dt.datetime.fromtimestamp(day), dt.datetime.fromtimestamp(day, dt.UTC)):
             folder = sessions / f"{moment:%Y}" / f"{moment:%m}" / f"{moment:%d}"
             if folder not in seen and folder.is_dir():
                 seen.add(folder)
