@@ -81,9 +81,9 @@ def placeholders(sup: Supervisor, agent_id: str) -> dict[str, str]:
     return {"claude_settings": settings_path(sup, agent_id), "codex_notify": codex_notify(sup, agent_id)}
 
 
-def prepare(sup: Supervisor, agent: Agent, command: tuple[str, ...]) -> None:
-    """Write the files the profile's command refers to (before the agent starts)."""
-    if any("{claude_settings}" in item for item in command):
+def prepare(sup: Supervisor, agent: Agent, items: tuple[str, ...]) -> None:
+    """Write the files the profile's command (or environment) refers to, before the agent starts."""
+    if any("{claude_settings}" in item for item in items):
         path = settings_path(sup, agent.id)
         tmp = f"{path}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:

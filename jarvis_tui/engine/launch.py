@@ -209,7 +209,7 @@ def write_spec(sup: Supervisor, agent: Agent, profile: Profile, worktree: Path, 
     sup.paths.prompt(agent.id).write_bytes(told.encode("utf-8", "surrogateescape"))
     if told != agent.prompt:
         sup.paths.task_prompt(agent.id).write_bytes(agent.prompt.encode("utf-8", "surrogateescape"))
-    agent_hooks.prepare(sup, agent, profile.command)
+    agent_hooks.prepare(sup, agent, (*profile.command, *profile.env.values()))
     argv, env = agent_argv(sup, agent, profile, worktree, branch)
     for name in transcripts.HOME_VARIABLES:  # the agent writes its transcripts where the engine reads them
         if name in os.environ and name not in env:

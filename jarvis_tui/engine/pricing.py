@@ -16,7 +16,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from .transcripts import FIELDS, Counts
+FIELDS = ("input", "output", "cache_read", "cache_write", "cache_write_1h")  # as transcripts counts them
+Counts = list[int]
 
 log = logging.getLogger("jarvis.pricing")
 
@@ -70,25 +71,17 @@ def model_cost(model: str, counts: Counts) -> float | None:
         return None
 
 
-def price(models: dict[str, Counts], tool_cost: float | None = None) -> Price:
-    """The cost of a transcript's tokens. ``tool_cost``: the agent priced them itself (aider)."""
+def price(models: dict[str, Counts], usd: float, unpriced: list[str], tool_cost: float | None = None) -> Price:
+    """The cost of a transcript: its requests, each priced as it was read (``usd``; tiers apply
+    per request). ``tool_cost``: the agent priced them itself (aider). Any request of a model
+    without a price makes the whole an estimate (the caller's), saying which model."""
     if tool_cost is not None:
         return Price(round(tool_cost, 6), "transcript", "priced by the agent itself")
     if not models:
         return Price(None, "estimate", "no tokens in its transcripts yet")
-    total = 0.0
-    unknown = []
-    for model, counts in sorted(models.items()):
-        if not any(counts):
-            continue
-        usd = model_cost(model, counts)
-        if usd is None:
-            unknown.append(model)
-        else:
-            total += usd
-    if unknown:
-        return Price(None, "estimate", f"no price for model {', '.join(unknown)}")
-    return Price(round(total, 6), "transcript", "genai-prices: " + ", ".join(sorted(models)))
+    if unpriced:
+        return Price(None, "estimate", f"no price for model {', '.join(unpriced)}")
+    return Price(round(usd, 6), "transcript", "genai-prices: " + ", ".join(sorted(models)))
 
 
 def estimate(cost_weight: float, hours: float, why: str) -> Price:

@@ -6,6 +6,10 @@ the offset, takes only whole lines, and never re-reads a file from the start. Co
 per model (a Claude session and its sub-agents may use several), in one convention:
 ``input`` excludes cached input (Anthropic's; the others are converted).
 
+Each request is priced as it is read (:mod:`.pricing`), not the totals at the end: prices are
+tiered per request (Claude Sonnet and Gemini Pro cost more above 200k input tokens), so a
+sum of many small requests priced as one would be billed at the wrong tier.
+
 Formats (sources in the README and next to each reader):
 
 - claude: ``$CLAUDE_CONFIG_DIR`` (default ``~/.claude``) ``/projects/<worktree path, every
@@ -35,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import pricing
+
 log = logging.getLogger("jarvis.transcripts")
 
 HOME_VARIABLES = ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_CLI_HOME")
@@ -42,6 +48,16 @@ MAX_READ = 4 * 1024 * 1024  # bytes read from one file per pass: a huge backlog 
 RECENT = 256  # Claude message keys remembered per file for de-duplication (their lines are adjacent)
 FIELDS = ("input", "output", "cache_read", "cache_write", "cache_write_1h")  # per-model counts
 Counts = list[int]  # in FIELDS order; cache_write_1h is part of cache_write (priced differently)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """One agent's usage over all its transcripts."""
+
+    models: dict[str, Counts]  # tokens per model
+    usd: float  # what the priced requests cost
+    unpriced: list[str]  # models the price table does not know (their requests have no price)
+    tool_cost: float | None  # what the tool priced itself (aider), if it does
 
 
 @dataclass(frozen=True)
@@ -63,18 +79,22 @@ def new_state(fmt: str) -> dict[str, Any]:
     return {"format": fmt, "files": {}, "foreign": []}
 
 
-def totals(state: dict[str, Any]) -> tuple[dict[str, Counts], float | None]:
-    """Counts per model over every file, and the cost the tool priced itself (aider), if any."""
+def totals(state: dict[str, Any]) -> Totals:
+    """Counts per model over every file, their price, and the cost the tool priced itself."""
     models: dict[str, Counts] = {}
+    usd = 0.0
+    unpriced: set[str] = set()
     tool_cost: float | None = None
     for info in state["files"].values():
         for model, counts in info.get("models", {}).items():
             into = models.setdefault(model, [0] * len(FIELDS))
             for i, value in enumerate(counts):
                 into[i] += value
+        usd += sum(info.get("usd", {}).values())
+        unpriced.update(info.get("unpriced", []))
         if "cost" in info:
             tool_cost = (tool_cost or 0.0) + info["cost"]
-    return models, tool_cost
+    return Totals(models, usd, sorted(unpriced), tool_cost)
 
 
 def update(state: dict[str, Any], where: Where) -> bool:
@@ -121,10 +141,26 @@ def read_lines(path: str, offset: int) -> tuple[list[bytes], int]:
     return [line for line in data[:end].split(b"\n") if line.strip()], offset + end + 1
 
 
-def _add(info: dict[str, Any], model: str, **counts: int) -> None:
-    into = info["models"].setdefault(model or "unknown", [0] * len(FIELDS))
-    for name, value in counts.items():
-        into[FIELDS.index(name)] += max(0, int(value))
+def _counts(**named: int) -> Counts:
+    return [max(0, int(named.get(name, 0))) for name in FIELDS]
+
+
+def _add(info: dict[str, Any], model: str, counts: Counts, usd: float | None) -> None:
+    """Count one request's tokens (or its growth) and what they cost (None: no price known)."""
+    model = model or "unknown"
+    into = info["models"].setdefault(model, [0] * len(FIELDS))
+    for i, value in enumerate(counts):
+        into[i] += value
+    if usd is None:
+        if model not in info.setdefault("unpriced", []):
+            info["unpriced"].append(model)
+    else:
+        prices = info.setdefault("usd", {})
+        prices[model] = prices.get(model, 0.0) + usd
+
+
+def _cost(model: str, counts: Counts) -> float | None:
+    return pricing.model_cost(model, counts) if any(counts) else 0.0
 
 
 def _int(value: Any) -> int:
@@ -174,23 +210,29 @@ class ClaudeReader(Reader):
         if model == "<synthetic>":  # written by Claude Code itself, not an API call
             return False
         usage = message["usage"]
-        output = _int(usage.get("output_tokens"))
+        creation = usage.get("cache_creation") if isinstance(usage.get("cache_creation"), dict) else {}
+        counts = _counts(input=_int(usage.get("input_tokens")), output=_int(usage.get("output_tokens")),
+                         cache_read=_int(usage.get("cache_read_input_tokens")),
+                         cache_write=_int(usage.get("cache_creation_input_tokens")),
+                         cache_write_1h=_int(creation.get("ephemeral_1h_input_tokens")))
         recent: list[list[Any]] = info.setdefault("recent", [])
         key = f"{message.get('id')}:{record.get('requestId', '')}" if message.get("id") else None
+        out = FIELDS.index("output")
         for entry in recent:
             if key is not None and entry[0] == key:
-                grown = output - entry[1]
-                if grown > 0:  # the same response, its output grown: only the growth is new
-                    entry[1] = output
-                    _add(info, model, output=grown)
-                return bool(grown > 0)
-        creation = usage.get("cache_creation") if isinstance(usage.get("cache_creation"), dict) else {}
-        _add(info, model, input=_int(usage.get("input_tokens")), output=output,
-             cache_read=_int(usage.get("cache_read_input_tokens")),
-             cache_write=_int(usage.get("cache_creation_input_tokens")),
-             cache_write_1h=_int(creation.get("ephemeral_1h_input_tokens")))
+                before: Counts = entry[1]
+                grown = counts[out] - before[out]
+                if grown <= 0:
+                    return False
+                # the same response, its output grown: only the growth is new (priced as the difference)
+                after = [*before[:out], counts[out], *before[out + 1:]]
+                old, new = _cost(model, before), _cost(model, after)
+                entry[1] = after
+                _add(info, model, _counts(output=grown), None if old is None or new is None else new - old)
+                return True
+        _add(info, model, counts, _cost(model, counts))
         if key is not None:
-            recent.append([key, output])
+            recent.append([key, counts])
             del recent[:-RECENT]
         return True
 
@@ -242,8 +284,10 @@ class CodexReader(Reader):
         if not any(delta):
             return False
         # OpenAI's input includes cached input (and cache writes); output includes reasoning.
-        _add(info, info.get("model", "unknown"), input=delta[0] - delta[1] - delta[3], cache_read=delta[1],
-             cache_write=delta[3], output=delta[2])
+        counts = _counts(input=delta[0] - delta[1] - delta[3], cache_read=delta[1], cache_write=delta[3],
+                         output=delta[2])
+        model = str(info.get("model", "unknown"))
+        _add(info, model, counts, _cost(model, counts))  # a token_count follows each request
         return True
 
 
@@ -292,19 +336,20 @@ class GeminiReader(Reader):
             return False
         cached = _int(tokens.get("cached"))
         # input includes cached; thoughts are billed as output
-        counts = [_int(tokens.get("input")) - cached, _int(tokens.get("output")) + _int(tokens.get("thoughts")),
-                  cached, 0, 0]
+        counts = _counts(input=_int(tokens.get("input")) - cached,
+                         output=_int(tokens.get("output")) + _int(tokens.get("thoughts")), cache_read=cached)
         messages: dict[str, Any] = info.setdefault("messages", {})
-        entry = [str(record.get("model") or "unknown"), counts]
-        if messages.get(str(record["id"])) == entry:
+        model = str(record.get("model") or "unknown")
+        old = messages.get(str(record["id"]))
+        if old is not None and old[:2] == [model, counts]:
             return False
-        messages[str(record["id"])] = entry  # the last version of a message is the one that counts
+        messages[str(record["id"])] = [model, counts, _cost(model, counts)]  # its last version counts
         return True
 
     def finish(self, info: dict[str, Any]) -> None:
-        info["models"] = {}
-        for model, counts in info.get("messages", {}).values():
-            _add(info, model, **dict(zip(FIELDS, counts, strict=True)))
+        info["models"], info["usd"], info["unpriced"] = {}, {}, []
+        for model, counts, usd in info.get("messages", {}).values():
+            _add(info, model, counts, usd)
 
 
 class AiderReader(Reader):
@@ -316,10 +361,11 @@ class AiderReader(Reader):
         props = record.get("properties")
         if record.get("event") != "message_send" or not isinstance(props, dict):
             return False
-        _add(info, str(props.get("main_model") or "unknown"), input=_int(props.get("prompt_tokens")),
-             output=_int(props.get("completion_tokens")))
         cost = props.get("cost")
-        info["cost"] = info.get("cost", 0.0) + (float(cost) if isinstance(cost, (int, float)) else 0.0)
+        usd = float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else 0.0
+        _add(info, str(props.get("main_model") or "unknown"),
+             _counts(input=_int(props.get("prompt_tokens")), output=_int(props.get("completion_tokens"))), usd)
+        info["cost"] = info.get("cost", 0.0) + usd  # aider prices its own calls (litellm's table)
         return True
 
 
@@ -327,5 +373,5 @@ READERS: dict[str, Reader] = {"claude": ClaudeReader(), "codex": CodexReader(), 
                               "aider": AiderReader()}
 
 
-__all__ = ["FIELDS", "HOME_VARIABLES", "MAX_READ", "READERS", "Where", "claude_project_dir", "new_state", "read_lines",
-           "totals", "update"]
+__all__ = ["FIELDS", "HOME_VARIABLES", "MAX_READ", "READERS", "Totals", "Where", "claude_project_dir", "new_state",
+           "read_lines", "totals", "update"]

@@ -86,13 +86,14 @@ def read(sup: Supervisor, agent: Agent, now: float) -> Reading | None:
     if fmt and (state is None or state.get("format") != fmt):
         state = transcripts.new_state(fmt)
     changed = transcripts.update(state, where(sup, agent, profile, now)) if state is not None else False
-    models, tool_cost = transcripts.totals(state) if state is not None else ({}, None)
+    found = transcripts.totals(state) if state is not None else None
+    models = found.models if found is not None else {}
     hours = (agent.runtime(now) or 0.0) / 3600.0
     weight = profile.cost_weight if profile is not None else 1.0
     if not changed and agent.cost_source == "transcript" and agent.tokens is not None:
         price = None  # nothing new: the cost stands
-    elif models or tool_cost is not None:
-        price = pricing.price(models, tool_cost)
+    elif found is not None and (models or found.tool_cost is not None):
+        price = pricing.price(models, found.usd, found.unpriced, found.tool_cost)
         if price.usd is None:
             price = pricing.estimate(weight, hours, price.note)
     else:
