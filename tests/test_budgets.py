@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import git
+
 from jarvis_tui.engine import budgets
 from jarvis_tui.engine.config import load_config, parse_config
 from jarvis_tui.engine.dispatch import decide

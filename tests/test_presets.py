@@ -16,8 +16,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
 from conftest import make_repo
+
 from jarvis_tui.engine import presets
 from jarvis_tui.engine.config import Profile, parse_config
 from jarvis_tui.engine.init import config_text

@@ -87,7 +87,7 @@ def test_incremental_reads_take_whole_lines_and_never_reread(tmp_path):
         state = new_state("claude")
         update(state, w)
         offset = state["files"][str(main)]["offset"]
-        assert offset <= cut and whole[:offset].endswith(b"\n") or offset == 0  # only whole lines
+        assert offset == 0 or (offset <= cut and whole[:offset].endswith(b"\n"))  # only whole lines
         with main.open("ab") as fh:
             fh.write(whole[cut:])
         update(state, w)

@@ -83,7 +83,7 @@ async def test_the_spawn_dialog_marks_and_refuses_a_profile_that_is_not_installe
         await pilot.press("n")
         await wait_until(pilot, lambda: isinstance(app.screen, SpawnScreen), what="spawn dialog")
         dialog = app.screen
-        assert ("ghost (unavailable: not installed)", "ghost") in dialog.profile_options()
+        assert ("ghost (not installed)", "ghost") in dialog.profile_options()
         assert ("demo", "demo") in dialog.profile_options()
         dialog.query_one("#agent", Select).value = "ghost"
         dialog.query_one("#prompt", TextArea).text = "hello"

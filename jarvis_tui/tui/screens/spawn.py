@@ -81,7 +81,7 @@ class SpawnScreen(ModalScreen[SpawnRequest | None]):
 
     def profile_options(self) -> list[tuple[str, str]]:
         """Profiles by name, those that cannot start here marked; ``auto`` when there is a choice."""
-        options = [(f"{p} (unavailable: not installed)" if p in self.unavailable else p, p) for p in self.profiles]
+        options = [(f"{p} (not installed)" if p in self.unavailable else p, p) for p in self.profiles]
         if len(self.profiles) - len(self.unavailable) > 1:
             options.append(("auto (best fit for the kind)", "auto"))
         return options
