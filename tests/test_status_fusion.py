@@ -82,3 +82,15 @@ def test_reported_done_still_ends_the_run_whatever_the_state_report():
     done = agent(state="waiting", reported_at=990, reported_status="done")
     verdict = classify(done, obs(ASKING, 989), PROFILE, NOW)
     assert verdict.event is Event.REPORTED_DONE and verdict.fields["status_source"] == "report"
+
+
+def test_an_agent_idle_at_its_prompt_is_not_stalled():
+    from dataclasses import replace
+
+    from jarvis_tui.engine.policies import check_stall
+
+    profile = Profile(name="tool", command=("tool",), stall_timeout=60.0, fire_stalled=True)
+    idle = replace(agent(WAITING, state="idle", reported_at=10.0, waiting_kind="idle"), started_at=5.0)
+    assert check_stall(idle, profile, NOW) is None  # a person's turn, not a hung agent
+    silent = replace(agent(WAITING, waiting_kind="silence"), started_at=5.0)
+    assert check_stall(silent, profile, NOW) is not None
