@@ -38,9 +38,9 @@ class Column:
 COLUMNS = {c.key: c for c in (  # in screen order
     Column("id", "ID", 6), Column("status", "STATUS", 10), Column("title", "TITLE", 0),
     Column("runtime", "RUNTIME", 7, True), Column("output", "LAST OUT", 8, True), Column("cpu", "CPU", 5, True),
-    Column("rss", "RSS", 6, True), Column("cost", "COST", 7, True), Column("ahead", "AHEAD", 5, True),
-    Column("attempt", "#", 2, True),
+    Column("rss", "RSS", 6, True), Column("ahead", "AHEAD", 5, True), Column("attempt", "#", 2, True),
     Column("agent", "AGENT", 7), Column("branch", "BRANCH", 0),
+    Column("cost", "COST", 7, True),  # (last on screen: money at the right edge, like jarvis ls)
 )}
 MUST = ("id", "status", "title")  # always shown
 # then these, in this order, while they fit (cost before memory: what a team pays for comes first
