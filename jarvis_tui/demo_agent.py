@@ -22,10 +22,13 @@ Behaviour comes from ``#tokens`` in the prompt, or the environment (the prompt w
     #report       report done/failed through `jarvis report` before exiting
     #stubborn     ignore SIGTERM (a fire must escalate to SIGKILL after kill_grace)
     #note=TEXT    record TEXT as a finding on its task (`jarvis note`), '_' read as spaces; repeatable
+    #tokens=N     each step, write a Claude Code transcript entry of N input and N/10 output tokens
+                  (only under $CLAUDE_CONFIG_DIR, never the real ~/.claude); #model=NAME its model
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -88,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     mem_mb = int(option(prompt, "mem", "DEMO_MEM", "0") or 0)
     daemon = option(prompt, "daemon", "DEMO_DAEMON", None) not in (None, "", "0")
     report = option(prompt, "report", "DEMO_REPORT", None) not in (None, "", "0")
+    tokens = int(option(prompt, "tokens", "DEMO_TOKENS", "0") or 0)
+    transcript = Transcript(option(prompt, "model", "DEMO_MODEL", "claude-sonnet-4-5-20250929") or "") if tokens else None
     if option(prompt, "stubborn", "DEMO_STUBBORN", None) not in (None, "", "0"):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     delay = 1.0 / max(speed, 0.001)
@@ -117,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             say(f"step {step}/{'∞' if hang else steps}: edited notes/progress.md", "green")
         else:
             _pause(delay, spin)
+        if transcript is not None:
+            transcript.step(step, tokens)
         os.makedirs("notes", exist_ok=True)
         with open("notes/progress.md", "a", encoding="utf-8") as fh:
             fh.write(f"- step {step}\n")
@@ -153,6 +160,46 @@ def main(argv: list[str] | None = None) -> int:
     del ballast
     say(f"finished with exit code {exit_code}", "red" if exit_code else "green")
     return exit_code
+
+
+class Transcript:
+    """Token usage in Claude Code's transcript format (as ccusage and the CLI itself read it):
+    ``$CLAUDE_CONFIG_DIR/projects/<cwd, non-alphanumerics as '-'>/<session>.jsonl``, one line per
+    content block of a response, each repeating its usage with the output growing; the first
+    step also runs a sub-agent (``<session>/subagents/agent-<id>.jsonl``)."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.session = f"{os.getpid():08x}-0000-4000-8000-{int(time.time() * 1000) % 10**12:012d}"
+        home = os.environ.get("CLAUDE_CONFIG_DIR")
+        self.folder = None
+        if home:  # never the real ~/.claude
+            self.folder = os.path.join(home, "projects", re.sub(r"[^a-zA-Z0-9]", "-", os.getcwd()))
+            os.makedirs(self.folder, exist_ok=True)
+        else:
+            say("#tokens: CLAUDE_CONFIG_DIR is not set: no transcript written", "yellow")
+
+    def line(self, path: str, number: int, model: str, usage: dict[str, int], sidechain: bool) -> None:
+        record = {"type": "assistant", "isSidechain": sidechain, "sessionId": self.session, "cwd": os.getcwd(),
+                  "requestId": f"req_demo_{self.session}_{number}", "uuid": f"{self.session}-{number}",
+                  "message": {"id": f"msg_demo_{number}", "type": "message", "role": "assistant", "model": model,
+                              "content": [{"type": "text", "text": f"step {number}"}], "usage": usage}}
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    def step(self, number: int, tokens: int) -> None:
+        if self.folder is None:
+            return
+        main = os.path.join(self.folder, f"{self.session}.jsonl")
+        usage = {"input_tokens": tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                 "output_tokens": 1}
+        self.line(main, number, self.model, usage, False)  # the same response, written per content block...
+        self.line(main, number, self.model, {**usage, "output_tokens": tokens // 10}, False)  # ...output grown
+        if number == 1:
+            sub = os.path.join(self.folder, self.session, "subagents", "agent-demo.jsonl")
+            os.makedirs(os.path.dirname(sub), exist_ok=True)
+            self.line(sub, 1000 + number, "claude-haiku-4-5-20251001",
+                      {"input_tokens": tokens // 10, "output_tokens": tokens // 100}, True)
 
 
 def leave_uncommitted_work(repo: bool) -> None:

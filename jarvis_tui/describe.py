@@ -11,7 +11,7 @@ import datetime as _dt
 from typing import Any
 
 from .engine.models import BLOCKED, HELD, PENDING, Agent, Orchestrator
-from .format import ago, duration, one_line
+from .format import ago, duration, money, one_line, tokens_short
 
 LOADING = "…"
 
@@ -68,6 +68,49 @@ def queue_short(agent: Agent, now: float) -> str:
     return line.split(": ", 1)[1] if line else ""
 
 
+# --------------------------------------------------------------------------- cost
+
+
+def cost_short(agent: Agent) -> str:
+    """The table's cost: ``$1.23``, ``~$0.40`` (estimated), with ``!`` past a budget's warn_at."""
+    return money(agent.cost_usd, agent.cost_source) + ("!" if agent.budget_warned else "")
+
+
+def cost_line(agent: Agent) -> str:
+    """``$1.23 (transcript: genai-prices: claude-sonnet-4-5) · budget $2.50 · 1.2M in, 40k out, ...``"""
+    if agent.cost_usd is None:
+        text = "-"
+    else:
+        text = f"{money(agent.cost_usd, agent.cost_source)} ({agent.cost_source}" + (
+            f": {agent.cost_note})" if agent.cost_note else ")")
+    if agent.budget_usd:
+        text += f" · budget {money(agent.budget_usd)}" + (" (warned)" if agent.budget_warned else "")
+    return text
+
+
+def tokens_line(agent: Agent) -> str:
+    t = agent.tokens
+    if t is None:
+        return "-"
+    return (f"{tokens_short(t.input)} in · {tokens_short(t.output)} out · {tokens_short(t.cache_read)} cache read · "
+            f"{tokens_short(t.cache_write)} cache write")
+
+
+SOURCE_WORDS = {"report": "the agent's own report", "screen": "its screen", "silence": "its silence",
+                "exit": "how it ended"}
+
+
+def status_source_text(agent: Agent) -> str:
+    """``its screen`` / ``the agent's own report (waiting: needs permission)``: what the status rests on."""
+    if agent.status_source is None:
+        return "-"
+    text = SOURCE_WORDS.get(agent.status_source, agent.status_source)
+    if agent.status_source == "report" and agent.reported_state:
+        text += f" ({agent.reported_state}" + (f": {agent.reported_state_reason})" if agent.reported_state_reason
+                                               else ")")
+    return text
+
+
 # --------------------------------------------------------------------------- facts
 
 
@@ -92,9 +135,10 @@ def fact_rows(agent: Agent, details: dict[str, Any] | None, *, socket: str, now:
             last_commit = str(commit["subject"]) if commit else "-"
         dirty = {True: "yes", False: "no", None: "-"}[d.get("dirty")]
     rows = [
-        ("task", f"{agent.task_id} (attempt {agent.attempt})"),
+        ("task", f"{agent.task_id} (attempt {agent.attempt})" + (f" · kind {agent.kind}" if agent.kind else "")),
         ("agent", f"{agent.agent} · priority {agent.priority}"),
         ("reason", agent.status_reason or "-"),
+        ("status from", status_source_text(agent)),
     ]
     queued = queue_line(agent, now)
     if queued:
@@ -110,6 +154,8 @@ def fact_rows(agent: Agent, details: dict[str, Any] | None, *, socket: str, now:
         ("last commit", last_commit),
         ("uncommitted", dirty),
         ("preserved", preserved_ref(agent) or "-"),
+        ("cost", cost_line(agent)),
+        ("tokens", tokens_line(agent)),
     ]
     if d is not None and d.get("log"):
         rows.append(("log", str(d["log"])))
@@ -227,6 +273,8 @@ def attach_label(agent: Agent) -> str:
 
 __all__ = [
     "attach_label",
+    "cost_line",
+    "cost_short",
     "countdown",
     "dependencies_text",
     "detach_hint",
@@ -242,4 +290,6 @@ __all__ = [
     "remove_question",
     "removed_message",
     "sent_message",
+    "status_source_text",
+    "tokens_line",
 ]

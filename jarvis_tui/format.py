@@ -56,3 +56,21 @@ def size(num_bytes: float | None) -> str:
             return f"{value:.0f}{unit}" if unit in ("B", "K") else f"{value:.1f}{unit}"
         value /= 1024
     return f"{value:.1f}T"
+
+
+def money(usd: float | None, source: str | None = None) -> str:
+    """``$1.23``; an estimate (no priced transcript) is ``~$1.23``; unknown is ``-``."""
+    if usd is None:
+        return "-"
+    return ("~" if source == "estimate" else "") + f"${usd:,.2f}"
+
+
+def tokens_short(count: int | None) -> str:
+    """``830``, ``12.5k``, ``3.2M``."""
+    if count is None:
+        return "-"
+    if count < 1000:
+        return str(count)
+    if count < 1_000_000:
+        return f"{count / 1000:.1f}k"
+    return f"{count / 1_000_000:.1f}M"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import make_repo
+
 from jarvis_tui.engine.config import ConfigError, load_config, parse_config, substitute
-from jarvis_tui.engine.init import default_config_text
+from jarvis_tui.engine.init import config_text, default_config_text
 
 GOOD = """\
 [supervisor]
@@ -50,12 +50,14 @@ def test_good_config_is_typed_and_paths_are_relative_to_the_file(repo_dir):
     assert config.default_profile == "demo"
 
 
-def test_shipped_config_toml_is_the_init_template_and_loads(tmp_path):
+def test_shipped_config_toml_is_what_init_writes_and_loads(tmp_path):
+    """config.toml is generated: `jarvis init` output (the commented template + every preset)."""
     top = Path(__file__).resolve().parents[1] / "config.toml"
-    assert top.read_text() == default_config_text()
+    assert top.read_text() == config_text(repo=".")
+    assert top.read_text().startswith(default_config_text().split("[agents.demo]")[0])
     config = parse_config(top.read_text(), top, check_repo=False)
     assert config.profiles["demo"].waiting_patterns == ("\\[y/N\\]",)
-    assert set(config.profiles) >= {"demo", "claude", "codex", "gemini", "aider"}
+    assert set(config.profiles) == {"demo", "claude", "codex", "gemini", "aider", "opencode"}
 
 
 def test_toml_syntax_error_names_line_and_column(repo_dir):

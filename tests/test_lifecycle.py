@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import git
-from jarvis_tui.engine.models import DONE, FAILED, FIRED, WAITING, WORKING
+
+from jarvis_tui.engine.models import DONE, FAILED, FIRED, QUEUED, WAITING, WORKING
 from jarvis_tui.engine.supervisor import SupervisorError, UnknownAgent, UsageError
 
 
@@ -45,13 +45,34 @@ def test_failure_records_the_true_exit_code(jarvis_env):
     assert exit_record["exit_code"] == 3
 
 
-def test_missing_agent_binary_fails_with_127(jarvis_env):
+def test_a_profile_whose_program_is_not_installed_is_refused_up_front(jarvis_env):
     jarvis_env.write_config(extra='[agents.ghost]\ncommand = ["no-such-agent-binary", "{prompt}"]\n')
+    proc = jarvis_env.cli("spawn", "--agent", "ghost", "hello")
+    assert proc.returncode == 2
+    assert "profile ghost: 'no-such-agent-binary' is not installed (not on PATH)" in proc.stderr
+    assert jarvis_env.sup().registry.agents(include_removed=True) == []  # nothing was created
+    assert not any(jarvis_env.tmux.sessions())
+
+
+def test_a_program_gone_by_the_time_it_starts_fails_with_127(jarvis_env, tmp_path):
+    """Installed at spawn, removed while queued: the launcher records 127 and why."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    program = bin_dir / "vanishing-agent"
+    program.write_text("#!/bin/sh\necho hi\n")
+    program.chmod(0o755)
+    jarvis_env.write_config(max_agents=1, extra=f'[agents.ghost]\ncommand = ["vanishing-agent", "{{prompt}}"]\n'
+                                                f'env = {{ PATH = "{bin_dir}:/usr/bin:/bin" }}\n')
     sup = jarvis_env.sup()
-    agent = sup.spawn("hello", agent="ghost")
-    failed = jarvis_env.wait_status(sup, agent.id, FAILED)
+    first = sup.spawn("hold the only slot #hang", agent="demo")
+    queued = sup.spawn("hello", agent="ghost")
+    assert queued.status == QUEUED
+    program.unlink()
+    sup.fire(first.id, "dumb")
+    sup.dispatch()
+    failed = jarvis_env.wait_status(sup, queued.id, FAILED)
     assert failed.exit_code == 127
-    assert "no-such-agent-binary" in failed.status_reason
+    assert "vanishing-agent" in failed.status_reason
 
 
 def test_waiting_is_detected_and_send_answers(jarvis_env):
@@ -192,7 +213,7 @@ def test_a_concurrent_reconcile_never_records_a_fired_agent_as_failed(jarvis_env
         while not stop.is_set():
             try:
                 watcher.reconcile()
-            except Exception as exc:  # noqa: BLE001 - reported below
+            except Exception as exc:
                 errors.append(exc)
 
     thread = threading.Thread(target=keep_reconciling)

@@ -20,7 +20,7 @@ from jarvis_tui.engine.supervisor import Supervisor
 from jarvis_tui.tui.app import JarvisApp
 from jarvis_tui.tui.screens.metrics import MetricsScreen
 
-COLUMNS = ("profile", "disp", "run", "queued", "done", "fail", "fired", "ok", "median/mean", "hours", "cost")
+COLUMNS = ("profile", "disp", "run", "queued", "done", "fail", "fired", "ok", "median/mean", "hours", "usd")
 
 # A profile nothing ran on yet: shown, dimmed.
 IDLE_PROFILE = """
@@ -112,7 +112,7 @@ async def test_rows_totals_idle_profiles_and_fired_reasons(tmp_path):
         assert [r["profile"] for r in screen.rows] == ["demo", "claude", "codex"]
         # demo: working + waiting + failed + done + a removed derailed one; f6a7b8 queued
         assert row(screen, "demo") == dict(zip(COLUMNS, ("demo", "5", "2", "1", "1", "1", "1", "33%",
-                                                         "8m20s/8m20s", "0.74", "0.74")))
+                                                         "8m20s/8m20s", "0.74", "-")))
         codex = row(screen, "codex")
         assert codex["disp"] == "0" and codex["ok"] == "-" and codex["median/mean"] == "-"
         styles = {str(cell.style) for cell in screen.table.get_row("codex")}

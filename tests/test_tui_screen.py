@@ -24,7 +24,7 @@ BY_CREATION = [f.id for f in sorted(SNAPSHOT_AGENTS, key=lambda f: f.created)]
 
 async def test_table_shows_every_column_from_the_tick(tmp_path):
     app = snapshot_app(tmp_path)
-    async with app.run_test(size=(160, 40)) as pilot:
+    async with app.run_test(size=(170, 40)) as pilot:
         await settle(pilot)
         assert shown(app) == BY_CREATION
         assert cell_text(app, "a1b2c3", "status") == "● working"
@@ -37,6 +37,7 @@ async def test_table_shows_every_column_from_the_tick(tmp_path):
         assert cell_text(app, "d4e5f6", "attempt") == "2"
         assert cell_text(app, "d4e5f6", "agent") == "claude"
         assert cell_text(app, "c3d4e5", "cpu") == "-"  # ended: no process tree
+        assert cell_text(app, "a1b2c3", "cost") == "-"  # no transcript read yet
         assert cell_text(app, "a1b2c3", "branch") == "jarvis/write-the-release-notes-a1b2c3"
         assert app.gauge.zones() == ("safe", "warning")  # 47 % CPU, 72.5 % RAM against 60/80, 70/85
         assert app.gauge.tally["working"] == 1 and app.gauge.tally["waiting"] == 1

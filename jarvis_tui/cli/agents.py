@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from ..describe import (
     attach_label,
+    cost_short,
     detach_hint,
     fact_rows,
     fired_message,
@@ -55,13 +56,49 @@ def cmd_spawn(args: argparse.Namespace) -> int:
         from .orchestrate import spawn_batch
 
         return spawn_batch(args)
+    if args.dry_run:
+        return _spawn_dry_run(args)
     prompt = read_prompt(args)
     sup = open_supervisor(args)
     agent = sup.spawn(prompt, agent=args.agent, title=args.title, priority=args.priority,
                       after=args.after, max_attempts=args.max_attempts, scope=args.scope, ticket=args.ticket,
-                      base=args.base, hold=args.hold)
+                      base=args.base, hold=args.hold, kind=args.kind, budget=args.budget)
     engine_on_demand(sup, agent)
     return print_new_agent(agent, args.json)
+
+
+def _spawn_dry_run(args: argparse.Namespace) -> int:
+    """What a spawn would do: the profile (with --agent auto, the whole ranking); nothing made."""
+    has_prompt = args.prompt is not None or args.prompt_file is not None
+    prompt = read_prompt(args) if has_prompt else None
+    sup = open_supervisor(args)
+    route = sup.route(args.kind) if args.agent == "auto" else None
+    name = route.chosen if route else (args.agent or sup.config.default_profile)
+    if prompt is not None:
+        sup.validate_spawn(prompt, agent=name, title=args.title, priority=args.priority, after=args.after,
+                           max_attempts=args.max_attempts, scope=args.scope, kind=args.kind, budget=args.budget)
+    else:
+        sup.profile(name)
+    if args.json:
+        emit_json({"agent": name, "kind": args.kind, "route": route.to_json() if route else None})
+        return EXIT_OK
+    if route is None:
+        print(f"would spawn profile {name}" + ("" if prompt is not None else " (no prompt given: not checked)"))
+        return EXIT_OK
+    from rich.table import Table
+
+    print(f"--agent auto for kind {args.kind or '(none)'} (prefer {route.prefer}, seed {route.seed}): {name}")
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("PROFILE", "DONE", "FAILED", "SUCCESS~", "SAMPLED", "$/SUCCESS", "TIME", "SCORE", "NOTE"):
+        table.add_column(column, no_wrap=True, justify="left" if column in ("PROFILE", "NOTE") else "right")
+    for score in route.ranking:
+        note = score.unavailable or ("at max_concurrent" if score.at_limit else "")
+        note = note or ("cost estimated" if not score.cost_known else "")
+        table.add_row(("▶ " if score.profile == name else "  ") + score.profile, str(score.successes),
+                      str(score.failures), f"{score.mean:.0%}", f"{score.theta:.2f}", f"{score.cost:.2f}",
+                      duration(score.seconds), "-" if score.unavailable else f"{score.score:.2f}", plain(note))
+    console().print(table)
+    return EXIT_OK
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -80,7 +117,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
     now = time.time()
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("ID", "STATUS", "AGENT", "PRI", "#", "TITLE", "BRANCH", "RUNTIME", "OUTPUT"):
+    for column in ("ID", "STATUS", "AGENT", "PRI", "#", "TITLE", "BRANCH", "RUNTIME", "OUTPUT", "COST"):
         table.add_column(column, no_wrap=column != "TITLE", overflow="ellipsis")
     for a in agents:
         style, symbol = status_style(a.status)
@@ -90,7 +127,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
             a.agent, a.priority, str(a.attempt),
             (f"[cyan]{plain(a.ticket)}[/] " if a.ticket else "") + plain(one_line(a.title, 40))
             + (f" [dim]· {plain(one_line(queued, 40))}[/]" if queued else ""),
-            plain(a.branch or "-"), duration(a.runtime(now)), ago(a.last_output_at, now),
+            plain(a.branch or "-"), duration(a.runtime(now)), ago(a.last_output_at, now), cost_short(a),
         )
     console().print(table)
     return EXIT_OK
@@ -270,6 +307,8 @@ def cmd_heartbeat(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     ident = self_id(args)
     mine = os.environ.get("JARVIS_AGENT_ID")
+    if args.state:
+        return _report_state(args, ident)
     if args.id and args.id != mine and not args.force:
         # A report ends the agent's loop as done or failed: from the wrong shell it would mark a
         # running agent finished. Its own session sets JARVIS_AGENT_ID; anything else says --force.
@@ -278,6 +317,23 @@ def cmd_report(args: argparse.Namespace) -> int:
                        "(run it inside the agent's session, or add --force)", EXIT_USAGE)
     sup = open_supervisor(args)
     agent = sup.report(ident, args.status, args.summary or "")
+    if args.json:
+        emit_json(agent.to_json())
+    return EXIT_OK
+
+
+def _report_state(args: argparse.Namespace, ident: str) -> int:
+    """``--state``: from the agent, or from its tool's hook (whose input says why)."""
+    from ..engine.agent_hooks import hook_reason
+
+    reason = args.reason or ""
+    if not reason and args.via in ("claude", "codex"):
+        payload = args.payload
+        if payload is None and args.via == "claude" and not sys.stdin.isatty():
+            payload = sys.stdin.read(1 << 20)  # Claude's hook input: one JSON object
+        reason = hook_reason(args.via, args.state, payload)
+    sup = open_supervisor(args)
+    agent = sup.report_state(ident, args.state, reason, via=args.via)
     if args.json:
         emit_json(agent.to_json())
     return EXIT_OK

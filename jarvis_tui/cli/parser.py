@@ -8,8 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import __version__
-from ..engine.vocabulary import FIRE_REASONS, PRIORITIES
+from ..engine.messaging import STATES
 from ..engine.models import STATUSES
+from ..engine.presets import ALL as ALL_PRESETS
+from ..engine.vocabulary import FIRE_REASONS, PRIORITIES
 from ..engine.waiting import UNTIL_HELP
 
 
@@ -42,10 +44,12 @@ BATCH_HELP = """batch files (--batch FILE, '-' for stdin):
   before any is created: one bad task refuses the batch, naming it (tasks[2])."""
 
 EXAMPLES: dict[str, tuple[str, ...]] = {
-    "init": ("jarvis init", "jarvis init --repo ../project --exclude-config"),
+    "init": ("jarvis init", "jarvis init --agents claude,codex", "jarvis init --repo ../project --exclude-config"),
     "spawn": ("jarvis spawn 'Fix the flaky login test'",
               "jarvis spawn -a claude -p high -t 'Login fix' --prompt-file task.md",
               "echo 'Add type hints to utils.py' | jarvis spawn -",
+              "jarvis spawn --agent auto --kind test --budget 2.50 'Add tests for the parser'",
+              "jarvis spawn --agent auto --kind review --dry-run      (the ranking, nothing spawned)",
               "jarvis spawn --ticket PROJ-7 --hold 'Migrate the billing tables'",
               "jarvis spawn --after ab12 --after cd34 'Summarise the analyses: {findings}'",
               "jarvis spawn --batch tasks.json --json      (the batch file format: below)"),
@@ -59,6 +63,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "rm": ("jarvis rm ab12", "jarvis rm ab12 cd34 ef56 --json"),
     "heartbeat": ("jarvis heartbeat --note 'running the test suite'      (inside the agent's session)",),
     "report": ("jarvis report --status done --summary 'fixed the login test'      (inside the agent's session)",
+               "jarvis report --state waiting --reason 'which database should I use?'",
                "jarvis report --id ab12cd --status failed --force      (from elsewhere, on purpose)"),
     "doctor": ("jarvis doctor", "jarvis doctor --fix     # end orphans, preserve and remove orphan worktrees",
                "jarvis doctor --adopt   # rebuild a lost registry from the agents' records"),
@@ -69,7 +74,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "conflicts": ("jarvis conflicts", "jarvis conflicts --json"),
     "prune": ("jarvis prune --dry-run", "jarvis prune --merged --older-than 7d"),
     "engine": ("jarvis engine", "jarvis engine --once --json"),
-    "stats": ("jarvis stats", "jarvis stats --json"),
+    "stats": ("jarvis stats", "jarvis stats --json", "jarvis stats --by kind"),
+    "profiles": ("jarvis profiles", "jarvis profiles --toml claude >> config.toml", "jarvis profiles --json"),
     "tui": ("jarvis", "jarvis --config ~/work/jarvis.toml tui"),
     "demo": ("jarvis demo", "jarvis demo --keep"),
     "wait": ("jarvis wait ab12", "jarvis wait ab12 cd34 --until done --timeout 600 --json",
@@ -86,9 +92,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
 
 def agent_help(default_agent: str | None) -> str:
     """``spawn --agent``: names the profile a spawn gets when the config can be read."""
+    auto = "; 'auto' picks the best fit for --kind from past outcomes ([routing])"
     if default_agent:
-        return f"agent profile from the config (default here: {default_agent})"
-    return "agent profile from the config (default: [supervisor] default_agent, else the first profile)"
+        return f"agent profile from the config (default here: {default_agent}){auto}"
+    return f"agent profile from the config (default: [supervisor] default_agent, else the first profile){auto}"
 
 
 def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
@@ -122,6 +129,9 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.add_argument("--exclude-config", action="store_true",
                    help="keep the config out of git: add it to the repository's .git/info/exclude")
+    p.add_argument("--agents", metavar="LIST",
+                   help="ready profiles to write, comma-separated: " + ", ".join(ALL_PRESETS)
+                        + " (default: all of them; see jarvis profiles)")
 
     p = add("spawn", command("agents", "cmd_spawn"), "start an agent on a new worktree and branch (prints its id)")
     p.epilog = (p.epilog or "") + "\n\n" + BATCH_HELP
@@ -146,6 +156,13 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
                                                  "e.g. the orchestrator's current branch")
     p.add_argument("--batch", metavar="FILE",
                    help="spawn every task of a JSON batch file ('-': stdin), all checked before any is created")
+    p.add_argument("--kind", metavar="KIND",
+                   help="what sort of task this is (review, test, refactor, research... free text): routing and "
+                        "jarvis stats --by kind learn per kind")
+    p.add_argument("--budget", type=float, metavar="USD",
+                   help="USD this agent may spend (priced from its transcript); more and it is fired as budget")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the request and say what would run (with --agent auto: the ranking); spawn nothing")
 
     p = add("ls", command("agents", "cmd_ls"), "list agents (latest attempt of each task)")
     p.add_argument("--all", action="store_true", help="include removed agents and earlier attempts")
@@ -190,12 +207,21 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--note", help="what I am doing")
     p.add_argument("--id", help=self_help)
 
-    p = add("report", command("agents", "cmd_report"), "(for agents) report my outcome: it ends my run as done or failed")
-    p.add_argument("--status", required=True, choices=("done", "failed"), help="the outcome")
-    p.add_argument("--summary", help="one line on what was done")
-    p.add_argument("--id", help=self_help + "; another agent's id needs --force")
+    p = add("report", command("agents", "cmd_report"), "(for agents) report my outcome (--status: ends my run as done or "
+                                         "failed) or what I am doing (--state: working, waiting for input, idle)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--status", choices=("done", "failed"), help="the outcome: ends the run")
+    what.add_argument("--state", choices=STATES,
+                      help="what I am doing now; outranks what jarvis reads off my screen until my output moves on")
+    p.add_argument("--summary", help="with --status: one line on what was done")
+    p.add_argument("--reason", help="with --state: why (e.g. the question I am asking)")
+    p.add_argument("--via", default="agent", metavar="NAME",
+                   help="who reports: agent (default), or the tool whose hook calls this (claude: reads the hook's "
+                        "JSON on stdin; codex: the JSON argument Codex appends)")
+    p.add_argument("payload", nargs="?", help=argparse.SUPPRESS)  # Codex's notify appends its JSON here
+    p.add_argument("--id", help=self_help + "; another agent's id needs --force with --status")
     p.add_argument("--force", action="store_true",
-                   help="report for --id from outside that agent's session (it ends that agent's run)")
+                   help="report --status for --id from outside that agent's session (it ends that agent's run)")
 
     p = add("review", command("review", "cmd_review"), "what an agent changed, and whether it merges into the base now")
     p.add_argument("id", help=ID_HELP)
@@ -243,8 +269,14 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between ticks (default 1)")
     p.add_argument("--idle-exit", type=float, default=60.0, metavar="S",
                    help="exit after S seconds with nothing active or queued (default 60; 0: never)")
-    add("stats", command("engine_stats", "cmd_stats"),
-        "per-profile metrics: dispatched, done, failed, fired, success rate, time, cost")
+    p = add("stats", command("engine_stats", "cmd_stats"),
+            "per-profile metrics: dispatched, done, failed, fired, success rate, time, tokens, cost")
+    p.add_argument("--by", choices=("profile", "kind"), default="profile",
+                   help="kind: per task kind and profile (what --agent auto learns from), and time to done alone "
+                        "versus alongside other agents")
+    p = add("profiles", command("setup", "cmd_profiles"),
+            "the ready profiles for Claude Code, Codex, Gemini CLI, Aider and OpenCode, and whether each is installed")
+    p.add_argument("--toml", metavar="NAME", help="print one preset as a config table")
     add("tui", command("setup", "cmd_tui"), "open the dashboard (the default command)", json_flag=False)
     p = add("demo", command("setup", "cmd_demo"), "scratch repo + three demo agents + the dashboard (no LLM CLI needed)",
             json_flag=False)

@@ -4,8 +4,10 @@ Checked in this order; the first "no" becomes the agent's queue reason (a
 :class:`~.models.QueueReason`: its kind, its human text and, for timed waits, when it ends):
 
 ``dependency`` (an ``--after`` task not done; failed or fired: blocked) -> ``backoff`` (an
-automatic retry's delay) -> ``scope`` (a running agent's file scope overlaps its scope) -> ``batch``
-(its batch already runs as many as the width ``strategy auto`` fixed) -> ``capacity`` (``max_agents``) -> ``profile`` (``max_concurrent``)
+automatic retry's delay) -> ``scope`` (a running agent's file scope overlaps its scope) -> ``budget``
+(a daily budget is spent: ``[budgets] daily`` or the profile's ``daily_budget``) -> ``batch`` (its
+batch already runs as many as the width ``strategy auto`` fixed) -> ``capacity`` (``max_agents``)
+-> ``profile`` (``max_concurrent``)
 -> ``resources`` (danger zone: none) -> ``warning`` (warning zone: one start per
 ``warning_interval``) -> ``order`` (a NEW spawn or retry that could start does not jump ahead
 of queued agents of equal or higher priority: it queues, and dispatch picks in order).
@@ -17,6 +19,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from .budgets import Daily
 from .config import Config
 from .models import ACTIVE, DONE, ENDED, MERGED, Agent, QueueReason
 from .resources import DANGER, WARNING, SystemReading, system_zone
@@ -98,7 +101,7 @@ def ahead_of(agent: Agent, queued: Iterable[Agent]) -> list[Agent]:
 def admit(agent: Agent, config: Config, active: Iterable[Agent], *, now: float,
           reading: SystemReading | None = None, last_start_at: float | None = None,
           tasks_latest: dict[str, Agent] | None = None, ahead: Sequence[Agent] = (),
-          scope_held: tuple[str, str] | None = None) -> Decision:
+          scope_held: tuple[str, str] | None = None, budget_spent: Daily | None = None) -> Decision:
     dependency = dependency_state(agent, tasks_latest or {})
     if dependency is not None:
         return dependency
@@ -110,6 +113,8 @@ def admit(agent: Agent, config: Config, active: Iterable[Agent], *, now: float,
     if scope_held is not None:
         pattern, holder = scope_held
         return no("scope", f"scope {pattern} held by {holder}", pattern=pattern, holder=holder)
+    if budget_spent is not None:
+        return no("budget", budget_spent.text(), **budget_spent.to_json())
     running = [a for a in active if a.status in ACTIVE and a.id != agent.id]
     if agent.batch and agent.batch_width:
         mates = sum(1 for a in running if a.batch == agent.batch)

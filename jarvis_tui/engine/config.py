@@ -23,17 +23,22 @@ from typing import Any
 
 from . import git
 from .config_schema import (
+    ROUTING_PREFERENCES,
     SECTIONS,
     TOP_KEYS,
+    TRANSCRIPT_FORMATS,
+    BudgetsConfig,
     HooksConfig,
     Profile,
     ResourcesConfig,
     ReviewConfig,
+    RoutingConfig,
     SupervisorConfig,
 )
 
 PLACEHOLDERS = ("prompt", "prompt_file", "worktree", "branch", "id", "task_id", "retry_context", "python",
-                "findings_file")
+                "findings_file", "session_dir", "claude_settings", "codex_notify", "kind", "model")
+TEMPLATE_PLACEHOLDERS = (*PLACEHOLDERS, "task_prompt")  # prompt_template: the task's own prompt too
 _PLACEHOLDER_RE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -75,6 +80,8 @@ class Config:
     hooks: HooksConfig
     profiles: dict[str, Profile]
     review: ReviewConfig = field(default_factory=ReviewConfig)
+    budgets: BudgetsConfig = field(default_factory=BudgetsConfig)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
 
     @property
     def state_dir(self) -> Path:
@@ -289,8 +296,20 @@ class _Builder:
         for zone in ("cpu", "ram"):
             if getattr(resources, f"{zone}_safe") > getattr(resources, f"{zone}_danger"):
                 raise self.error(f"resources.{zone}_safe must not exceed {zone}_danger", ("resources", f"{zone}_safe"))
+        routing = RoutingConfig(**raw["routing"])
+        if routing.prefer not in ROUTING_PREFERENCES:
+            raise self.error(f"routing.prefer must be one of {', '.join(ROUTING_PREFERENCES)}, not {routing.prefer!r}",
+                             ("routing", "prefer"))
+        for name in routing.profiles:
+            if name not in profiles:
+                raise self.error(f"routing.profiles names {name!r}, which is not a profile under [agents]"
+                                 f" (configured: {', '.join(profiles)})", ("routing", "profiles"))
+        if "auto" in profiles:
+            raise self.error("a profile may not be called 'auto': spawn --agent auto picks one by routing",
+                             ("agents", "auto"))
         config = Config(path=self.path, supervisor=SupervisorConfig(**sup), resources=resources,
-                        hooks=HooksConfig(**raw["hooks"]), profiles=profiles, review=ReviewConfig(**raw["review"]))
+                        hooks=HooksConfig(**raw["hooks"]), profiles=profiles, review=ReviewConfig(**raw["review"]),
+                        budgets=BudgetsConfig(**raw["budgets"]), routing=routing)
         if check_repo:
             self.check_repo(config)
         return config
@@ -319,20 +338,26 @@ class _Builder:
         if not values["command"]:
             raise self.error(f"agents.{name}.command must be a non-empty list of strings (argv; no shell)",
                              where + ("command",))
-        for key in ("command", "env"):
+        for key in ("command", "env", "prompt_template"):
             items = values.get(key, ())
-            for item in (items.values() if isinstance(items, dict) else items):
+            known = TEMPLATE_PLACEHOLDERS if key == "prompt_template" else PLACEHOLDERS
+            for item in (items.values() if isinstance(items, dict) else [items] if isinstance(items, str) else items):
                 for match in _PLACEHOLDER_RE.finditer(item):
                     placeholder = match.group(1)
-                    if placeholder is not None and placeholder not in PLACEHOLDERS:
+                    if placeholder is not None and placeholder not in known:
                         raise self.error(f"unknown placeholder {{{placeholder}}} in agents.{name}.{key}; known: "
-                                         f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}", where + (key,))
-        for pattern in values.get("waiting_patterns", ()):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise self.error(f"agents.{name}.waiting_patterns: bad regular expression {pattern!r}: {exc}",
-                                 where + ("waiting_patterns",)) from None
+                                         f"{', '.join('{' + p + '}' for p in known)}", where + (key,))
+        for key in ("waiting_patterns", "busy_patterns"):
+            for pattern in values.get(key, ()):
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise self.error(f"agents.{name}.{key}: bad regular expression {pattern!r}: {exc}",
+                                     where + (key,)) from None
+        transcripts = values.get("transcripts", "")
+        if transcripts and transcripts not in TRANSCRIPT_FORMATS:
+            raise self.error(f"agents.{name}.transcripts must be one of {', '.join(TRANSCRIPT_FORMATS)} (or empty), "
+                             f"not {transcripts!r}", where + ("transcripts",))
         for env_key in values.get("env", {}):
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env_key):
                 raise self.error(f"agents.{name}.env must map NAME = \"string\" (bad name {env_key!r})",
@@ -376,12 +401,15 @@ def substitute(template: str, values: dict[str, str]) -> str:
 
 __all__ = [
     "PLACEHOLDERS",
+    "TEMPLATE_PLACEHOLDERS",
+    "BudgetsConfig",
     "Config",
     "ConfigError",
     "HooksConfig",
     "Profile",
     "ResourcesConfig",
     "ReviewConfig",
+    "RoutingConfig",
     "SupervisorConfig",
     "find_config_path",
     "load_config",

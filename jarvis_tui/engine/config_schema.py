@@ -47,9 +47,22 @@ class Profile:
     max_cpu_percent: float = key(0.0, "process-tree CPU limit, % of one core (0: off)", min=0, max=1e6)
     runaway_grace: float = key(30.0, "seconds over a limit before runaway fires", min=0, max=DAY)
     check: tuple[str, ...] = key((), "argv of this profile's checks (overrides [review] check)")
+    prompt_template: str = key("", "what the agent is told: placeholders as in command, plus {task_prompt} "
+                               "(empty: the task's prompt alone)")
+    busy_patterns: tuple[str, ...] = key((), "regexes that mean 'busy' when on screen (beats silence)")
+    pattern_lines: int = key(5, "how many of the screen's last non-blank lines the patterns look at",
+                             min=1, max=500)
+    transcripts: str = key("", "whose transcripts give its tokens: claude, codex, gemini, aider "
+                           "(empty: none, cost is estimated from cost_weight)")
+    max_cost: float = key(0.0, "USD one attempt may spend; more => fired as budget (0: off)", min=0, max=1e9)
+    daily_budget: float = key(0.0, "USD this profile's agents may spend per day, then they queue (0: off)",
+                              min=0, max=1e9)
 
     def compiled_waiting_patterns(self) -> list[re.Pattern[str]]:
         return [re.compile(p) for p in self.waiting_patterns]
+
+    def compiled_busy_patterns(self) -> list[re.Pattern[str]]:
+        return [re.compile(p) for p in self.busy_patterns]
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,31 @@ class HooksConfig:
     """``[hooks]``."""
 
     on_status_change: tuple[str, ...] = key((), "argv run with one JSON event on stdin per status change")
+    on_budget: tuple[str, ...] = key((), "argv run with one JSON event on stdin when a budget reaches "
+                                     "[budgets] warn_at, or is spent")
+
+
+TRANSCRIPT_FORMATS = ("claude", "codex", "gemini", "aider")
+ROUTING_PREFERENCES = ("quality", "cost", "speed", "balanced")
+
+
+@dataclass(frozen=True)
+class BudgetsConfig:
+    """``[budgets]``: money, in USD, priced from the agents' transcripts (or estimated)."""
+
+    daily: float = key(0.0, "USD all agents may spend per day; once spent nothing new starts until the day "
+                       "rolls over (0: off)", min=0, max=1e9)
+    warn_at: float = key(0.8, "fraction of a budget that raises a warning (event, hook, dashboard)",
+                         min=0, max=1)
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """``[routing]``: how ``spawn --agent auto`` picks a profile from the history of outcomes."""
+
+    prefer: str = key("balanced", "what auto routing favours: quality, cost, speed or balanced")
+    profiles: tuple[str, ...] = key((), "profiles auto routing may pick (empty: every configured one)")
+    seed: int = key(0, "random seed of the exploration (0: a new one each time)", min=0, max=2**31)
 
 
 # The tables of config.toml and the dataclass each one fills ([agents.*] is a table of Profiles).
@@ -102,7 +140,10 @@ SECTIONS: dict[str, type] = {
     "resources": ResourcesConfig,
     "hooks": HooksConfig,
     "review": ReviewConfig,
+    "budgets": BudgetsConfig,
+    "routing": RoutingConfig,
 }
 TOP_KEYS = (*SECTIONS, "agents")
 
-__all__ = ["DAY", "SECTIONS", "TOP_KEYS", "HooksConfig", "Profile", "ResourcesConfig", "ReviewConfig", "SupervisorConfig", "key"]
+__all__ = ["DAY", "ROUTING_PREFERENCES", "SECTIONS", "TOP_KEYS", "TRANSCRIPT_FORMATS", "BudgetsConfig", "HooksConfig",
+           "Profile", "ResourcesConfig", "ReviewConfig", "RoutingConfig", "SupervisorConfig", "key"]

@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from . import claims
 from .admission import Decision, admit, ahead_of, priority_key, waits_on_itself
+from .budgets import daily_block
 from .errors import SupervisorError
 from .lifecycle import Action, Event, allowed
 from .models import ACTIVE, BLOCKED, HELD, QUEUED, STARTING, Agent, Claim, QueueReason, iso
 from .resources import SystemReading
 from .schema import ATTEMPT_FIELDS
+from .usage import spent_today
 
 if TYPE_CHECKING:
     from .supervisor import Supervisor
@@ -60,9 +62,11 @@ def decide(sup: Supervisor, agent: Agent, *, reading: SystemReading | None = Non
         from .conflicts import scope_holder
 
         held = scope_holder(sup, agent, seen.active)
+    spent = daily_block(sup.config, agent.agent, spent_today(sup.registry, sup.clock())) if (
+        sup.config.budgets.daily > 0 or any(p.daily_budget > 0 for p in sup.config.profiles.values())) else None
     return admit(agent, sup.config, seen.active, now=sup.clock(), reading=seen.reading,
                  last_start_at=seen.last_start_at, tasks_latest=seen.latest, ahead=ahead,
-                 scope_held=(held[0], held[1].id) if held else None)
+                 scope_held=(held[0], held[1].id) if held else None, budget_spent=spent)
 
 
 def admit_one(sup: Supervisor, agent_id: str, *, reading: SystemReading | None = None,

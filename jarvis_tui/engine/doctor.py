@@ -8,12 +8,11 @@ operation whose process died, and the engine lease. ``--fix`` and ``--adopt`` re
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import git
+from . import git, presets
 from .config import ConfigError, load_config
 from .tmux import tmux_version
 
@@ -60,10 +59,9 @@ def run_checks(config_path: str | None, *, fix: bool = False, adopt: bool = Fals
     if base:
         checks.append(Check("base", "warn", base, ["spawn, review and merge refuse until it exists again; "
                                                    "running agents are unaffected"]))
-    for name, profile in config.profiles.items():
-        exe = profile.command[0]
-        if exe not in ("python", "python3", "{python}") and shutil.which(exe) is None:
-            checks.append(Check(f"profile {name}", "warn", f"{exe!r} is not on PATH; spawning it will fail"))
+    for name, why in presets.unavailable(config).items():
+        checks.append(Check(f"profile {name}", "warn", f"{why}; spawning it is refused until it is",
+                            [f"install it, or remove [agents.{name}] (jarvis profiles lists the presets)"]))
     try:
         if adopt:
             sup, moved = repair.rebuild(config)

@@ -1,4 +1,4 @@
-"""``[hooks] on_status_change``: a command run with one JSON event on its stdin.
+"""``[hooks] on_status_change`` and ``on_budget``: a command run with one JSON event on its stdin.
 
 Started and not waited for (never blocks a reconcile or the UI); its output goes to
 ``sessions/hooks.log``. The command is an argv list: no shell, no quoting surprises.
@@ -28,7 +28,7 @@ class HookRunner:
     def status_changed(self, agent: Agent, old: str, new: str, reason: str | None) -> None:
         if not self.argv:
             return
-        event = {
+        self.send({
             "id": agent.id,
             "task_id": agent.task_id,
             "title": agent.title,
@@ -37,7 +37,12 @@ class HookRunner:
             "new": new,
             "reason": reason,
             "at": time.time(),
-        }
+        })
+
+    def send(self, event: dict[str, object]) -> None:
+        """Start the hook with ``event`` as one JSON line on its stdin (not waited for)."""
+        if not self.argv:
+            return
         try:
             with contextlib.ExitStack() as stack:
                 out: IO[bytes] | int = subprocess.DEVNULL
@@ -47,7 +52,7 @@ class HookRunner:
                 proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=out, stderr=out,
                                         start_new_session=True)
                 assert proc.stdin is not None
-                proc.stdin.write(json.dumps(event).encode() + b"\n")
+                proc.stdin.write(json.dumps(event, default=str).encode() + b"\n")
                 proc.stdin.close()
         except OSError as exc:  # a missing hook program must not break the transition it reports
-            log.warning("on_status_change hook %s failed: %s", self.argv[0], exc)
+            log.warning("hook %s failed: %s", self.argv[0], exc)

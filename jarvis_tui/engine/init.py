@@ -1,23 +1,40 @@
-"""``jarvis init``: a commented config and git-ignored runtime folders."""
+"""``jarvis init``: a commented config (with ready agent profiles) and git-ignored runtime folders."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from . import git
+from . import git, presets
 from .config import ConfigError
+from .config_text import set_value, tables
+
+DEMO_HEADER = "[agents.demo]"
 
 
 def default_config_text() -> str:
     return resources.files("jarvis_tui").joinpath("default_config.toml").read_text(encoding="utf-8")
 
 
-def init_config(path: Path, *, force: bool = False, repo: str = ".",
-                exclude_config: bool = False) -> tuple[Path, list[str]]:
+def config_text(*, repo: str = ".", agents: Sequence[str] = presets.ALL) -> str:
+    """The commented default config, ``repo`` set, with the ready profiles of ``agents`` (presets
+    rendered by tomli-w; the demo profile keeps its commented table)."""
+    text = set_value(default_config_text(), "supervisor", "repo", repo)
+    if "demo" not in agents:
+        text = text[: text.index(DEMO_HEADER)].rstrip() + "\n"
+    ready = {name: presets.preset(name) for name in agents if name != "demo"}
+    if ready:
+        text = text.rstrip() + "\n\n# Ready profiles (jarvis profiles): their patterns' sources are in the README.\n"
+        text += tables("agents", ready)
+    return text
+
+
+def init_config(path: Path, *, force: bool = False, repo: str = ".", exclude_config: bool = False,
+                agents: Sequence[str] = presets.ALL) -> tuple[Path, list[str]]:
     """Write the config; returns its path and notes for the user (what was excluded from git,
-    and whether the config itself is left untracked in the repository)."""
+    whether the config itself is left untracked in the repository, which agents are missing)."""
     path = path.expanduser().absolute()
     if path.is_dir():
         path = path / "config.toml"
@@ -25,10 +42,14 @@ def init_config(path: Path, *, force: bool = False, repo: str = ".",
         raise ConfigError("already exists (use --force to overwrite)", path)
     repo_path = (Path.cwd() / repo).resolve()
     rel_repo = os.path.relpath(repo_path, path.parent)
-    text = default_config_text().replace('repo = "."  ', f'repo = "{_toml_str(rel_repo)}"', 1)
+    text = config_text(repo=rel_repo, agents=agents)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     notes = []
+    missing = [row["program"] for row in presets.describe() if row["name"] in agents and not row["installed"]]
+    if missing:
+        notes.append(f"not installed here (not on PATH): {', '.join(missing)}; their profiles are written, "
+                     "spawning them fails until they are")
     for folder in ("sessions", "worktrees"):
         (path.parent / folder).mkdir(exist_ok=True)
     excluded = exclude_runtime_dirs(repo_path, path.parent)
@@ -44,10 +65,6 @@ def init_config(path: Path, *, force: bool = False, repo: str = ".",
                          f"(git add {name}), or keep it out of git by adding /{name} to .git/info/exclude "
                          "(jarvis init --exclude-config does that)")
     return path, notes
-
-
-def _toml_str(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _git_dirs(repo: Path) -> tuple[Path, Path] | None:

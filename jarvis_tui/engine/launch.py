@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import claims, notes
+from . import agent_hooks, claims, notes, transcripts
 from .config import Profile, substitute
 from .errors import SupervisorError
 from .git import worktrees
 from .lifecycle import Event
 from .models import Agent, Claim
 from .paths import PACKAGE_ROOT, session_name
+from .presets import agent_path
 from .tmux import TmuxError
 
 if TYPE_CHECKING:
@@ -165,8 +166,10 @@ def _task_base(sup: Supervisor, agent: Agent) -> str | None:
     return None
 
 
-def agent_argv(sup: Supervisor, agent: Agent, profile: Profile, worktree: Path, branch: str) -> tuple[list[str], dict[str, str]]:
-    """The agent's argv and extra environment, placeholders substituted (no I/O)."""
+def placeholder_values(sup: Supervisor, agent: Agent, profile: Profile, worktree: Path, branch: str) -> dict[str, str]:
+    """Every placeholder's value for this agent; ``prompt`` is what it is told: the task's prompt,
+    wrapped in the profile's ``prompt_template`` if it has one (byte for byte inside it: one pass,
+    so braces in the task's prompt stay as they are)."""
     values = {
         "prompt": agent.prompt,
         "prompt_file": str(sup.paths.prompt(agent.id)),
@@ -174,10 +177,22 @@ def agent_argv(sup: Supervisor, agent: Agent, profile: Profile, worktree: Path, 
         "branch": branch,
         "id": agent.id,
         "task_id": agent.task_id,
+        "kind": agent.kind or "",
+        "model": profile.model,
         "retry_context": agent.retry_context or "",
         "python": sys.executable,
         "findings_file": str(sup.paths.findings(agent.id)) if agent.dependencies else "",
+        "session_dir": str(sup.paths.session_dir(agent.id)),
+        **agent_hooks.placeholders(sup, agent.id),
     }
+    if profile.prompt_template:
+        values["prompt"] = substitute(profile.prompt_template, {**values, "task_prompt": agent.prompt})
+    return values
+
+
+def agent_argv(sup: Supervisor, agent: Agent, profile: Profile, worktree: Path, branch: str) -> tuple[list[str], dict[str, str]]:
+    """The agent's argv and extra environment, placeholders substituted (no I/O)."""
+    values = placeholder_values(sup, agent, profile, worktree, branch)
     argv = [substitute(item, values) for item in profile.command]
     env = {key: substitute(value, values) for key, value in profile.env.items()}
     if argv[0] in ("python", "python3"):
@@ -203,8 +218,15 @@ def write_spec(sup: Supervisor, agent: Agent, profile: Profile, worktree: Path, 
                extra_env: dict[str, str] | None = None) -> list[str]:
     directory = sup.paths.session_dir(agent.id)
     directory.mkdir(parents=True, exist_ok=True)
-    sup.paths.prompt(agent.id).write_bytes(agent.prompt.encode("utf-8", "surrogateescape"))
+    told = placeholder_values(sup, agent, profile, worktree, branch)["prompt"]
+    sup.paths.prompt(agent.id).write_bytes(told.encode("utf-8", "surrogateescape"))
+    if told != agent.prompt:
+        sup.paths.task_prompt(agent.id).write_bytes(agent.prompt.encode("utf-8", "surrogateescape"))
+    agent_hooks.prepare(sup, agent, (*profile.command, *profile.env.values()))
     argv, env = agent_argv(sup, agent, profile, worktree, branch)
+    for name in transcripts.HOME_VARIABLES:  # the agent writes its transcripts where the engine reads them
+        if name in os.environ and name not in env:
+            env[name] = os.environ[name]
     if argv[0] == sys.executable:  # ...even when jarvis runs from a source checkout
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH"))))
     env.update({
@@ -214,7 +236,7 @@ def write_spec(sup: Supervisor, agent: Agent, profile: Profile, worktree: Path, 
         "JARVIS_HOME": str(sup.config.state_dir),
         "JARVIS_CONFIG": str(sup.config.path),
         "JARVIS_BRANCH": branch,
-        "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
+        "PATH": agent_path(env.get("PATH")),
     })
     if agent.retry_context:
         env["JARVIS_RETRY_CONTEXT"] = agent.retry_context
@@ -224,7 +246,8 @@ def write_spec(sup: Supervisor, agent: Agent, profile: Profile, worktree: Path, 
             "record": {"id": agent.id, "task_id": agent.task_id, "attempt": agent.attempt, "title": agent.title,
                        "agent": agent.agent, "priority": agent.priority, "branch": branch,
                        "created_at": agent.created_at, "after": agent.after_task_id,
-                       "after_tasks": agent.dependencies, "ticket": agent.ticket}}
+                       "after_tasks": agent.dependencies, "ticket": agent.ticket, "kind": agent.kind,
+                       "budget_usd": agent.budget_usd}}
     spec_path = sup.paths.spec(agent.id)
     tmp = spec_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(spec, ensure_ascii=True, indent=2), encoding="ascii")
@@ -234,4 +257,5 @@ def write_spec(sup: Supervisor, agent: Agent, profile: Profile, worktree: Path, 
     return [sys.executable, str(Path(__file__).with_name("launcher.py")), str(spec_path)]
 
 
-__all__ = ["MAX_ARG_BYTES", "abort", "agent_argv", "argv_problem", "branch_name", "start", "write_spec"]
+__all__ = ["MAX_ARG_BYTES", "abort", "agent_argv", "argv_problem", "branch_name", "placeholder_values", "start",
+           "write_spec"]

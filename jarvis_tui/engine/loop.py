@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import checks, orchestrators
+from . import checks, orchestrators, usage
 from .conflicts import Scanner
 from .git.overlap import Overlap
 from .lease import DEFAULT_TTL, Lease
@@ -47,6 +47,7 @@ class TickResult:
     actions: list[Action] = field(default_factory=list)  # automatic decisions (leader only)
     overlaps: list[Overlap] | None = None  # agents editing the same files (when a scan ran)
     orchestrators: list[Orchestrator] = field(default_factory=list)  # clients connected by `jarvis mcp`
+    spent_today: dict[str, float] | None = None  # USD spent today per profile (the budgets' reading)
 
 
 class EngineLoop:
@@ -68,19 +69,21 @@ class EngineLoop:
         self.overseer = Overseer(sup, rand=rand)
         self.scanner = Scanner()
         self._scanned_at = float("-inf")
+        self._usage_at = float("-inf")
+        self.usage_interval = usage.INTERVAL
 
     def sample(self, agents: list[Agent]) -> tuple[SystemReading, dict[str, TreeUsage]]:
         raw = self._readings() if self._readings is not None else self.sup.sampler.system()
         roots = {a.id: a.pid for a in agents if a.is_active and a.pid}
-        usage = self.sup.sampler.trees(roots)
-        return raw, usage
+        trees = self.sup.sampler.trees(roots)
+        return raw, trees
 
     def tick(self) -> TickResult:
         now = self.sup.clock()
         leader = self.lease.acquire()
         changed = self.sup.reconcile()
         active = self.sup.registry.agents(statuses=ACTIVE)
-        raw, usage = self.sample(active)
+        raw, tree_usage = self.sample(active)
         reading = self.smoother.add(raw)
         started: list[Agent] = []
         actions: list[Action] = []
@@ -88,7 +91,10 @@ class EngineLoop:
             # CLI processes admit new spawns against this smoothed reading (Supervisor.reading).
             self.sup.registry.set_meta("resources", json.dumps(
                 {"cpu": reading.cpu, "ram": reading.ram, "at": reading.at}))
-            actions = self.overseer.apply(reading, usage, self.sup.clock())
+            if time.monotonic() - self._usage_at >= self.usage_interval:  # tokens and cost, then budgets
+                self._usage_at = time.monotonic()
+                usage.update(self.sup, self.sup.clock())
+            actions = self.overseer.apply(reading, tree_usage, self.sup.clock())
             started = self.sup.dispatch(reading=reading)
             checks.on_done(self.sup, now)
         overlaps = None
@@ -97,9 +103,10 @@ class EngineLoop:
             self._scanned_at = time.monotonic()
             overlaps = self.scanner.scan(self.sup)
         agents = self.sup.agents()
-        return TickResult(agents=agents, reading=reading, raw_reading=raw, usage=usage, changed=changed,
+        return TickResult(agents=agents, reading=reading, raw_reading=raw, usage=tree_usage, changed=changed,
                           started=started, leader=leader, at=now, actions=actions, overlaps=overlaps,
-                          orchestrators=orchestrators.connected(self.sup.registry))
+                          orchestrators=orchestrators.connected(self.sup.registry),
+                          spent_today=usage.spent_today(self.sup.registry, now))
 
     def close(self) -> None:
         """Release the lease if this loop holds it (call on clean exit: a standby takes over at once)."""

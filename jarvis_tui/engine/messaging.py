@@ -27,6 +27,8 @@ def send(sup: Supervisor, ident: str, text: str, *, enter: bool = True) -> Agent
     except TmuxError as exc:
         raise SupervisorError(f"could not send to {agent.id}: {exc}") from None
     sup.registry.add_event("sent", agent.id, agent.task_id, chars=len(text))
+    if agent.reported_state is not None:  # input answers whatever it reported: its screen decides again
+        sup.registry.update_attempt(agent.id, reported_state=None, reported_state_at=None, reported_state_reason=None)
     if agent.status == WAITING:
         sup.transition(agent, Event.RESUMED, reason="input sent", waiting_kind=None)
     return sup.registry.get(agent.id)
@@ -53,4 +55,22 @@ def report(sup: Supervisor, ident: str, status: str, summary: str = "") -> Agent
     return sup.registry.get(agent.id)
 
 
-__all__ = ["heartbeat", "report", "send"]
+STATES = ("working", "waiting", "idle")  # what an agent may report about itself while it runs
+
+
+def report_state(sup: Supervisor, ident: str, state: str, reason: str = "", *, via: str = "agent") -> Agent:
+    """The agent says what it is doing (``jarvis report --state``, or its hooks do): recorded
+    with when and through what, then applied at once. It outranks the screen and silence
+    until later output contradicts it (:func:`.reconcile.classify`)."""
+    if state not in STATES:
+        raise UsageError(f"report --state must be one of {', '.join(STATES)}")
+    agent = sup.get(ident)
+    sup.registry.update_attempt(agent.id, reported_state=state, reported_state_at=sup.clock(),
+                                reported_state_reason=reason.strip()[:200] or None)
+    sup.registry.add_event("state_report", agent.id, agent.task_id, state=state, reason=reason, via=via)
+    if agent.status in ACTIVE:
+        sup.reconcile()
+    return sup.registry.get(agent.id)
+
+
+__all__ = ["STATES", "heartbeat", "report", "report_state", "send"]

@@ -121,6 +121,26 @@ class Orchestrator:
                 "calls": self.calls, "host": self.host}
 
 
+@dataclass(frozen=True)
+class Tokens:
+    """Tokens an agent used, read from its own transcripts. ``input`` excludes cached input:
+    the whole prompt side is ``input + cache_read + cache_write`` (Anthropic's convention; the
+    readers convert the other tools' to it)."""
+
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return {"input": self.input, "output": self.output, "cache_read": self.cache_read,
+                "cache_write": self.cache_write}
+
+    @property
+    def total(self) -> int:
+        return self.input + self.output + self.cache_read + self.cache_write
+
+
 @dataclass
 class Agent:
     """One attempt of one task: the unit the table, the CLI and the policies talk about."""
@@ -188,6 +208,16 @@ class Agent:
         if self.after_tasks:
             return list(self.after_tasks)
         return [self.after_task_id] if self.after_task_id else []
+    budget_usd: float | None = None  # the task's budget in USD (spawn --budget), for each attempt
+    status_source: str | None = None  # what the status rests on: report, screen, silence, exit
+    reported_state: str | None = None  # working / waiting / idle, from `jarvis report --state`
+    reported_state_at: float | None = None
+    reported_state_reason: str | None = None
+    tokens: Tokens | None = None  # None: no transcript read (yet)
+    cost_usd: float | None = None
+    cost_source: str | None = None  # transcript (priced tokens) or estimate (cost_weight x hours)
+    cost_note: str | None = None  # why an estimate, or what priced it
+    budget_warned: bool = False  # the 80 % warning was given
 
     @property
     def check(self) -> str | None:
@@ -252,11 +282,17 @@ class Agent:
             "kind": self.kind,
             "base": self.base,
             "batch": self.batch,
+            "budget_usd": self.budget_usd,
+            "status_source": self.status_source,
+            "tokens": self.tokens.to_json() if self.tokens else None,
+            "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6),
+            "cost_source": self.cost_source,
+            "cost_note": self.cost_note,
         }
 
 
 __all__ = [
     "ACTIVE", "BLOCKED", "DONE", "ENDED", "FAILED", "FIRED", "HELD", "LIVE", "MERGED", "PENDING", "QUEUED",
     "QUEUE_KINDS", "RUNNING", "STARTING", "STATUSES", "WAITING", "WORKING", "Agent", "Claim", "FireRecord",
-    "Note", "Orchestrator", "QueueReason", "Status", "iso",
+    "Note", "Orchestrator", "QueueReason", "Status", "Tokens", "iso",
 ]

@@ -48,7 +48,8 @@ def observe(sup: Supervisor, agents: list[Agent]) -> dict[str, Observation]:
     wants_screen = [
         panes[a.tmux_session].pane_id for a in agents
         if a.tmux_session in panes and not panes[a.tmux_session].dead
-        and (profile := sup.config.profiles.get(a.agent)) is not None and profile.waiting_patterns
+        and (profile := sup.config.profiles.get(a.agent)) is not None
+        and (profile.waiting_patterns or profile.busy_patterns)
     ]
     screens = sup.tmux.capture_many(wants_screen) if wants_screen else {}
     observations: dict[str, Observation] = {}

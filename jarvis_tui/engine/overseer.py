@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import budgets
 from .admission import dependency_state
 from .errors import SupervisorError
 from .lifecycle import Event
@@ -29,13 +30,14 @@ from .policies import (
 from .resources import SystemReading, TreeUsage
 from .schema import ATTEMPT_FIELDS
 from .supervisor import Supervisor
+from .usage import day_of, spent_today
 
 
 @dataclass(frozen=True)
 class Action:
     """What the overseer did this tick (for screens and the headless log)."""
 
-    kind: str  # retry, retry_exhausted, fire, stalled, unstalled, unblocked, error
+    kind: str  # retry, retry_exhausted, fire, stalled, unstalled, unblocked, budget_warning, daily_budget_*, error
     agent_id: str
     note: str
     data: dict[str, Any] = field(default_factory=dict)
@@ -54,6 +56,7 @@ class Overseer:
 
     def apply(self, reading: SystemReading, usage: dict[str, TreeUsage], now: float) -> list[Action]:
         actions = self.watch(usage, now)
+        actions += self.budgets(now)
         actions += self.pressure(reading, now)
         actions += self.retries(now)
         actions += self.unblock()
@@ -112,6 +115,41 @@ class Overseer:
             return self.sup.registry.write_row(conn, agent.id, dict(fields), columns=ATTEMPT_FIELDS,
                                                where="status = ? AND claim_token IS NULL",
                                                params=(str(agent.status),))
+
+    # ------------------------------------------------------------------ budgets
+
+    def budgets(self, now: float) -> list[Action]:
+        """Attempts over their budget are fired (``budget``); warnings at ``warn_at``, per
+        attempt and once a day per daily budget. Costs are the columns :mod:`.usage` keeps."""
+        config = self.sup.config
+        actions: list[Action] = []
+        for agent in self.sup.registry.agents(statuses=RUNNING):
+            verdict = budgets.check_agent(agent, config.profiles.get(agent.agent), config.budgets.warn_at)
+            if verdict is None:
+                continue
+            if verdict.fire:
+                actions.append(self._fire(agent, verdict))
+                self._budget_hook("attempt_spent", verdict.note, id=agent.id, agent=agent.agent, **verdict.data)
+            elif self._flag(agent, budget_warned=True):
+                self._event(agent, "budget_warning", verdict.note, verdict.data)
+                self._budget_hook("attempt_warning", verdict.note, id=agent.id, agent=agent.agent, **verdict.data)
+                actions.append(Action("budget_warning", agent.id, verdict.note, verdict.data))
+        if config.budgets.daily > 0 or any(p.daily_budget > 0 for p in config.profiles.values()):
+            day = day_of(now)
+            for daily in budgets.daily_warnings(config, spent_today(self.sup.registry, now)):
+                decision = "daily_budget_spent" if daily.exhausted else "daily_budget_warning"
+                key = f"budget:{day}:{daily.scope}:{decision}"
+                if self.sup.registry.get_meta(key):
+                    continue  # said once today
+                self.sup.registry.set_meta(key, str(now))
+                data = {**daily.to_json(), "day": day, "warn_at": config.budgets.warn_at}
+                self.sup.registry.add_event("policy", now=now, decision=decision, note=daily.text(), **data)
+                self._budget_hook(decision, daily.text(), **data)
+                actions.append(Action(decision, "", daily.text(), data))
+        return actions
+
+    def _budget_hook(self, kind: str, note: str, **data: Any) -> None:
+        self.sup.budget_hooks.send({"kind": kind, "note": note, "at": self.sup.clock(), **data})
 
     # ------------------------------------------------------------------ pressure
 

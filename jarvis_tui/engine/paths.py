@@ -44,11 +44,16 @@ class StatePaths:
         return self.session_dir(agent_id) / "spec.json"
 
     def prompt(self, agent_id: str) -> Path:
+        """What the agent was told: the task's prompt, in its profile's prompt_template if any."""
         return self.session_dir(agent_id) / "prompt.txt"
 
     def findings(self, agent_id: str) -> Path:
         """Its dependencies' findings, written at its start ($JARVIS_FINDINGS_FILE)."""
         return self.session_dir(agent_id) / "findings.md"
+
+    def task_prompt(self, agent_id: str) -> Path:
+        """The task's own prompt, kept apart when a prompt_template wrapped it (for doctor --adopt)."""
+        return self.session_dir(agent_id) / "task.txt"
 
     def worktree(self, agent_id: str) -> Path:
         return self.worktrees / agent_id

@@ -146,8 +146,9 @@ def silent_for(agent: Agent, now: float) -> float | None:
 
 
 def waiting_for_input(agent: Agent) -> bool:
-    """A question on screen (not merely silence, which the classifier also calls waiting)."""
-    return agent.status == WAITING and agent.waiting_kind == "question"
+    """A question on screen, or the agent said it waits or is idle at its prompt (not merely
+    silence, which the classifier also calls waiting): not stalled, a person's turn."""
+    return agent.status == WAITING and agent.waiting_kind in ("question", "idle")
 
 
 def is_stalled(agent: Agent) -> bool:

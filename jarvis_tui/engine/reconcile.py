@@ -11,6 +11,7 @@ what the dead process left half-done.
 from __future__ import annotations
 
 import logging
+import re
 import signal
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -46,55 +47,105 @@ def describe_exit(code: int) -> str:
     return f"exited with code {code}"
 
 
-def waiting_line(profile: Profile, screen: str) -> str | None:
-    """The line of the last five on screen that matches a waiting pattern (a question)."""
+REPORT_GRACE = 2.0  # output this soon after an agent's report is the same moment (its last frame drawn)
+REPORTED_KIND = {"waiting": "question", "idle": "idle"}  # reported state -> waiting_kind
+
+
+def screen_lines(profile: Profile, screen: str) -> list[str]:
+    """The last ``pattern_lines`` non-blank lines on screen: what the patterns look at."""
     lines = [line for line in strip_ansi(screen).splitlines() if line.strip()]
-    for line in lines[-5:]:
-        for pattern in profile.compiled_waiting_patterns():
+    return lines[-profile.pattern_lines:]
+
+
+def waiting_line(profile: Profile, screen: str) -> str | None:
+    """The line near the bottom of the screen that matches a waiting pattern (a question)."""
+    return _matching(screen_lines(profile, screen), profile.compiled_waiting_patterns())
+
+
+def busy_line(profile: Profile, screen: str) -> str | None:
+    """The line near the bottom of the screen that says the agent is busy (a spinner, "esc to interrupt")."""
+    return _matching(screen_lines(profile, screen), profile.compiled_busy_patterns())
+
+
+def _matching(lines: list[str], patterns: list[re.Pattern[str]]) -> str | None:
+    for line in lines:
+        for pattern in patterns:
             if pattern.search(line):
                 return line
     return None
 
 
+def report_in_force(agent: Agent, obs: Observation) -> bool:
+    """Does the agent's own state report still hold? Output that came after it (beyond the
+    grace of its last frame) means the world moved on: it no longer pins a stale state."""
+    if agent.reported_state is None or agent.reported_state_at is None:
+        return False
+    return obs.last_output_at is None or obs.last_output_at <= agent.reported_state_at + REPORT_GRACE
+
+
+def _waiting(agent: Agent, kind: str, reason: str, source: str) -> Verdict:
+    fields = {"waiting_kind": kind, "status_source": source}
+    if agent.status == WORKING:
+        return Verdict(Event.ASKS, reason, fields)
+    if agent.waiting_kind != kind or agent.status_reason != reason or agent.status_source != source:
+        return Verdict(None, reason, fields)
+    return Verdict(None)
+
+
+def _working(agent: Agent, reason: str, source: str) -> Verdict:
+    if agent.status == WAITING:
+        return Verdict(Event.RESUMED, reason, {"waiting_kind": None, "status_source": source})
+    return Verdict(None, None, {"status_source": source} if agent.status_source != source else {})
+
+
 def classify(agent: Agent, obs: Observation, profile: Profile | None, now: float) -> Verdict:
-    """What one observation means for one running agent (``starting`` is recovery's business)."""
+    """What one observation means for one running agent (``starting`` is recovery's business).
+
+    Precedence: how it ended (``exit``), then the agent's own report (``report``: done or
+    failed, then a working / waiting / idle state while no later output contradicts it),
+    then its screen (``screen``: a waiting pattern, then a busy pattern), then silence
+    (``silence``: nothing for ``waiting_after`` seconds); else it works (``screen``).
+    """
     summary = f": {agent.summary}" if agent.summary else ""
+    ended = {"waiting_kind": None, "status_source": "exit"}
     if obs.exit_code is not None:
-        fields = {"exit_code": obs.exit_code, "ended_at": obs.ended_at or now, "waiting_kind": None}
+        fields = {"exit_code": obs.exit_code, "ended_at": obs.ended_at or now, **ended}
         if obs.exit_code == 0 and agent.reported_status != FAILED:
             return Verdict(Event.EXITED_OK, "exited 0", fields)
         if obs.exit_code == 0:
-            return Verdict(Event.REPORTED_FAILED, "reported failed" + summary, fields)
+            return Verdict(Event.REPORTED_FAILED, "reported failed" + summary, {**fields, "status_source": "report"})
         return Verdict(Event.EXITED_ERROR, obs.exit_note or describe_exit(obs.exit_code), fields)
     if obs.pane is None:
         return Verdict(Event.LOST, "tmux session vanished (server killed or machine restarted)",
-                       {"ended_at": now, "waiting_kind": None})
+                       {"ended_at": now, **ended})
     if obs.pane.dead:
         return Verdict(Event.LOST, "agent ended without recording an exit code (wrapper killed)",
-                       {"ended_at": now, "exit_code": obs.pane.dead_status, "waiting_kind": None})
+                       {"ended_at": now, "exit_code": obs.pane.dead_status, **ended})
+    reported = {"ended_at": now, "waiting_kind": None, "status_source": "report"}
     if agent.reported_status == DONE:
-        return Verdict(Event.REPORTED_DONE, "reported done" + summary, {"ended_at": now, "waiting_kind": None})
+        return Verdict(Event.REPORTED_DONE, "reported done" + summary, reported)
     if agent.reported_status == FAILED:
-        return Verdict(Event.REPORTED_FAILED, "reported failed" + summary, {"ended_at": now, "waiting_kind": None})
+        return Verdict(Event.REPORTED_FAILED, "reported failed" + summary, reported)
+    if report_in_force(agent, obs):
+        why = f": {agent.reported_state_reason}" if agent.reported_state_reason else ""
+        state = str(agent.reported_state)
+        if state in REPORTED_KIND:
+            return _waiting(agent, REPORTED_KIND[state], f"reported {state}{why}"[:160], "report")
+        return _working(agent, f"reported working{why}"[:160], "report")
     line = waiting_line(profile, obs.screen) if profile is not None and obs.screen else None
     if line is not None:
-        reason = f"asks: {line.strip()[:120]}"
-        if agent.status == WORKING:
-            return Verdict(Event.ASKS, reason, {"waiting_kind": "question"})
-        if agent.waiting_kind != "question" or agent.status_reason != reason:
-            return Verdict(None, reason, {"waiting_kind": "question"})
-        return Verdict(None)
+        return _waiting(agent, "question", f"asks: {line.strip()[:120]}", "screen")
+    if profile is not None and obs.screen and busy_line(profile, obs.screen) is not None:
+        return _working(agent, "busy on screen", "screen")
     last = max(filter(None, (obs.last_output_at, agent.heartbeat_at, agent.started_at)), default=None)
     if profile is not None and profile.waiting_after and last is not None and now - last > profile.waiting_after:
         reason = f"silent for {int(now - last)}s"
         if agent.status == WORKING:
-            return Verdict(Event.SILENT, reason, {"waiting_kind": "silence"})
+            return Verdict(Event.SILENT, reason, {"waiting_kind": "silence", "status_source": "silence"})
         if agent.waiting_kind != "silence":
-            return Verdict(None, reason, {"waiting_kind": "silence"})
+            return Verdict(None, reason, {"waiting_kind": "silence", "status_source": "silence"})
         return Verdict(None)
-    if agent.status == WAITING:
-        return Verdict(Event.RESUMED, "working", {"waiting_kind": None})
-    return Verdict(None)
+    return _working(agent, "working", "screen")
 
 
 def reconcile(sup: Supervisor) -> list[Agent]:
@@ -135,4 +186,5 @@ def reconcile(sup: Supervisor) -> list[Agent]:
     return changed
 
 
-__all__ = ["Verdict", "classify", "describe_exit", "reconcile", "waiting_line"]
+__all__ = ["REPORT_GRACE", "Verdict", "busy_line", "classify", "describe_exit", "reconcile", "report_in_force",
+           "waiting_line"]

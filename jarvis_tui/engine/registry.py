@@ -213,15 +213,17 @@ class Registry:
                     profile: str, after_task_id: str | None = None, max_attempts: int | None = None,
                     now: float | None = None, scope: list[str] | None = None, after: list[str] | None = None,
                     ticket: str | None = None, kind: str | None = None, base: str | None = None,
-                    batch: str | None = None, batch_width: int | None = None) -> None:
+                    batch: str | None = None, batch_width: int | None = None,
+                    budget_usd: float | None = None) -> None:
         """A task row and its dependencies (``after``: task ids, all must be done; ``after_task_id``
         alone is the older single form, kept as the first of them)."""
         deps = list(after or ([after_task_id] if after_task_id else []))
         conn.execute(
             "INSERT INTO tasks (id, title, prompt, priority, profile, created_at, after_task_id, max_attempts, scope,"
-            " ticket, kind, base, batch, batch_width) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " ticket, kind, base, batch, batch_width, budget_usd)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (task_id, title, prompt, priority, profile, now or time.time(), deps[0] if deps else None, max_attempts,
-             json.dumps(scope) if scope else None, ticket, kind, base, batch, batch_width))
+             json.dumps(scope) if scope else None, ticket, kind, base, batch, batch_width, budget_usd))
         conn.executemany("INSERT INTO task_deps (task_id, dep_task_id, position) VALUES (?, ?, ?)",
                          [(task_id, dep, position) for position, dep in enumerate(deps)])
 

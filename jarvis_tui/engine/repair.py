@@ -149,7 +149,9 @@ def _adopt_one(sup: Supervisor, agent_id: str, spec: dict[str, Any], panes: dict
     record = spec.get("record") or {}
     env = spec.get("env") or {}
     task_id = record.get("task_id") or env.get("JARVIS_TASK_ID") or agent_id
-    prompt_path = sup.paths.prompt(agent_id)
+    prompt_path = sup.paths.task_prompt(agent_id)
+    if not prompt_path.exists():
+        prompt_path = sup.paths.prompt(agent_id)
     prompt = prompt_path.read_text(encoding="utf-8", errors="surrogateescape") if prompt_path.exists() else "(lost)"
     title = record.get("title") or (prompt.strip().splitlines()[0][:72] if prompt.strip() else agent_id)
     worktree = sup.paths.worktree(agent_id)
@@ -167,7 +169,8 @@ def _adopt_one(sup: Supervisor, agent_id: str, spec: dict[str, Any], panes: dict
         if not sup.registry.attempts_of(task_id):
             sup.registry.create_task(conn, task_id=task_id, title=title, prompt=prompt,
                                      priority=record.get("priority", "medium"), profile=record.get("agent", "adopted"),
-                                     after_task_id=None, now=created, ticket=record.get("ticket"))
+                                     after_task_id=None, now=created, ticket=record.get("ticket"), kind=record.get("kind"),
+                                     budget_usd=record.get("budget_usd"))
         attempt = int(record.get("attempt") or env.get("JARVIS_ATTEMPT") or 1)
         sup.registry.create_attempt(
             conn, attempt_id=agent_id, task_id=task_id, attempt=attempt, profile=record.get("agent", "adopted"),

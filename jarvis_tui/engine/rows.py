@@ -7,11 +7,11 @@ import json
 import sqlite3
 from typing import Any
 
-from .models import Agent, Claim, QueueReason
+from .models import Agent, Claim, QueueReason, Tokens
 
 SELECT_AGENTS = """
 SELECT a.*, t.title, t.prompt, t.priority, t.after_task_id, t.max_attempts, t.scope,
-       t.created_at AS task_created_at, t.ticket, t.kind, t.base, t.batch, t.batch_width,
+       t.created_at AS task_created_at, t.ticket, t.kind, t.base, t.batch, t.batch_width, t.budget_usd,
        (a.attempt = (SELECT MAX(b.attempt) FROM attempts b WHERE b.task_id = a.task_id)) AS latest
 FROM attempts a JOIN tasks t ON t.id = a.task_id
 """
@@ -49,7 +49,14 @@ def agent_from_row(row: sqlite3.Row) -> Agent:
         merged_into=row["merged_into"], check_state=row["check_state"], check_exit=row["check_exit"],
         check_at=row["check_at"], overlaps=_list(row["overlaps"]), out_of_scope=_list(row["out_of_scope"]),
         ticket=row["ticket"], kind=row["kind"], base=row["base"], batch=row["batch"],
-        batch_width=row["batch_width"],
+        batch_width=row["batch_width"], budget_usd=row["budget_usd"], status_source=row["status_source"],
+        reported_state=row["reported_state"], reported_state_at=row["reported_state_at"],
+        reported_state_reason=row["reported_state_reason"],
+        tokens=None if row["tokens_input"] is None else Tokens(
+            row["tokens_input"], row["tokens_output"] or 0, row["tokens_cache_read"] or 0,
+            row["tokens_cache_write"] or 0),
+        cost_usd=row["cost_usd"], cost_source=row["cost_source"], cost_note=row["cost_note"],
+        budget_warned=bool(row["budget_warned"]),
     )
 
 

@@ -152,6 +152,33 @@ MIGRATIONS: list[str] = [
         calls        INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 7: real agents: status reported by the agents themselves, tokens and cost, budgets
+    """
+    ALTER TABLE tasks ADD COLUMN budget_usd REAL;
+    ALTER TABLE attempts ADD COLUMN status_source TEXT;
+    ALTER TABLE attempts ADD COLUMN reported_state TEXT;
+    ALTER TABLE attempts ADD COLUMN reported_state_at REAL;
+    ALTER TABLE attempts ADD COLUMN reported_state_reason TEXT;
+    ALTER TABLE attempts ADD COLUMN tokens_input INTEGER;
+    ALTER TABLE attempts ADD COLUMN tokens_output INTEGER;
+    ALTER TABLE attempts ADD COLUMN tokens_cache_read INTEGER;
+    ALTER TABLE attempts ADD COLUMN tokens_cache_write INTEGER;
+    ALTER TABLE attempts ADD COLUMN cost_usd REAL;
+    ALTER TABLE attempts ADD COLUMN cost_source TEXT;
+    ALTER TABLE attempts ADD COLUMN cost_note TEXT;
+    ALTER TABLE attempts ADD COLUMN cost_at REAL;
+    ALTER TABLE attempts ADD COLUMN budget_warned INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE usage_state (
+        attempt_id TEXT PRIMARY KEY REFERENCES attempts(id),
+        state      TEXT NOT NULL
+    );
+    CREATE TABLE spend (
+        day     TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        usd     REAL NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, profile)
+    );
+    """,
 ]
 
 
@@ -164,6 +191,9 @@ ATTEMPT_FIELDS = frozenset({
     "reported_status", "not_before", "preserved_ref", "start_point", "start_ref", "removed",
     "waiting_kind", "stalled", "stop_request", "merged_at", "merge_commit", "merged_into", "check_state",
     "check_exit", "check_at", "overlaps", "out_of_scope",
+    "status_source", "reported_state", "reported_state_at", "reported_state_reason", "tokens_input",
+    "tokens_output", "tokens_cache_read", "tokens_cache_write", "cost_usd", "cost_source", "cost_note", "cost_at",
+    "budget_warned",
 })
 CLAIM_FIELDS = frozenset({
     "claim_op", "claim_token", "claim_pid", "claim_pid_started", "claim_host", "claim_at", "claim_data",

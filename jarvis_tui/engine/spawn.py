@@ -6,30 +6,90 @@ ticket id, the base agents branch from. A batch (:mod:`.batch`) validates every 
 :func:`validate` first, then records them all with :func:`record` in one transaction.
 
 A task may start after several others (``after``: fan-in, it starts when ALL are done);
-``hold`` records it ``held``: never dispatched until ``jarvis release``.
+``hold`` records it ``held``: never dispatched until ``jarvis release``. The profile's
+program must be installed; ``--agent auto`` picks the profile by routing (:mod:`.routing`)
+over the history of outcomes, the choice (with the numbers that made it) recorded as a
+``policy`` event of the task.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import os
+import random
 import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from . import budgets, metrics, routing
 from .config import ConfigError
 from .errors import UsageError
 from .git import worktrees
 from .launch import agent_argv, argv_problem
-from .models import HELD, QUEUED, Agent
+from .models import ACTIVE, HELD, QUEUED, Agent
+from .presets import missing_program
+from .usage import spent_today
 from .vocabulary import PRIORITIES
 
 if TYPE_CHECKING:
     from .supervisor import Supervisor
 
 log = logging.getLogger("jarvis.spawn")
+
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class Route:
+    """An auto-routing choice and the numbers that made it."""
+
+    chosen: str
+    kind: str | None
+    prefer: str
+    seed: int
+    ranking: list[routing.Score]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"chosen": self.chosen, "kind": self.kind, "prefer": self.prefer, "seed": self.seed,
+                "ranking": [score.to_json() for score in self.ranking]}
+
+    @property
+    def note(self) -> str:
+        best = next(s for s in self.ranking if s.profile == self.chosen)
+        return (f"auto: {self.chosen} for kind {self.kind or routing.NO_KIND} (prefer {self.prefer}; "
+                f"{best.successes} done / {best.failures} failed on this kind, sampled success {best.theta:.2f}, "
+                f"${best.cost:.2f} per success, score {best.score:.2f})")
+
+
+def route(sup: Supervisor, kind: str | None, *, advance: bool = False) -> Route:
+    """Rank the profiles auto routing may pick for a task of ``kind`` (``advance``: this choice is
+    made, so the next one draws fresh numbers)."""
+    cfg = sup.config.routing
+    names = list(cfg.profiles or sup.config.profiles)
+    active = sup.registry.agents(statuses=ACTIVE)
+    spent = spent_today(sup.registry, sup.clock())
+    candidates = []
+    for name in names:
+        profile = sup.config.profiles[name]
+        spent_out = budgets.daily_block(sup.config, name, spent)
+        why = missing_program(profile) or (spent_out.text() if spent_out else None)
+        busy = sum(1 for a in active if a.agent == name)
+        candidates.append(routing.Candidate(name, profile.cost_weight, why,
+                                            bool(profile.max_concurrent and busy >= profile.max_concurrent)))
+    count = int(sup.registry.get_meta("routes") or 0)
+    seed = cfg.seed * 1_000_003 + count if cfg.seed else int.from_bytes(os.urandom(4)) % 2**31
+    ranking = routing.rank(metrics.outcomes(sup.registry), candidates, kind, cfg.prefer, random.Random(seed))
+    best = routing.choose(ranking)
+    if best is None:
+        why = "; ".join(f"{s.profile}: {s.unavailable}" for s in ranking) or "no profiles"
+        raise UsageError(f"--agent auto: no profile can start here ({why})")
+    if advance:
+        sup.registry.set_meta("routes", str(count + 1))
+    return Route(best.profile, kind, cfg.prefer, seed, ranking)
 
 # A ticket id goes into a branch name (jarvis/<ticket>-<slug>-<id>): letters, digits, '.', '_',
 # '-', nothing git refuses in a ref ('..', a trailing '.' or '.lock') and nothing a shell mangles.
@@ -52,6 +112,8 @@ class TaskSpec:
     kind: str | None = None
     base: str | None = None  # branch or commit to start from (None: [supervisor] base)
     hold: bool = False
+    budget: float | None = None  # USD, for each attempt (spawn --budget)
+    route: Route | None = None  # how --agent auto chose the profile
 
 
 def split_after(after: str | Sequence[str] | None) -> list[str]:
@@ -89,14 +151,23 @@ def base_problem(sup: Supervisor, base: str) -> str | None:
 def validate(sup: Supervisor, prompt: str, *, agent: str | None = None, title: str | None = None,
              priority: str = "medium", after: str | Sequence[str] | None = None,
              max_attempts: int | None = None, scope: Sequence[str] | None = None, ticket: str | None = None,
-             kind: str | None = None, base: str | None = None, hold: bool = False) -> TaskSpec:
+             kind: str | None = None, base: str | None = None, hold: bool = False, budget: float | None = None,
+             advance_route: bool = False) -> TaskSpec:
     """Check a spawn request without recording anything.
 
     Raises UsageError (or UnknownAgent for an ``after`` id) with a message for the user;
-    cheap (config and one registry read; a git call only for an explicit ``base``), so a
-    dialog can call it before it closes.
+    cheap (config and a few registry reads; a git call only for an explicit ``base``), so a
+    dialog can call it before it closes. ``auto`` is checked as the profile routing would
+    pick now (``advance_route``: the pick is made, the next one draws fresh numbers).
     """
-    profile = sup.profile(agent or sup.config.default_profile)
+    kind = kind.strip() if kind else None
+    chosen = route(sup, kind, advance=advance_route) if (agent or sup.config.default_profile) == AUTO else None
+    profile = sup.profile(chosen.chosen if chosen else (agent or sup.config.default_profile))
+    missing = missing_program(profile)
+    if missing:
+        raise UsageError(f"profile {profile.name}: {missing}")
+    if budget is not None and not (math.isfinite(budget) and budget > 0):
+        raise UsageError("--budget must be a positive amount of USD, e.g. 2.50")
     if priority not in PRIORITIES:
         raise UsageError(f"unknown priority {priority!r} (choose from {', '.join(PRIORITIES)})")
     if not prompt.strip():
@@ -122,7 +193,7 @@ def validate(sup: Supervisor, prompt: str, *, agent: str | None = None, title: s
     if title is None or not title.strip():
         title = prompt.strip().splitlines()[0][:72]
     probe = Agent(id="000000", task_id="000000", title=title, prompt=prompt, agent=profile.name,
-                  priority=priority, status=QUEUED, attempt=1, created_at=0.0)
+                  priority=priority, status=QUEUED, attempt=1, created_at=0.0, kind=kind)
     too_long = argv_problem(*agent_argv(sup, probe, profile, Path("/worktree"), "jarvis/branch"))
     if too_long:
         raise UsageError(f"profile {profile.name}: {too_long}")
@@ -133,7 +204,7 @@ def validate(sup: Supervisor, prompt: str, *, agent: str | None = None, title: s
             after_tasks.append(task)
     return TaskSpec(prompt=prompt, title=title, profile=profile.name, priority=priority, after=tuple(after_tasks),
                     max_attempts=max_attempts, scope=tuple(scope or ()), ticket=ticket, kind=kind, base=base,
-                    hold=hold)
+                    hold=hold, budget=budget, route=chosen)
 
 
 def record(sup: Supervisor, conn: sqlite3.Connection, spec: TaskSpec, *, task_id: str, now: float,
@@ -146,12 +217,16 @@ def record(sup: Supervisor, conn: sqlite3.Connection, spec: TaskSpec, *, task_id
     sup.registry.create_task(conn, task_id=task_id, title=spec.title, prompt=spec.prompt, priority=spec.priority,
                              profile=spec.profile, after=deps, max_attempts=spec.max_attempts, now=now,
                              scope=list(spec.scope), ticket=spec.ticket, kind=spec.kind, base=spec.base, batch=batch,
-                             batch_width=batch_width)
+                             batch_width=batch_width, budget_usd=spec.budget)
     sup.registry.create_attempt(conn, attempt_id=task_id, task_id=task_id, attempt=1, profile=spec.profile,
                                 status=HELD if spec.hold else QUEUED, now=now)
     sup.registry.add_event("spawned", task_id, task_id, conn=conn, now=now, agent=spec.profile,
                            priority=spec.priority, after=deps[0] if deps else None, after_tasks=deps,
-                           ticket=spec.ticket, hold=spec.hold, batch=batch)
+                           ticket=spec.ticket, hold=spec.hold, batch=batch, task_kind=spec.kind,
+                           budget_usd=spec.budget)
+    if spec.route is not None:
+        sup.registry.add_event("policy", task_id, task_id, conn=conn, now=now, decision="route",
+                               note=spec.route.note, route=spec.route.to_json())
 
 
 def check_base(sup: Supervisor, spec: TaskSpec) -> None:
@@ -165,11 +240,11 @@ def check_base(sup: Supervisor, spec: TaskSpec) -> None:
 def spawn(sup: Supervisor, prompt: str, *, agent: str | None = None, title: str | None = None,
           priority: str = "medium", after: str | Sequence[str] | None = None, max_attempts: int | None = None,
           scope: Sequence[str] | None = None, ticket: str | None = None, kind: str | None = None,
-          base: str | None = None, hold: bool = False) -> Agent:
+          base: str | None = None, hold: bool = False, budget: float | None = None) -> Agent:
     """Record a task and its first attempt; start it now if admission allows, else queue it
     (or hold it)."""
     spec = validate(sup, prompt, agent=agent, title=title, priority=priority, after=after, max_attempts=max_attempts,
-                    scope=scope, ticket=ticket, kind=kind, base=base, hold=hold)
+                    scope=scope, ticket=ticket, kind=kind, base=base, hold=hold, budget=budget, advance_route=True)
     check_base(sup, spec)
     now = sup.clock()
     with sup.registry.transaction() as conn:
@@ -185,4 +260,7 @@ def spawn(sup: Supervisor, prompt: str, *, agent: str | None = None, title: str 
     return admitted
 
 
-__all__ = ["TaskSpec", "base_problem", "check_base", "record", "spawn", "split_after", "ticket_problem", "validate"]
+__all__ = [
+    "AUTO", "Route", "TaskSpec", "base_problem", "check_base", "record", "route", "spawn", "split_after",
+    "ticket_problem", "validate",
+]

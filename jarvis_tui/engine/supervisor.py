@@ -28,7 +28,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import batch, cleanup, details, dispatch, journal, launch, lifecycle, messaging, notes, reconcile, retry
 from . import spawn, stop, waiting
@@ -41,7 +41,12 @@ from .observe import read_exit
 from .paths import PACKAGE_ROOT, SESSION_PREFIX, StatePaths, session_name
 from .registry import NotFound, Registry, StorageError, storage_error
 from .resources import ResourceSampler, SystemReading
+from .spawn import Route
 from .tmux import Tmux
+
+if TYPE_CHECKING:  # imported when first used (see the review and merge methods)
+    from .git.review import Review
+    from .merging import Merged
 
 describe_exit = reconcile.describe_exit
 
@@ -63,6 +68,7 @@ class Supervisor:
         self.registry = Registry(path, create=not (fresh and self.paths.has_records()))
         self.tmux = Tmux(config.supervisor.tmux_socket)
         self.hooks = HookRunner(config.hooks.on_status_change, config.sessions_dir / "hooks.log")
+        self.budget_hooks = HookRunner(config.hooks.on_budget, config.sessions_dir / "hooks.log")
         self._sampler: ResourceSampler | None = None
         self._readings = readings
         self.cache: dict[str, Any] = {}  # values slow to compute and keyed by what they depend on
@@ -82,6 +88,7 @@ class Supervisor:
                              "where they are); the rest of the config is not applied either")
         self.config = config
         self.hooks = HookRunner(config.hooks.on_status_change, config.sessions_dir / "hooks.log")
+        self.budget_hooks = HookRunner(config.hooks.on_budget, config.sessions_dir / "hooks.log")
 
     # ------------------------------------------------------------------ shared
 
@@ -151,6 +158,10 @@ class Supervisor:
     def spawn(self, prompt: str, **kwargs: Any) -> Agent:
         return spawn.spawn(self, prompt, **kwargs)
 
+    def route(self, kind: str | None = None) -> Route:
+        """How ``spawn --agent auto`` would choose now (nothing recorded)."""
+        return spawn.route(self, kind)
+
     def admit(self, agent_id: str, *, reading: SystemReading | None = None,
               order: bool = False) -> tuple[Agent, Claim | None]:
         return dispatch.admit_one(self, agent_id, reading=reading, order=order)
@@ -186,6 +197,9 @@ class Supervisor:
     def report(self, ident: str, status: str, summary: str = "") -> Agent:
         return messaging.report(self, ident, status, summary)
 
+    def report_state(self, ident: str, state: str, reason: str = "", *, via: str = "agent") -> Agent:
+        return messaging.report_state(self, ident, state, reason, via=via)
+
     def details(self, agent: Agent) -> dict[str, Any]:
         return details.details(self, agent)
 
@@ -215,12 +229,12 @@ class Supervisor:
     # (imported when first used: most commands never review or merge, and every CLI call
     # pays its imports before it does anything)
 
-    def review(self, ident: str, *, into: str | None = None) -> tuple[Agent, Any]:
+    def review(self, ident: str, *, into: str | None = None) -> tuple[Agent, Review]:
         from . import reviewing
 
         return reviewing.review(self, ident, into=into)
 
-    def merge(self, ident: str, **kwargs: Any) -> Any:
+    def merge(self, ident: str, **kwargs: Any) -> Merged:
         from . import merging
 
         return merging.merge(self, ident, **kwargs)

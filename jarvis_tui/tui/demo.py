@@ -9,7 +9,6 @@ deleting that folder. (No Textual here: ``--no-tui`` and the tests use it headle
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from ..engine import git
 from ..engine.config import ConfigError, load_config
+from ..engine.config_text import set_value
 from ..engine.init import default_config_text
 from ..engine.models import Agent
 from ..engine.resources import process_tree, tagged, terminate
@@ -71,15 +71,14 @@ def make_repo(repo: Path) -> None:
 def demo_config_text(socket: str, speed: str = DEMO_SPEED) -> str:
     """The default config, pointed at the scratch folder, with watchable demo agents."""
     text = default_config_text()
-    replacements = (
-        (r'(?m)^repo = "[^"]*"', 'repo = "repo"'),
-        (r'(?m)^state_dir = "[^"]*"', 'state_dir = "state"'),
-        (r'(?m)^tmux_socket = "[^"]*"', f'tmux_socket = "{socket}"'),
-        (r'(?m)^env = \{ DEMO_SPEED = "[^"]*" \}', f'env = {{ DEMO_SPEED = "{speed}" }}'),
-        (r"(?m)^waiting_after = \d+", "waiting_after = 3600"),
-    )
-    for pattern, replacement in replacements:
-        text = re.sub(pattern, replacement, text, count=1)
+    for table, key, value in (
+        ("supervisor", "repo", "repo"),
+        ("supervisor", "state_dir", "state"),
+        ("supervisor", "tmux_socket", socket),
+        ("agents.demo", "env", {"DEMO_SPEED": speed}),
+        ("agents.demo", "waiting_after", 3600),
+    ):
+        text = set_value(text, table, key, value)
     return text
 
 

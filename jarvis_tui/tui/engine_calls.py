@@ -73,7 +73,8 @@ class EngineCalls:
             with self.engine_call("spawn") as outcome:
                 try:
                     agent = self.sup.spawn(request.prompt, agent=request.agent, title=request.title or None,
-                                           priority=request.priority)
+                                           priority=request.priority, kind=request.kind or None,
+                                           budget=request.budget_value())
                 except UsageError as exc:
                     self.screen.post_message(SpawnRejected(request, str(exc)))
                     return

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input
 
 from ...describe import orchestrators_line, queue_line, remove_question
+from ...engine import presets
 from ...engine.lifecycle import Action, allowed
 from ...engine.loop import TickResult
 from ...engine.models import Agent, Orchestrator
@@ -128,7 +129,10 @@ class MainScreen(Screen[None]):
             self.orchestrators = result.orchestrators
             self.update_sub_title()
         note = "" if result.leader else "observing: another engine process leads"
-        self.gauge.show(result.reading, result.agents, note=note)
+        budgets = self.jarvis.config.budgets
+        spent = sum(result.spent_today.values()) if result.spent_today is not None else None
+        self.gauge.show(result.reading, result.agents, note=note, spent=spent, daily=budgets.daily,
+                        warn_at=budgets.warn_at)
         self.table.show_agents(result.agents, result.usage, self.jarvis.clock())
         self.follow_selection()
         self.sync_selection()
@@ -253,7 +257,8 @@ class MainScreen(Screen[None]):
     def action_spawn(self, request: SpawnRequest | None = None, error: str = "") -> None:
         config = self.jarvis.sup.config
         self.app.push_screen(SpawnScreen(list(config.profiles), config.default_profile, request=request,
-                                         error=error, validate=self.validate_spawn), self.spawn_chosen)
+                                         error=error, validate=self.validate_spawn,
+                                         unavailable=presets.unavailable(config)), self.spawn_chosen)
 
     def on_spawn_rejected(self, message: SpawnRejected) -> None:
         self.action_spawn(message.request, message.error)
@@ -262,7 +267,8 @@ class MainScreen(Screen[None]):
         """The engine's own checks, before the dialog closes (config only: no tmux, no git)."""
         try:
             self.jarvis.sup.validate_spawn(request.prompt, agent=request.agent, title=request.title or None,
-                                           priority=request.priority)
+                                           priority=request.priority, kind=request.kind or None,
+                                           budget=request.budget_value())
         except Exception as exc:
             return str(exc)
         return ""

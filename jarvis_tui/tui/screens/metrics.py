@@ -26,14 +26,15 @@ from textual.widgets import DataTable, Footer, Static
 
 from ...engine.metrics import profile_stats
 from ...engine.supervisor import Supervisor
-from ...format import duration
+from ...format import duration, money
 
 REFRESH = 2.0  # seconds between reads while the screen is open
 
 # Short labels so the whole table fits 80 columns; the legend under it spells them out.
-COLUMNS = ("profile", "disp", "run", "queued", "done", "fail", "fired", "ok", "median/mean", "hours", "cost")
+COLUMNS = ("profile", "disp", "run", "queued", "done", "fail", "fired", "ok", "median/mean", "hours", "usd")
 LEGEND = ("disp: attempts dispatched (retries included) · run: running now · ok: done ÷ ended · "
-          "median/mean: start to done · cost: cost_weight × hours · dimmed: no agents yet")
+          "median/mean: start to done · usd: priced from the agents' transcripts (~: estimated as "
+          "cost_weight × hours) · dimmed: no agents yet")
 COUNTS = ("dispatched", "retries", "running", "queued", "blocked", "done", "failed", "fired")
 TOTAL = "total"
 
@@ -47,7 +48,10 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The rows summed. The mean time to done is weighted by each profile's done count; a
     median cannot be made from medians, so the total has none."""
     total: dict[str, Any] = {key: sum(row[key] for row in rows) for key in COUNTS}
+    sources = {row["cost_source"] for row in rows if row["cost_source"]}
     total.update(profile=TOTAL, hours=sum(row["hours"] for row in rows), cost=sum(row["cost"] for row in rows),
+                 cost_usd=sum(row["cost_usd"] for row in rows),
+                 cost_source=("estimate" if "estimate" in sources else "transcript") if sources else None,
                  median_time_to_done=None, fired_by_reason=merged_reasons(rows))
     ended = total["done"] + total["failed"] + total["fired"]
     total["success_rate"] = total["done"] / ended if ended else None
@@ -81,7 +85,8 @@ def cells(row: dict[str, Any], *, style: str = "") -> list[Text]:
     else:
         to_done = f"{duration(row['median_time_to_done'])}/{duration(row['mean_time_to_done'])}"
     values = (row["dispatched"], row["running"], row["queued"], row["done"], row["failed"], row["fired"],
-              rate(row["success_rate"]), to_done, f"{row['hours']:.2f}", f"{row['cost']:.2f}")
+              rate(row["success_rate"]), to_done, f"{row['hours']:.2f}",
+              money(row["cost_usd"] if row["cost_source"] else None, row["cost_source"]))
     return [Text(str(row["profile"]), style=style)] + [Text(str(v), style=style, justify="right") for v in values]
 
 

@@ -1,4 +1,5 @@
-"""``n``: the spawn dialog. Profile, title, prompt (multi-line), priority; ``ctrl+s`` spawns.
+"""``n``: the spawn dialog. Profile (or auto), priority, kind, budget, title, prompt (multi-line);
+``ctrl+s`` spawns. Profiles whose program is not installed are marked and refused.
 
 The dialog only collects input; the spawn itself runs in a worker after it closes (a worktree
 can take seconds). A mistake the engine rejects (:class:`UsageError`) reopens the dialog with
@@ -26,6 +27,12 @@ class SpawnRequest:
     agent: str
     title: str
     priority: str = "medium"
+    kind: str = ""
+    budget: str = ""  # USD as typed; checked on submit
+
+    def budget_value(self) -> float | None:
+        """The budget as a number (None: none); raises ValueError for text that is not one."""
+        return float(self.budget) if self.budget.strip() else None
 
 
 class SpawnScreen(ModalScreen[SpawnRequest | None]):
@@ -35,10 +42,12 @@ class SpawnScreen(ModalScreen[SpawnRequest | None]):
     ]
 
     def __init__(self, profiles: list[str], default_profile: str, *, request: SpawnRequest | None = None,
-                 error: str = "", validate: Callable[[SpawnRequest], str] | None = None) -> None:
+                 error: str = "", validate: Callable[[SpawnRequest], str] | None = None,
+                 unavailable: dict[str, str] | None = None) -> None:
         super().__init__()
         self.validate = validate  # returns an error message, or "" (no I/O: safe on the UI thread)
         self.profiles = profiles
+        self.unavailable = unavailable or {}  # profile -> why it cannot start here
         self.request = request or SpawnRequest(prompt="", agent=default_profile, title="")
         self.error = error
 
@@ -49,12 +58,19 @@ class SpawnScreen(ModalScreen[SpawnRequest | None]):
             with Horizontal(classes="row"):
                 with Vertical(classes="field"):
                     yield Label("Agent profile")
-                    yield Select([(p, p) for p in self.profiles], value=self.request.agent,
+                    yield Select(self.profile_options(), value=self.request.agent,
                                  allow_blank=False, id="agent", compact=True)
                 with Vertical(classes="field"):
                     yield Label("Priority")
                     yield Select([(p, p) for p in PRIORITIES], value=self.request.priority,
                                  allow_blank=False, id="priority", compact=True)
+            with Horizontal(classes="row"):
+                with Vertical(classes="field"):
+                    yield Label("Kind (for routing)")
+                    yield Input(self.request.kind, placeholder="review, test, refactor…", id="kind", compact=True)
+                with Vertical(classes="field"):
+                    yield Label("Budget (USD)")
+                    yield Input(self.request.budget, placeholder="none", id="budget", compact=True)
             yield Label("Title")
             yield Input(self.request.title, placeholder="optional: the prompt's first line", id="title",
                         compact=True)
@@ -62,6 +78,13 @@ class SpawnScreen(ModalScreen[SpawnRequest | None]):
             yield TextArea(self.request.prompt, id="prompt", soft_wrap=True, tab_behavior="focus",
                            compact=True)
             yield Static(self.error, id="error", classes="error", markup=False)
+
+    def profile_options(self) -> list[tuple[str, str]]:
+        """Profiles by name, those that cannot start here marked; ``auto`` when there is a choice."""
+        options = [(f"{p} (not installed)" if p in self.unavailable else p, p) for p in self.profiles]
+        if len(self.profiles) - len(self.unavailable) > 1:
+            options.append(("auto (best fit for the kind)", "auto"))
+        return options
 
     def on_mount(self) -> None:
         self.show_error(self.error)
@@ -81,7 +104,16 @@ class SpawnScreen(ModalScreen[SpawnRequest | None]):
         agent = self.query_one("#agent", Select).value
         priority = self.query_one("#priority", Select).value
         request = SpawnRequest(prompt=prompt, agent=str(agent), title=self.query_one("#title", Input).value,
-                               priority=str(priority))
+                               priority=str(priority), kind=self.query_one("#kind", Input).value.strip(),
+                               budget=self.query_one("#budget", Input).value.strip())
+        if request.agent in self.unavailable:
+            self.show_error(f"profile {request.agent}: {self.unavailable[request.agent]}")
+            return
+        try:
+            request.budget_value()
+        except ValueError:
+            self.show_error(f"Budget: {request.budget!r} is not an amount of USD (e.g. 2.50)")
+            return
         problem = self.validate(request) if self.validate is not None else ""
         if problem:
             self.show_error(problem)

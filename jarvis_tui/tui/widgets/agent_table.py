@@ -17,7 +17,7 @@ from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
 
-from ...describe import queue_short
+from ...describe import cost_short, queue_short
 from ...engine.models import ACTIVE, PENDING, STARTING, STATUSES, WAITING, Agent
 from ...engine.resources import TreeUsage
 from ...format import duration, one_line, size, status_style
@@ -40,16 +40,19 @@ COLUMNS = {c.key: c for c in (  # in screen order
     Column("runtime", "RUNTIME", 7, True), Column("output", "LAST OUT", 8, True), Column("cpu", "CPU", 5, True),
     Column("rss", "RSS", 6, True), Column("ahead", "AHEAD", 5, True), Column("attempt", "#", 2, True),
     Column("agent", "AGENT", 7), Column("branch", "BRANCH", 0),
+    Column("cost", "COST", 7, True),  # (last on screen: money at the right edge, like jarvis ls)
 )}
 MUST = ("id", "status", "title")  # always shown
-FIRST = ("runtime", "output", "ahead", "cpu", "rss")  # then these, in this order, while they fit
+# then these, in this order, while they fit (cost before memory: what a team pays for comes first
+# once the basics fit; at 80 columns neither does)
+FIRST = ("runtime", "output", "ahead", "cpu", "cost", "rss")
 THEN = ("agent", "attempt", "branch")  # once the title has what it needs
 TITLE_MIN, TITLE_WANT, BRANCH_MIN = 24, 40, 14
 # Attention first: an agent asking a question outranks one that is busy.
 STATUS_ORDER = {s: i for i, s in enumerate(("waiting", "working", "starting", "queued", "blocked",
                                              "failed", "fired", "done", "merged", "held"))}
-SORT_CYCLE = ("created", "status", "runtime", "output", "cpu", "rss")
-BIGGEST_FIRST = frozenset({"runtime", "cpu", "rss", "ahead", "attempt"})  # their first press sorts ▼
+SORT_CYCLE = ("created", "status", "runtime", "output", "cpu", "rss", "cost")
+BIGGEST_FIRST = frozenset({"runtime", "cpu", "rss", "cost", "ahead", "attempt"})  # their first press sorts ▼
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,8 @@ def sort_value(name: str, row: RowData, now: float) -> Any:
         return getattr(u, name) if (u is not None and active) else None
     if name == "ahead":
         return f.ahead if f is not None else None
+    if name == "cost":
+        return a.cost_usd
     if name == "attempt":
         return a.attempt
     if name in ("id", "title", "agent", "branch"):
@@ -298,6 +303,9 @@ class AgentTable(DataTable[Text]):
                 cells.append(cell(f"{value:.0f}%" if value is not None else "-", right=True))
             elif key == "rss":
                 cells.append(cell(size(value) if value is not None else "-", right=True))
+            elif key == "cost":  # estimates dim; a budget past its warning mark stands out
+                style = "bold yellow" if a.budget_warned else "dim" if a.cost_source == "estimate" else ""
+                cells.append(cell(cost_short(a), style, right=True))
             elif key == "ahead":
                 dirty = row.facts is not None and row.facts.dirty
                 cells.append(cell("-" if value is None else f"{value}{'*' if dirty else ''}", right=True))

@@ -1,4 +1,4 @@
-"""The header gauge: system CPU and RAM as zone-coloured bars, and the agent counts.
+"""The header gauge: system CPU and RAM as zone-coloured bars, the agent counts, today's spending.
 
 Zones come from ``[resources]`` through the engine's :func:`zone_of`, so the colour on screen
 is the same decision admission makes: safe (green), warning (yellow), danger (red).
@@ -49,6 +49,9 @@ class ResourceGauge(Widget):
         self.error = ""
         self.note = ""
         self.config_error = False
+        self.spent: float | None = None  # USD spent today (all profiles)
+        self.daily = 0.0  # [budgets] daily (0: none)
+        self.warn_at = 0.8
 
     def configure(self, resources: ResourcesConfig, max_agents: int) -> None:
         """A reloaded config: its zones and its limit from now on."""
@@ -56,10 +59,12 @@ class ResourceGauge(Widget):
         self.max_agents = max_agents
         self.refresh()
 
-    def show(self, reading: SystemReading | None, agents: list[Agent], *, note: str = "") -> None:
+    def show(self, reading: SystemReading | None, agents: list[Agent], *, note: str = "",
+             spent: float | None = None, daily: float = 0.0, warn_at: float = 0.8) -> None:
         self.reading = reading
         self.tally = counts(agents)
         self.note = note
+        self.spent, self.daily, self.warn_at = spent, daily, warn_at
         self.error = ""
         self.refresh()
 
@@ -95,7 +100,18 @@ class ResourceGauge(Widget):
             parts.append(f"[$secondary]⊘[/] {blocked}{word('blocked')}")
         if self.tally[HELD]:
             parts.append(f"[dim]‖[/] {self.tally[HELD]}{word('held')}")
-        return f"{working + waiting}/{self.max_agents} max [dim]│[/] " + gap.join(parts)
+        return f"{working + waiting}/{self.max_agents} max [dim]│[/] " + gap.join(parts) + self.spend_markup(short=short)
+
+    def spend_markup(self, *, short: bool) -> str:
+        """`` │ $3.20/$20.00 today``: yellow from warn_at of the daily budget, red once it is spent."""
+        if self.spent is None:
+            return ""
+        text = f"${self.spent:,.2f}" + (f"/${self.daily:,.0f}" if self.daily else "") + ("" if short else " today")
+        if self.daily and self.spent >= self.daily:
+            return f" [dim]│[/] [b $error]{escape(text)} spent[/]"
+        if self.daily and self.warn_at and self.spent >= self.warn_at * self.daily:
+            return f" [dim]│[/] [b $warning]{escape(text)}[/]"
+        return f" [dim]│[/] {escape(text)}"
 
     def tail_markup(self) -> str:
         if self.error:

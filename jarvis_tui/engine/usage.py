@@ -1,0 +1,143 @@
+"""Tokens and cost of every agent, kept current by the engine tick (the lease holder).
+
+Every few seconds, for each running agent (and once more for each that ended since): read
+what its transcripts gained (:mod:`.transcripts`, from the offsets kept in the registry's
+``usage_state`` table), price it (:mod:`.pricing`), and write the agent's token and cost
+columns, its reading state and the day's spending in ONE transaction, so a crash cannot count
+a line twice. An agent without a readable transcript, or whose model has no price, gets an
+estimate (``cost_weight`` x hours) that says why.
+
+The day's spending (``spend``: USD per local day and profile) grows by each change of an
+agent's cost, so the daily budgets (:mod:`.budgets`) need no scan of history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import pricing, transcripts
+from .lifecycle import ACTIVE
+from .models import Agent, Tokens
+from .registry import Registry
+from .schema import ATTEMPT_FIELDS
+
+if TYPE_CHECKING:
+    from .config import Profile
+    from .supervisor import Supervisor
+
+log = logging.getLogger("jarvis.usage")
+
+INTERVAL = 3.0  # seconds between passes of the engine tick
+
+
+def day_of(now: float) -> str:
+    """The local calendar day a moment belongs to (budgets roll over at local midnight)."""
+    return dt.date.fromtimestamp(now).isoformat()
+
+
+def spent_today(registry: Registry, now: float) -> dict[str, float]:
+    """USD spent today, per profile."""
+    rows = registry.conn.execute("SELECT profile, usd FROM spend WHERE day = ?", (day_of(now),)).fetchall()
+    return {row["profile"]: float(row["usd"]) for row in rows}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One agent's usage after a pass: what to write, and whether anything changed."""
+
+    agent: Agent
+    fields: dict[str, Any]
+    state: dict[str, Any] | None  # None: nothing to store
+    delta: float  # change of its cost (USD), added to today's spending
+
+
+def due(sup: Supervisor) -> list[Agent]:
+    """Agents to read now: every started one still running, and each ended one not read since."""
+    ended = sup.registry.ids("started_at IS NOT NULL AND ended_at IS NOT NULL AND "
+                             "(cost_at IS NULL OR cost_at < ended_at)")
+    agents = [a for a in sup.registry.agents(statuses=ACTIVE, include_removed=True) if a.started_at]
+    return agents + [sup.registry.get(agent_id) for agent_id in ended]
+
+
+def where(sup: Supervisor, agent: Agent, profile: Profile | None, now: float) -> transcripts.Where:
+    homes = {name: os.environ[name] for name in transcripts.HOME_VARIABLES if name in os.environ}
+    if profile is not None:
+        homes.update({k: v for k, v in profile.env.items() if k in transcripts.HOME_VARIABLES})
+    return transcripts.Where(worktree=agent.worktree or str(sup.paths.worktree(agent.id)),
+                             session_dir=str(sup.paths.session_dir(agent.id)), agent_id=agent.id,
+                             started_at=agent.started_at or now, now=now, homes=homes)
+
+
+def load_state(registry: Registry, agent_id: str) -> dict[str, Any] | None:
+    row = registry.conn.execute("SELECT state FROM usage_state WHERE attempt_id = ?", (agent_id,)).fetchone()
+    return json.loads(row["state"]) if row else None
+
+
+def read(sup: Supervisor, agent: Agent, now: float) -> Reading | None:
+    """Read one agent's transcripts and price them (file I/O only; nothing written)."""
+    profile = sup.config.profiles.get(agent.agent)
+    fmt = profile.transcripts if profile is not None else ""
+    state = load_state(sup.registry, agent.id) if fmt else None
+    if fmt and (state is None or state.get("format") != fmt):
+        state = transcripts.new_state(fmt)
+    changed = transcripts.update(state, where(sup, agent, profile, now)) if state is not None else False
+    found = transcripts.totals(state) if state is not None else None
+    models = found.models if found is not None else {}
+    hours = (agent.runtime(now) or 0.0) / 3600.0
+    weight = profile.cost_weight if profile is not None else 1.0
+    if not changed and agent.cost_source == "transcript" and agent.tokens is not None:
+        price = None  # nothing new: the cost stands
+    elif found is not None and (models or found.tool_cost is not None):
+        price = pricing.price(models, found.usd, found.unpriced, found.tool_cost)
+        if price.usd is None:
+            price = pricing.estimate(weight, hours, price.note)
+    else:
+        why = "no transcript found yet" if fmt else "no transcript for this profile"
+        price = pricing.estimate(weight, hours, why)
+    fields: dict[str, Any] = {"cost_at": now}
+    if models:
+        sums = [sum(counts[i] for counts in models.values()) for i in range(4)]
+        tokens = Tokens(input=sums[0], output=sums[1], cache_read=sums[2], cache_write=sums[3])
+        if tokens != agent.tokens:
+            fields.update(tokens_input=tokens.input, tokens_output=tokens.output,
+                          tokens_cache_read=tokens.cache_read, tokens_cache_write=tokens.cache_write)
+    delta = 0.0
+    if price is not None and price.usd is not None:
+        delta = price.usd - (agent.cost_usd or 0.0)
+        if abs(delta) >= 1e-7 or agent.cost_source != price.source or agent.cost_note != price.note:
+            fields.update(cost_usd=price.usd, cost_source=price.source, cost_note=price.note)
+    return Reading(agent, fields, state if changed else None, delta)
+
+
+def update(sup: Supervisor, now: float) -> list[Reading]:
+    """One pass over the agents that are due; returns what changed (tokens or cost)."""
+    readings = []
+    for agent in due(sup):
+        try:
+            reading = read(sup, agent, now)
+        except Exception:  # one unreadable transcript must not stop the others' accounting
+            log.exception("%s: reading its usage failed", agent.id)
+            continue
+        if reading is not None:
+            readings.append(reading)
+    if not readings:
+        return []
+    day = day_of(now)
+    with sup.registry.transaction() as conn:
+        for r in readings:
+            sup.registry.write_row(conn, r.agent.id, r.fields, columns=ATTEMPT_FIELDS)
+            if r.state is not None:
+                conn.execute("INSERT INTO usage_state (attempt_id, state) VALUES (?, ?) ON CONFLICT(attempt_id) "
+                             "DO UPDATE SET state = excluded.state", (r.agent.id, json.dumps(r.state)))
+            if r.delta:
+                conn.execute("INSERT INTO spend (day, profile, usd) VALUES (?, ?, ?) ON CONFLICT(day, profile) "
+                             "DO UPDATE SET usd = usd + excluded.usd", (day, r.agent.agent, r.delta))
+    return [r for r in readings if set(r.fields) != {"cost_at"}]
+
+
+__all__ = ["INTERVAL", "Reading", "day_of", "due", "load_state", "read", "spent_today", "update", "where"]
