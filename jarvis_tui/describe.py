@@ -7,10 +7,13 @@ no Rich, no I/O, so the CLI and the dashboard cannot drift apart in what they te
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .engine.models import BLOCKED, PENDING, Agent
+from .engine.models import BLOCKED, PENDING, RUNNING, Agent
 from .format import ago, duration, one_line
+
+if TYPE_CHECKING:
+    from .engine.merging import Merged
 
 LOADING = "…"
 
@@ -104,6 +107,7 @@ def fact_rows(agent: Agent, details: dict[str, Any] | None, *, socket: str, now:
         ("uncommitted", dirty),
         ("preserved", preserved_ref(agent) or "-"),
     ]
+    rows += review_rows(agent, now)
     if d is not None and d.get("log"):
         rows.append(("log", str(d["log"])))
     if agent.retry_context:
@@ -111,6 +115,50 @@ def fact_rows(agent: Agent, details: dict[str, Any] | None, *, socket: str, now:
     if agent.summary:
         rows.append(("summary", agent.summary))
     return rows
+
+
+def review_rows(agent: Agent, now: float) -> list[tuple[str, str]]:
+    """Scope, check, overlaps, out-of-scope paths and the merge, when there are any."""
+    rows = []
+    if agent.scope:
+        rows.append(("scope", ", ".join(agent.scope)))
+    if agent.check:
+        rows.append(("check", agent.check))
+    if agent.overlaps and agent.status in RUNNING:  # the scan forgets ended agents: theirs is stale
+        rows.append(("overlaps", f"{', '.join(agent.overlaps)} (same files; jarvis conflicts)"))
+    if agent.out_of_scope:
+        rows.append(("out of scope", listed(agent.out_of_scope)))
+    if agent.merged_at is not None:
+        commit = f" as {agent.merge_commit[:12]}" if agent.merge_commit else ""
+        rows.append(("merged", f"into {agent.merged_into or '-'}{commit}, {ago(agent.merged_at, now)}"))
+    return rows
+
+
+def listed(items: list[str], limit: int = 5) -> str:
+    """``a.py, b.py and 3 more``."""
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+MARKS = {  # the agent table's marker column: symbol, style, meaning (the help and the README)
+    "overlap": ("↔", "yellow", "touches the same files as another live agent"),
+    "scope": ("⚠", "bold yellow", "wrote outside its file scope"),
+    "running": ("…", "cyan", "its check is running"),
+    "passed": ("✓", "green", "its check passed"),
+    "failed": ("✗", "bold red", "its check failed"),
+}
+
+
+def marks(agent: Agent) -> list[str]:
+    """The agent's marks, in column order: overlap, out of scope, then the check's result."""
+    found = []
+    if agent.overlaps and agent.status in RUNNING:
+        found.append("overlap")
+    if agent.out_of_scope:
+        found.append("scope")
+    if agent.check_state in ("running", "passed", "failed"):
+        found.append(agent.check_state)
+    return found
 
 
 def preserved_ref(agent: Agent) -> str | None:
@@ -163,6 +211,33 @@ def sent_message(agent_id: str, text: str, *, enter: bool) -> str:
     return f"sent {what}{' + Enter' if enter else ''} to {agent_id}"
 
 
+def merged_message(merged: Merged) -> str:
+    """After a merge: what moved, and where the agent's files and branch are now."""
+    result, agent = merged.result, merged.agent
+    if str(result.outcome) == "already merged":
+        return f"{agent.id}: {result.into} already has this work; marked merged"
+    files = f"{len(result.files)} file{'s' if len(result.files) != 1 else ''}"
+    branch = "" if merged.deleted_branch else f"branch {agent.branch} kept" if agent.branch else ""  # (a note says)
+    parts = [f"merged {agent.id} into {result.into}: {result.outcome}, {files}", "its worktree removed", branch,
+             *merged.notes]
+    return "; ".join(p for p in parts if p)
+
+
+def conflict_question(agent_id: str, into: str, paths: list[str]) -> str:
+    """A merge refused for conflicts: which files, that nothing changed, and the way out."""
+    listing = "\n".join(f"  {p}" for p in paths[:12]) + (f"\n  and {len(paths) - 12} more" if len(paths) > 12 else "")
+    return (f"Merging {agent_id} into {into} conflicts in:\n{listing}\n\nNothing was changed. "
+            f"Retry {agent_id} with the conflict as its context? The new attempt starts from its files "
+            f"and is told what conflicts with {into}.")
+
+
+def check_message(agent: Agent, log: str) -> str:
+    """A check's result, once it has one."""
+    if agent.check_state == "failed":
+        return f"check of {agent.id} {agent.check}; its output: {log}"
+    return f"check of {agent.id} {agent.check}"
+
+
 def detach_hint(nested: bool) -> str:
     """Inside the user's own tmux, ctrl-b reaches THEIR tmux: only our root-table key works."""
     return "detach with ctrl-q" if nested else "detach with ctrl-q (or ctrl-b d)"
@@ -174,11 +249,17 @@ def attach_label(agent: Agent) -> str:
 
 
 __all__ = [
+    "MARKS",
     "attach_label",
+    "check_message",
+    "conflict_question",
     "countdown",
     "detach_hint",
     "fact_rows",
     "fired_message",
+    "listed",
+    "marks",
+    "merged_message",
     "preserved_ref",
     "queue_line",
     "queue_short",
@@ -186,5 +267,6 @@ __all__ = [
     "queue_until",
     "remove_question",
     "removed_message",
+    "review_rows",
     "sent_message",
 ]

@@ -11,6 +11,7 @@ STATUS_STYLES: dict[str, tuple[str, str]] = {
     "done": ("blue", "✓"),
     "failed": ("red", "✗"),
     "fired": ("bold red", "⏏"),
+    "merged": ("magenta", "⇥"),
 }
 
 

@@ -203,6 +203,10 @@ class Supervisor:
     def conflicts(self) -> list[dict[str, Any]]:
         return conflicts.report(self)
 
+    def shared_with(self, agent: Agent) -> list[dict[str, Any]]:
+        """The paths ``agent`` shares with each agent it overlaps (the detail view)."""
+        return conflicts.shared_with(self, agent)
+
     def prune(self, **kwargs: Any) -> list[dict[str, Any]]:
         return merging.prune(self, **kwargs)
 

@@ -34,6 +34,8 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
 
+from ..describe import check_message
+from ..engine import checks
 from ..engine.config import Config
 from ..engine.git import worktrees
 from ..engine.loop import EngineLoop, TickResult
@@ -46,6 +48,7 @@ from .actions import palette_entries
 from .config_watch import ConfigWatch
 from .messages import ConfigChanged, EngineChanged, GitFactsReady, Ticked, TickFailed
 from .screens.main import MainScreen
+from .screens.review import ReviewScreen
 from .widgets.agent_table import AgentTable, GitFacts
 from .widgets.gauge import ResourceGauge
 from .widgets.log_pane import LogPane
@@ -81,6 +84,7 @@ class JarvisApp(App[str]):
         self.quit_note = quit_note
         self.agents: dict[str, Agent] = {}
         self.statuses: dict[str, str] | None = None  # each agent's status at the last tick (None: no tick yet)
+        self.checks_seen: dict[str, str | None] | None = None  # each agent's check state at the last tick
         self.ticks = 0
         self.git_facts: dict[str, GitFacts] = {}
         self.last_error = ""
@@ -211,6 +215,7 @@ class JarvisApp(App[str]):
         self.announce(result.changed)
         self.announce_waiting(result)
         self.announce_actions(result.actions)
+        self.announce_checks(result.agents)
         self.poll_git(result.agents)
 
     def on_tick_failed(self, message: TickFailed) -> None:
@@ -283,6 +288,15 @@ class JarvisApp(App[str]):
         if started and previous is not None:
             self.bell()
 
+    def announce_checks(self, agents: list[Agent]) -> None:
+        """A check that ended since the last tick: passed, or failed and where its output is."""
+        previous, self.checks_seen = self.checks_seen, {a.id: a.check_state for a in agents}
+        for agent in agents:
+            if previous is not None and previous.get(agent.id) == "running" and agent.check_state != "running":
+                failed = agent.check_state == "failed"
+                self.say(check_message(agent, str(checks.log_path(self.sup, agent.id))), title="check",
+                         severity="error" if failed else "information", timeout=15 if failed else None)
+
     def announce_actions(self, actions: Iterable[Action]) -> None:
         """The engine's own decisions this tick (automatic retries, policy fires...)."""
         severities = {"fire": "error", "error": "error", "retry_exhausted": "error", "retry": "warning",
@@ -338,9 +352,13 @@ class JarvisApp(App[str]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        if not isinstance(screen, MainScreen):
+        if isinstance(screen, ReviewScreen):
+            entries = palette_entries(("review",))
+        elif isinstance(screen, MainScreen):
+            entries = palette_entries()
+        else:
             return  # over a dialog or the detail view the main screen's actions do not apply
-        for entry in palette_entries():
+        for entry in entries:
             # Straight to the action method, not through check_action: a refused action then
             # says why (the method asks the engine's rules) instead of doing nothing.
             _, name, params = parse_action(entry.action.removeprefix("screen."))
