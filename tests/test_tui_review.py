@@ -76,11 +76,17 @@ async def test_the_review_lists_the_files_and_shows_each_ones_diff(tmp_path):
         assert diff.top in diff.stops  # the next file or hunk
         await pilot.press("right_square_bracket")  # the next file, from the diff
         assert diff.shown.file == 0 and diff.has_focus
+        titles = [c.title for c in app.get_system_commands(screen)]  # the palette, on this screen
+        assert {"Merge (M)", "Run the checks (c)", "Reload the review (r)"} <= set(titles), titles
         loads = screen.loads
         await pilot.press("r")
         await wait_until(pilot, lambda: screen.loads > loads, what="the reload")
         assert diff.shown.file == 0  # the cursor stayed on its file
         await pilot.press("escape")
+        assert files.has_focus
+        await pilot.press("tab")
+        assert diff.has_focus
+        await pilot.press("tab")
         assert files.has_focus
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)

@@ -84,7 +84,7 @@ class JarvisApp(App[str]):
         self.quit_note = quit_note
         self.agents: dict[str, Agent] = {}
         self.statuses: dict[str, str] | None = None  # each agent's status at the last tick (None: no tick yet)
-        self.checks_seen: dict[str, str | None] | None = None  # each agent's check state at the last tick
+        self.checks_seen: dict[str, tuple[str | None, float | None]] | None = None  # check state, start: last tick
         self.ticks = 0
         self.git_facts: dict[str, GitFacts] = {}
         self.last_error = ""
@@ -289,10 +289,12 @@ class JarvisApp(App[str]):
             self.bell()
 
     def announce_checks(self, agents: list[Agent]) -> None:
-        """A check that ended since the last tick: passed, or failed and where its output is."""
-        previous, self.checks_seen = self.checks_seen, {a.id: a.check_state for a in agents}
+        """A check that ended since the last tick (a quick one may start and end between two:
+        its start time tells it apart): passed, or failed and where its output is."""
+        previous, self.checks_seen = self.checks_seen, {a.id: (a.check_state, a.check_at) for a in agents}
         for agent in agents:
-            if previous is not None and previous.get(agent.id) == "running" and agent.check_state != "running":
+            seen = previous.get(agent.id) if previous is not None else None
+            if seen is not None and seen != self.checks_seen[agent.id] and agent.check_state in ("passed", "failed"):
                 failed = agent.check_state == "failed"
                 self.say(check_message(agent, str(checks.log_path(self.sup, agent.id))), title="check",
                          severity="error" if failed else "information", timeout=15 if failed else None)

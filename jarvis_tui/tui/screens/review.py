@@ -120,14 +120,15 @@ class ReviewScreen(Screen[None]):
     BINDINGS = bindings("review")
 
     class Loaded(Message):
-        def __init__(self, agent: Agent, found: Review, document: DiffDocument, thread: str) -> None:
+        def __init__(self, generation: int, agent: Agent, found: Review, document: DiffDocument, thread: str) -> None:
             super().__init__()
-            self.agent, self.found, self.document, self.thread = agent, found, document, thread
+            self.generation, self.agent, self.found, self.document, self.thread = (generation, agent, found,
+                                                                                   document, thread)
 
     class Failed(Message):
-        def __init__(self, error: str) -> None:
+        def __init__(self, generation: int, error: str) -> None:
             super().__init__()
-            self.error = error
+            self.generation, self.error = generation, error
 
     def __init__(self, sup: Supervisor, agent: Agent, *, cli: str = "jarvis") -> None:
         super().__init__()
@@ -138,6 +139,7 @@ class ReviewScreen(Screen[None]):
         self.document: DiffDocument | None = None
         self.error = ""
         self.loads = 0
+        self.generation = 0  # a thread worker cannot be stopped: an older load's answer is dropped
         self.built_in = ""  # the thread that parsed the patch (never the UI's)
         self._seen: tuple[object, ...] = ()
 
@@ -165,27 +167,29 @@ class ReviewScreen(Screen[None]):
         self.diff.border_title = "Diff"
         self.diff.say("reading its work…")
         self.files.focus()
-        self.load()
+        self.load(self.generation)
         self.set_interval(1.0, self.follow_record)
 
     # ------------------------------------------------------------------ loading
 
-    @work(thread=True, exit_on_error=False, exclusive=True, group="review")
-    def load(self) -> None:
+    @work(thread=True, exit_on_error=False, group="review")
+    def load(self, generation: int) -> None:
         try:
             agent, found = self.sup.review(self.agent.id)
             patch = reviewing.patch(self.sup, found)
             document = parse(patch, found.files, head=head_rows(found, self.sup.clock()),
                              whole=f"the whole patch: {self.cli} review {agent.id} --diff")
-            self.post_message(self.Loaded(agent, found, document, threading.current_thread().name))
+            self.post_message(self.Loaded(generation, agent, found, document, threading.current_thread().name))
         except SupervisorError as exc:
-            self.post_message(self.Failed(str(exc)))
+            self.post_message(self.Failed(generation, str(exc)))
         except Exception as exc:  # noqa: BLE001 - git trouble: said on the screen, never a dead app
-            self.post_message(self.Failed(f"{type(exc).__name__}: {exc}"))
+            self.post_message(self.Failed(generation, f"{type(exc).__name__}: {exc}"))
         finally:
             self.sup.registry.close()  # this thread's connection
 
     def on_review_screen_loaded(self, message: Loaded) -> None:
+        if message.generation != self.generation:
+            return
         keep = self.selected_path
         self.agent, self.found, self.document = message.agent, message.found, message.document
         self.built_in, self.error = message.thread, ""
@@ -195,6 +199,8 @@ class ReviewScreen(Screen[None]):
         self.refresh_bindings()
 
     def on_review_screen_failed(self, message: Failed) -> None:
+        if message.generation != self.generation:
+            return
         self.error = message.error
         self.loads += 1
         self.diff.say(message.error)
@@ -207,8 +213,9 @@ class ReviewScreen(Screen[None]):
             self.jarvis.start_tick()
 
     def action_reload(self) -> None:
+        self.generation += 1
         self.diff.say("reading its work again…")
-        self.load()
+        self.load(self.generation)
 
     # ------------------------------------------------------------------ the files
 
