@@ -1,4 +1,4 @@
-"""The review screen's diff model (tui/diffs.py): a real patch from a real repository parsed
+"""The review screen's diff model (tui/patches.py, tui/diffs.py): a real patch from a real repository parsed
 into rows, matched with the engine's file list, coloured only where it is looked at."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from review_helpers import BRANCH, UTILS_TYPED, make_review_repo
 from rich.text import Text
 
 from jarvis_tui.engine.git import review as git_review
-from jarvis_tui.tui import diffs
-from jarvis_tui.tui.diffs import PLAIN, Kind, parse
+from jarvis_tui.tui import patches
+from jarvis_tui.tui.diffs import PLAIN, Kind
+from jarvis_tui.tui.patches import parse
 
 
 def reviewed(repo: Path) -> tuple[git_review.Review, str]:
@@ -78,7 +79,7 @@ def test_only_the_rows_looked_at_are_made(tmp_path):
 
 
 def test_huge_files_are_cut_and_say_how_to_see_them_whole(tmp_path, monkeypatch):
-    monkeypatch.setattr(diffs, "MAX_FILE_ROWS", 100)
+    monkeypatch.setattr(patches, "MAX_FILE_ROWS", 100)
     repo = make_review_repo(tmp_path / "repo", big=500)
     found, patch = reviewed(repo)
     doc = parse(patch, found.files, whole="the whole patch: jarvis review e5f6a7 --diff")

@@ -33,8 +33,9 @@ from ...engine.models import ACTIVE, Agent, iso
 from ...engine.supervisor import Supervisor
 from ...format import ago, one_line, status_style
 from ..actions import bindings, by_key, by_name, refusal
-from ..diffs import STATUS_LETTER, DiffDocument, parse
+from ..diffs import STATUS_LETTER, DiffDocument
 from ..messages import MergeFinished
+from ..patches import parse
 from ..verdicts import check_text, preview_text, warnings_text
 from ..widgets.diff_view import DiffView
 from ..widgets.footer import KeysFooter

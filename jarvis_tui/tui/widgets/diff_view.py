@@ -77,6 +77,7 @@ class DiffView(ScrollView, can_focus=True):
         self.virtual_size = Size(view.width, len(view))
         self.scroll_to(0, 0, animate=False, immediate=True)
         self.border_subtitle = self.position
+        self.call_after_refresh(self.show_position)
         self.refresh()
 
     def say(self, message: str) -> None:
@@ -136,6 +137,13 @@ class DiffView(ScrollView, can_focus=True):
         super().watch_scroll_y(old_value, new_value)
         self.border_subtitle = self.position
 
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.show_position)  # the rows on screen changed
+
+    def show_position(self) -> None:
+        """(After a refresh: a scrollbar that came or went changes how many rows show.)"""
+        self.border_subtitle = self.position
+
     @property
     def top(self) -> int:
         return round(self.scroll_offset.y)
@@ -169,7 +177,7 @@ class DiffView(ScrollView, can_focus=True):
         total = len(self.shown) if self.document is not None else 0
         if not total:
             return ""
-        last = min(total, self.top + self.size.height)
+        last = min(total, self.top + self.scrollable_content_region.height)
         return f"{self.top + 1}-{last} of {total:,}"
 
 
