@@ -77,7 +77,6 @@ class DiffView(ScrollView, can_focus=True):
         self.virtual_size = Size(view.width, len(view))
         self.scroll_to(0, 0, animate=False, immediate=True)
         self.border_subtitle = self.position
-        self.call_after_refresh(self.show_position)
         self.refresh()
 
     def say(self, message: str) -> None:
@@ -138,10 +137,12 @@ class DiffView(ScrollView, can_focus=True):
         self.border_subtitle = self.position
 
     def on_resize(self) -> None:
-        self.call_after_refresh(self.show_position)  # the rows on screen changed
+        self.show_position()  # the rows on screen changed
+
+    def watch_show_horizontal_scrollbar(self) -> None:
+        self.call_after_refresh(self.show_position)  # a scrollbar that came or went takes a row
 
     def show_position(self) -> None:
-        """(After a refresh: a scrollbar that came or went changes how many rows show.)"""
         self.border_subtitle = self.position
 
     @property
