@@ -1,4 +1,4 @@
-"""The review screen's diff model (tui/patches.py, tui/diffs.py): a real patch from a real repository parsed
+"""The review screen's diff model (tui/patches.py, tui/diffs.py), and the marks in words: a real patch from a real repository parsed
 into rows, matched with the engine's file list, coloured only where it is looked at."""
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ import pytest
 from review_helpers import BRANCH, UTILS_TYPED, make_review_repo
 from rich.text import Text
 
+from jarvis_tui.describe import fact_rows, marks
 from jarvis_tui.engine.git import review as git_review
+from jarvis_tui.engine.models import Agent
 from jarvis_tui.tui import patches
 from jarvis_tui.tui.diffs import PLAIN, Kind
 from jarvis_tui.tui.patches import parse
@@ -99,3 +101,15 @@ def test_control_characters_never_reach_the_terminal():
     assert "\x1b" not in added.text and "\t" not in added.text and "\r" not in added.text
     assert added.text.startswith("␛[31mred")
     assert doc.files[0].path == "x.txt"
+
+
+def test_show_and_the_detail_view_say_the_marks_in_words():
+    agent = Agent(id="ab12cd", task_id="ab12cd", title="t", prompt="p", agent="demo", priority="medium",
+                  status="working", attempt=1, created_at=0.0, overlaps=["cd34ef"], out_of_scope=["a.py", "b.py"],
+                  scope=["src/**"], check_state="failed", check_exit=2)
+    rows = dict(fact_rows(agent, None, socket="s", now=10.0))
+    assert rows["check"] == "failed (exit 2)" and rows["scope"] == "src/**"
+    assert rows["overlaps"].startswith("cd34ef") and rows["out of scope"] == "a.py, b.py"
+    assert marks(agent) == ["overlap", "scope", "failed"]
+    agent.status = "done"  # the scan forgets ended agents: their overlaps are stale, not shown
+    assert "overlaps" not in dict(fact_rows(agent, None, socket="s", now=10.0)) and marks(agent) == ["scope", "failed"]
