@@ -108,6 +108,9 @@ async def test_a_10000_line_diff_draws_only_what_is_on_screen(tmp_path):
         # made for those alone, and lexed a block at a time
         assert document.made <= 4 * diff.size.height, document.made
         assert document.lexed <= 6
+        await pilot.resize_terminal(110, 32)  # the file list is made again for its width: the diff stays put
+        await pilot.pause()
+        assert diff.top > 9_900 and screen.files.highlighted == big.index + 1
         await pilot.press("g")
         assert diff.top == 0
 

@@ -67,7 +67,10 @@ class DiffView(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ data in
 
     def show(self, document: DiffDocument, view: View) -> None:
-        """Show ``view`` of ``document`` from its top (nothing is coloured until drawn)."""
+        """Show ``view`` of ``document`` from its top (nothing is coloured until drawn); the
+        view already shown stays where it is scrolled to (a resize rebuilds the file list)."""
+        if document is self.document and view == self.shown and not self.message:
+            return
         if document is not self.document:
             self._strips.clear()
         self.document = document
