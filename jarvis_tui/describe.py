@@ -8,10 +8,13 @@ no Rich, no I/O, so the CLI and the dashboard cannot drift apart in what they te
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .engine.models import BLOCKED, HELD, PENDING, Agent, Orchestrator
+from .engine.models import BLOCKED, HELD, PENDING, RUNNING, Agent, Orchestrator
 from .format import ago, duration, money, one_line, tokens_short
+
+if TYPE_CHECKING:
+    from .engine.merging import Merged
 
 LOADING = "…"
 
@@ -157,6 +160,7 @@ def fact_rows(agent: Agent, details: dict[str, Any] | None, *, socket: str, now:
         ("cost", cost_line(agent)),
         ("tokens", tokens_line(agent)),
     ]
+    rows += review_rows(agent, now)
     if d is not None and d.get("log"):
         rows.append(("log", str(d["log"])))
     if agent.ticket:
@@ -197,6 +201,50 @@ def note_lines(notes: list[dict[str, Any]], now: float) -> list[tuple[str, str, 
             when = "-"
         out.append((when, str(who), tag + str(note.get("text", ""))))
     return out
+
+
+def review_rows(agent: Agent, now: float) -> list[tuple[str, str]]:
+    """Scope, check, overlaps, out-of-scope paths and the merge, when there are any."""
+    rows = []
+    if agent.scope:
+        rows.append(("scope", ", ".join(agent.scope)))
+    if agent.check:
+        rows.append(("check", agent.check))
+    if agent.overlaps and agent.status in RUNNING:  # the scan forgets ended agents: theirs is stale
+        rows.append(("overlaps", f"{', '.join(agent.overlaps)} (same files; jarvis conflicts)"))
+    if agent.out_of_scope:
+        rows.append(("out of scope", listed(agent.out_of_scope)))
+    if agent.merged_at is not None:
+        commit = f" as {agent.merge_commit[:12]}" if agent.merge_commit else ""
+        rows.append(("merged", f"into {agent.merged_into or '-'}{commit}, {ago(agent.merged_at, now)}"))
+    return rows
+
+
+def listed(items: list[str], limit: int = 5) -> str:
+    """``a.py, b.py and 3 more``."""
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+MARKS = {  # the agent table's marker column: symbol, style, meaning (the help and the README)
+    "overlap": ("↔", "yellow", "touches the same files as another live agent"),
+    "scope": ("⚠", "bold yellow", "wrote outside its file scope"),
+    "running": ("…", "cyan", "its check is running"),
+    "passed": ("✓", "green", "its check passed"),
+    "failed": ("✗", "bold red", "its check failed"),
+}
+
+
+def marks(agent: Agent) -> list[str]:
+    """The agent's marks, in column order: overlap, out of scope, then the check's result."""
+    found = []
+    if agent.overlaps and agent.status in RUNNING:
+        found.append("overlap")
+    if agent.out_of_scope:
+        found.append("scope")
+    if agent.check_state in ("running", "passed", "failed"):
+        found.append(agent.check_state)
+    return found
 
 
 def preserved_ref(agent: Agent) -> str | None:
@@ -261,6 +309,33 @@ def orchestrators_line(connected: list[Orchestrator], now: float, *, short: bool
     return ("orchestrator: " if len(parts) == 1 else "orchestrators: ") + "; ".join(parts)
 
 
+def merged_message(merged: Merged) -> str:
+    """After a merge: what moved, and where the agent's files and branch are now."""
+    result, agent = merged.result, merged.agent
+    if str(result.outcome) == "already merged":
+        return f"{agent.id}: {result.into} already has this work; marked merged"
+    files = f"{len(result.files)} file{'s' if len(result.files) != 1 else ''}"
+    branch = "" if merged.deleted_branch else f"branch {agent.branch} kept" if agent.branch else ""  # (a note says)
+    parts = [f"merged {agent.id} into {result.into}: {result.outcome}, {files}", "its worktree removed", branch,
+             *merged.notes]
+    return "; ".join(p for p in parts if p)
+
+
+def conflict_question(agent_id: str, into: str, paths: list[str]) -> str:
+    """A merge refused for conflicts: which files, that nothing changed, and the way out."""
+    listing = "\n".join(f"  {p}" for p in paths[:12]) + (f"\n  and {len(paths) - 12} more" if len(paths) > 12 else "")
+    return (f"Merging {agent_id} into {into} conflicts in:\n{listing}\n\nNothing was changed. "
+            f"Retry {agent_id} with the conflict as its context? The new attempt starts from its files "
+            f"and is told what conflicts with {into}.")
+
+
+def check_message(agent: Agent, log: str) -> str:
+    """A check's result, once it has one."""
+    if agent.check_state == "failed":
+        return f"check of {agent.id} {agent.check}; its output: {log}"
+    return f"check of {agent.id} {agent.check}"
+
+
 def detach_hint(nested: bool) -> str:
     """Inside the user's own tmux, ctrl-b reaches THEIR tmux: only our root-table key works."""
     return "detach with ctrl-q" if nested else "detach with ctrl-q (or ctrl-b d)"
@@ -272,9 +347,12 @@ def attach_label(agent: Agent) -> str:
 
 
 __all__ = [
+    "MARKS",
     "attach_label",
     "cost_line",
     "cost_short",
+    "check_message",
+    "conflict_question",
     "countdown",
     "dependencies_text",
     "detach_hint",
@@ -282,6 +360,9 @@ __all__ = [
     "fired_message",
     "note_lines",
     "orchestrators_line",
+    "listed",
+    "marks",
+    "merged_message",
     "preserved_ref",
     "queue_line",
     "queue_short",
@@ -289,6 +370,7 @@ __all__ = [
     "queue_until",
     "remove_question",
     "removed_message",
+    "review_rows",
     "sent_message",
     "status_source_text",
     "tokens_line",

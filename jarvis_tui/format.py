@@ -12,6 +12,7 @@ STATUS_STYLES: dict[str, tuple[str, str]] = {
     "failed": ("red", "✗"),
     "fired": ("bold red", "⏏"),
     "held": ("dim italic", "‖"),
+    "merged": ("magenta", "⇥"),
 }
 
 

@@ -161,14 +161,14 @@ async def test_keys_are_in_the_footer_and_the_palette(tmp_path):
         await settle(pilot)
         footer_keys = {b.key: enabled for _, b, enabled, _ in app.screen.active_bindings.values() if b.show}
         assert {"n", "f", "s", "r", "a", "i", "g", "slash", "x", "q"} <= set(footer_keys)
-        # a1b2c3 is working: the engine refuses retry and remove for it (so the keys are dimmed)
-        assert {key for key, enabled in footer_keys.items() if not enabled} == {"r", "R", "x"}
+        # a1b2c3 is working: the engine refuses retry, remove and merge for it (so the keys are dimmed)
+        assert {key for key, enabled in footer_keys.items() if not enabled} == {"r", "R", "x", "M"}
         assert app.query_one(Footer)
         await pilot.press("ctrl+p")
         await wait_until(pilot, lambda: len(app.screen_stack) == 2, what="the command palette")
         titles = [c.title for c in app.get_system_commands(app.screen_stack[0])]  # as the palette asks
         for word in ("Spawn", "Fire", "Retry", "fresh", "Send", "Attach", "Remove", "Details", "Diff", "Grid",
-                     "Filter", "Sort", "Metrics", "Quit"):
+                     "Filter", "Sort", "Metrics", "Review", "Merge", "checks", "Quit"):
             assert any(word in t for t in titles), word
 
 

@@ -8,6 +8,8 @@
   output since the last scan is not scanned again.
 - :func:`report` (``jarvis conflicts``): every overlapping pair with the shared paths and
   whether merging both would REALLY conflict (a merge-tree of both states).
+- :func:`shared_with`: the same, for ONE agent and the agents its last scan named (the
+  detail view): git work for those agents only, not the whole fleet.
 - :func:`scope_holder`: for admission, the running agent whose scope overlaps a queued
   agent's scope (the orchestrator's file locks).
 """
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .errors import SupervisorError
 from .git import overlap as git_overlap
 from .git import review as git_review
 from .git import scopes as git_scopes
@@ -105,6 +108,47 @@ def report(sup: Supervisor) -> list[dict[str, Any]]:
     return out
 
 
+def shared_with(sup: Supervisor, agent: Agent) -> list[dict[str, Any]]:
+    """For each agent in ``agent.overlaps`` (the last scan's), the paths both touch NOW and
+    whether merging both would conflict; ``[]`` when it overlaps nobody. Agents that ended
+    since are read from their branch."""
+    if not agent.overlaps:
+        return []
+    mine = _state(sup, agent)
+    if mine is None:
+        return []
+    out = []
+    for other_id in agent.overlaps:
+        try:
+            other = sup.registry.get(other_id)
+        except SupervisorError:  # removed since the scan
+            continue
+        theirs = _state(sup, other)
+        if theirs is None:
+            continue
+        paths = sorted(mine[0] & theirs[0])
+        if not paths:
+            continue
+        conflicting = git_overlap.would_conflict(sup.repo, mine[1], theirs[1])
+        out.append({"agent": other.id, "status": other.status, "paths": paths, "conflict": bool(conflicting),
+                    "conflicting_paths": conflicting})
+    return out
+
+
+def _state(sup: Supervisor, agent: Agent) -> tuple[set[str], str] | None:
+    """(paths touched against its base, its files as a commit), or None if nothing is left."""
+    if not agent.base_commit:
+        return None
+    worktree = Path(agent.worktree) if agent.worktree and Path(agent.worktree).is_dir() else None
+    if worktree is not None:
+        paths = git_overlap.touched_paths(sup.repo, worktree, agent.base_commit)
+        return paths, git_review.snapshot_worktree(worktree).commit
+    for ref in (agent.preserved_ref, f"refs/heads/{agent.branch}" if agent.branch else None):
+        if ref and worktrees.ref_exists(sup.repo, ref):
+            return git_overlap.touched_paths(sup.repo, None, agent.base_commit, ref), ref
+    return None
+
+
 def known_paths(sup: Supervisor) -> list[str]:
     """Tracked files at the base (what scopes are compared on), cached per base commit."""
     try:
@@ -137,4 +181,4 @@ def scope_holder(sup: Supervisor, agent: Agent, active: list[Agent]) -> tuple[st
     return None
 
 
-__all__ = ["Scanner", "known_paths", "report", "scope_holder"]
+__all__ = ["Scanner", "known_paths", "report", "scope_holder", "shared_with"]

@@ -36,10 +36,12 @@ log = logging.getLogger("jarvis.merging")
 
 
 class MergeConflict(SupervisorError):
-    """Merging would conflict: nothing changed. ``paths`` lists the conflicting files."""
+    """Merging would conflict: nothing changed. ``paths`` lists the conflicting files, ``into``
+    names the branch."""
 
     def __init__(self, agent_id: str, conflict: git_merge.MergeConflict) -> None:
         self.paths = list(conflict.paths)
+        self.into = conflict.into
         self.context = conflict.retry_context
         super().__init__(f"merging {agent_id} would conflict ({conflict}); nothing was changed. "
                          f"Retry the agent with the conflict as its context: jarvis retry {agent_id}")

@@ -249,6 +249,10 @@ class Supervisor:
 
         return conflicts.report(self)
 
+    def shared_with(self, agent: Agent) -> list[dict[str, Any]]:
+        """The paths ``agent`` shares with each agent it overlaps (the detail view)."""
+        return conflicts.shared_with(self, agent)
+
     def prune(self, **kwargs: Any) -> list[dict[str, Any]]:
         from . import merging
 

@@ -34,6 +34,8 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
 
+from ..describe import check_message
+from ..engine import checks
 from ..engine.config import Config
 from ..engine.git import worktrees
 from ..engine.loop import EngineLoop, TickResult
@@ -46,6 +48,7 @@ from .actions import palette_entries
 from .config_watch import ConfigWatch
 from .messages import ConfigChanged, EngineChanged, GitFactsReady, Ticked, TickFailed
 from .screens.main import MainScreen
+from .screens.review import ReviewScreen
 from .widgets.agent_table import AgentTable, GitFacts
 from .widgets.gauge import ResourceGauge
 from .widgets.log_pane import LogPane
@@ -81,6 +84,7 @@ class JarvisApp(App[str]):
         self.quit_note = quit_note
         self.agents: dict[str, Agent] = {}
         self.statuses: dict[str, str] | None = None  # each agent's status at the last tick (None: no tick yet)
+        self.checks_seen: dict[str, tuple[str | None, float | None]] | None = None  # check state, start: last tick
         self.ticks = 0
         self.git_facts: dict[str, GitFacts] = {}
         self.last_error = ""
@@ -211,6 +215,7 @@ class JarvisApp(App[str]):
         self.announce(result.changed)
         self.announce_waiting(result)
         self.announce_actions(result.actions)
+        self.announce_checks(result.agents)
         self.poll_git(result.agents)
 
     def on_tick_failed(self, message: TickFailed) -> None:
@@ -283,6 +288,17 @@ class JarvisApp(App[str]):
         if started and previous is not None:
             self.bell()
 
+    def announce_checks(self, agents: list[Agent]) -> None:
+        """A check that ended since the last tick (a quick one may start and end between two:
+        its start time tells it apart): passed, or failed and where its output is."""
+        previous, self.checks_seen = self.checks_seen, {a.id: (a.check_state, a.check_at) for a in agents}
+        for agent in agents:
+            seen = previous.get(agent.id) if previous is not None else None
+            if seen is not None and seen != self.checks_seen[agent.id] and agent.check_state in ("passed", "failed"):
+                failed = agent.check_state == "failed"
+                self.say(check_message(agent, str(checks.log_path(self.sup, agent.id))), title="check",
+                         severity="error" if failed else "information", timeout=15 if failed else None)
+
     def announce_actions(self, actions: Iterable[Action]) -> None:
         """The engine's own decisions this tick (automatic retries, policy fires...)."""
         severities = {"fire": "error", "error": "error", "retry_exhausted": "error", "retry": "warning",
@@ -338,9 +354,13 @@ class JarvisApp(App[str]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        if not isinstance(screen, MainScreen):
+        if isinstance(screen, ReviewScreen):
+            entries = palette_entries(("review",))
+        elif isinstance(screen, MainScreen):
+            entries = palette_entries()
+        else:
             return  # over a dialog or the detail view the main screen's actions do not apply
-        for entry in palette_entries():
+        for entry in entries:
             # Straight to the action method, not through check_action: a refused action then
             # says why (the method asks the engine's rules) instead of doing nothing.
             _, name, params = parse_action(entry.action.removeprefix("screen."))

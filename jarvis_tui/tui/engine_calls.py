@@ -1,4 +1,5 @@
-"""The main screen's actions that change the engine: spawn, fire, retry, remove, send, attach.
+"""The main screen's actions that change the engine: spawn, fire, retry, remove, send, attach,
+check and merge.
 
 Each runs in a thread worker (a worktree or a process-tree kill can take seconds) with
 ``exit_on_error=False``: a failure becomes an error notification, never a dead app. When it
@@ -17,19 +18,26 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from textual.app import SuspendNotSupported
+from textual.message_pump import MessagePump
 
 from ..describe import (
     attach_label,
+    conflict_question,
     detach_hint,
     fired_message,
+    merged_message,
     queue_short,
     removed_message,
     sent_message,
 )
+from ..engine.git.review import Review
+from ..engine.merging import MergeConflict
 from ..engine.models import ACTIVE, Agent
 from ..engine.supervisor import Supervisor, SupervisorError, UsageError
 from ..format import one_line
-from .messages import EngineChanged, SpawnRejected
+from .messages import EngineChanged, MergeFinished, SpawnRejected
+from .screens.confirm import ConfirmScreen
+from .screens.merge import MergeRequest, MergeScreen
 from .screens.spawn import SpawnRequest
 
 if TYPE_CHECKING:
@@ -117,6 +125,54 @@ class EngineCalls:
                 self.app.say(sent_message(agent_id, text, enter=True), title="sent")
 
         self.run(work, "send_worker", "send")
+
+    def check(self, agent_id: str) -> None:
+        def work() -> None:
+            with self.engine_call("check", agent_id):
+                agent = self.sup.check(agent_id)
+                self.app.say(f"check of {agent.id} started; its result shows in the table (✓ or ✗)", title="check")
+
+        self.run(work, "check_worker", "check")
+
+    def open_merge(self, agent: Agent, review: Review | None, reply_to: MessagePump | None = None) -> None:
+        """The merge dialog (it reads the review itself when ``review`` is None); what it
+        returns is merged in a worker, and ``reply_to`` hears :class:`MergeFinished`."""
+
+        def chosen(request: MergeRequest | None) -> None:
+            if request is not None:
+                self.screen.table.busy[agent.id] = "merging"
+                self.merge(agent.id, request, reply_to)
+
+        self.app.push_screen(MergeScreen(self.sup, agent, review), chosen)
+
+    def merge(self, agent_id: str, request: MergeRequest, reply_to: MessagePump | None = None) -> None:
+        def work() -> None:
+            merged = False
+            try:
+                with self.engine_call("merge", agent_id):
+                    try:
+                        done = self.sup.merge(agent_id, strategy=request.strategy, message=request.message,
+                                              include_uncommitted=request.include_uncommitted,
+                                              force_ended=request.force_ended, delete_branch=request.delete_branch)
+                    except MergeConflict as exc:  # nothing changed: offer the retry that is told why
+                        self.app.call_from_thread(self.conflicted, agent_id, exc.into, exc.paths)
+                        return
+                    merged = True
+                    self.app.say(merged_message(done), title="merged")
+            finally:
+                if reply_to is not None:
+                    reply_to.post_message(MergeFinished(agent_id, merged))
+
+        self.run(work, "merge_worker", "merge")
+
+    def conflicted(self, agent_id: str, into: str, paths: list[str]) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.screen.table.busy[agent_id] = "retrying"
+                self.retry(agent_id, False)
+
+        self.app.push_screen(ConfirmScreen(f"{agent_id} conflicts with {into}", conflict_question(agent_id, into, paths)),
+                             answered)
 
     def attach(self, agent: Agent) -> None:
         def work() -> None:

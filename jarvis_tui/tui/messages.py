@@ -62,3 +62,11 @@ class SpawnRejected(Message):
 
     request: SpawnRequest
     error: str
+
+
+@dataclass
+class MergeFinished(Message):
+    """A merge asked from a screen ended (``merged`` False: refused, conflicted or failed)."""
+
+    agent_id: str
+    merged: bool

@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, RichLog, Static
 
-from ...describe import fact_rows, note_lines
+from ...describe import fact_rows, listed, marks, note_lines
 from ...engine.git import worktrees
 from ...engine.models import Agent
 from ...engine.supervisor import Supervisor
@@ -41,6 +41,7 @@ class DetailData:
     commits: list[dict[str, Any]] = field(default_factory=list)
     stat: str = ""
     diff_what: str = ""
+    shared: list[dict[str, Any]] = field(default_factory=list)  # Supervisor.shared_with: overlaps' paths
     errors: list[str] = field(default_factory=list)
 
 
@@ -82,6 +83,21 @@ def grid_section(parts: list[Any], title: str, rows: list[tuple[Any, ...]] | Non
         parts.append(Text(empty, style="dim"))
 
 
+def overlap_section(parts: list[Any], agent: Agent, data: DetailData | None) -> None:
+    """Which live agents touch the same files (and which files), and what it wrote outside
+    its scope; nothing when there is neither."""
+    if "overlap" in marks(agent):
+        grid_section(parts, "Same files as", None if data is None else [
+            (Text(row["agent"], style="bold"), Text(listed(row["paths"], 8)),
+             Text(f"would conflict in {listed(row['conflicting_paths'], 4)}" if row["conflict"]
+                  else "would merge cleanly", style="red" if row["conflict"] else "dim"))
+            for row in data.shared
+        ], empty=f"{', '.join(agent.overlaps)} (no shared file any more)")
+    if agent.out_of_scope:
+        grid_section(parts, f"Outside its scope ({', '.join(agent.scope)})",
+                     [(Text(path, style="yellow"),) for path in agent.out_of_scope], empty="")
+
+
 def load_details(sup: Supervisor, agent: Agent) -> DetailData:
     data = DetailData()
     try:
@@ -94,6 +110,7 @@ def load_details(sup: Supervisor, agent: Agent) -> DetailData:
     try:
         if agent.base_commit and agent.branch and worktrees.ref_exists(sup.repo, agent.branch):
             data.commits = worktrees.log(sup.repo, agent.base_commit, agent.branch)
+        data.shared = sup.shared_with(agent) if "overlap" in marks(agent) else []
         target = diff_target(sup, agent)
         if target is not None:
             data.diff_what = target[2]
@@ -241,6 +258,7 @@ class DetailScreen(Screen[None]):
         for key, value in fact_rows(a, data.details if data else None, socket=self.sup.tmux.socket, now=now):
             facts.add_row(key, Text(value))
         parts: list[RenderableType] = [facts]
+        overlap_section(parts, a, data)
 
         parts += [Text("\nPrompt", style="bold underline"), Text(a.prompt.rstrip() or "(empty)")]
 

@@ -36,6 +36,7 @@ from .detail import DetailScreen
 from .fire import FireScreen
 from .help import HelpScreen
 from .metrics import MetricsScreen
+from .review import ReviewScreen
 from .send import SendScreen
 from .spawn import SpawnRequest, SpawnScreen
 
@@ -207,19 +208,19 @@ class MainScreen(Screen[None]):
             self.jarvis.say("No agent selected (n spawns one).", severity="warning")
         return agent
 
-    def refusal(self, rule: Action) -> str | None:
+    def refusal(self, rule: Action, *, force: bool = False) -> str | None:
         """Why the selected agent cannot have ``rule`` done to it now (None: it can)."""
         agent = self.current_agent(quiet=True)
         if agent is None:
             return "no agent selected (n spawns one)"
-        return allowed(agent, rule)
+        return allowed(agent, rule, force_ended=force)
 
-    def target(self, rule: Action) -> Agent | None:
+    def target(self, rule: Action, *, force: bool = False) -> Agent | None:
         """The selected agent if the engine allows ``rule`` on it; else say why and return None."""
         agent = self.current_agent()
         if agent is None:
             return None
-        why = allowed(agent, rule)
+        why = allowed(agent, rule, force_ended=force)
         if why:
             self.jarvis.say(why, severity="warning")
             return None
@@ -229,7 +230,7 @@ class MainScreen(Screen[None]):
         if action == "clear_filter":
             return bool(self.table.filter_text) or self.filter_box.display  # else esc is not ours
         row = by_name(action)
-        if row is not None and row.engine is not None and self.refusal(row.engine):
+        if row is not None and row.engine is not None and self.refusal(row.engine, force=row.force):
             return None  # shown dimmed; pressing it says why (on_key)
         return True
 
@@ -238,7 +239,7 @@ class MainScreen(Screen[None]):
         the screen before its bindings run; a text field keeps the letters typed into it.)"""
         row = by_key(event.key)
         if row is not None and row.engine is not None:
-            why = self.refusal(row.engine)
+            why = self.refusal(row.engine, force=row.force)
             if why:
                 event.stop()
                 self.jarvis.say(why, severity="warning")
@@ -331,7 +332,19 @@ class MainScreen(Screen[None]):
         if agent is not None:
             self.calls.attach(agent)
 
+    def action_check(self) -> None:
+        if agent := self.target(Action.CHECK):
+            self.calls.check(agent.id)
+
+    def action_merge(self) -> None:
+        if agent := self.target(Action.MERGE, force=True):  # a failed one: the dialog asks to confirm
+            self.calls.open_merge(agent, None)
+
     # ------------------------------------------------------------------ views
+
+    def action_review(self) -> None:
+        if agent := self.target(Action.REVIEW):
+            self.app.push_screen(ReviewScreen(self.jarvis.sup, agent, cli=self.jarvis.cli))
 
     def action_details(self, diff: bool = False) -> None:
         agent = self.target(Action.DETAILS)

@@ -6,6 +6,8 @@ table redrawn every second must not jump under the user's hands.
 
 Columns that do not fit are dropped, least useful first (never scrolled sideways: a
 horizontal scrollbar would cost a row and hide the id), and the title takes what is left.
+The marker column (⚑: overlaps, out of scope, the check's ✓ ✗) is there only while some
+agent has a mark, as wide as the most marks, and it is the first to come after the title.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
 
-from ...describe import cost_short, queue_short
+from ...describe import cost_short, marks, queue_short
 from ...engine.models import ACTIVE, PENDING, STARTING, STATUSES, WAITING, Agent
 from ...engine.resources import TreeUsage
 from ...format import duration, one_line, size, status_style
 from ..actions import bindings
+from ..verdicts import marks_text
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 PAD = 2  # cell_padding=1 on each side
@@ -36,7 +39,7 @@ class Column:
 
 
 COLUMNS = {c.key: c for c in (  # in screen order
-    Column("id", "ID", 6), Column("status", "STATUS", 10), Column("title", "TITLE", 0),
+    Column("id", "ID", 6), Column("status", "STATUS", 10), Column("marks", "⚑", 1), Column("title", "TITLE", 0),
     Column("runtime", "RUNTIME", 7, True), Column("output", "LAST OUT", 8, True), Column("cpu", "CPU", 5, True),
     Column("rss", "RSS", 6, True), Column("ahead", "AHEAD", 5, True), Column("attempt", "#", 2, True),
     Column("agent", "AGENT", 7), Column("branch", "BRANCH", 0),
@@ -45,14 +48,14 @@ COLUMNS = {c.key: c for c in (  # in screen order
 MUST = ("id", "status", "title")  # always shown
 # then these, in this order, while they fit (cost before memory: what a team pays for comes first
 # once the basics fit; at 80 columns neither does)
-FIRST = ("runtime", "output", "ahead", "cpu", "cost", "rss")
+FIRST = ("marks", "runtime", "output", "ahead", "cpu", "cost", "rss")
 THEN = ("agent", "attempt", "branch")  # once the title has what it needs
 TITLE_MIN, TITLE_WANT, BRANCH_MIN = 24, 40, 14
 # Attention first: an agent asking a question outranks one that is busy.
 STATUS_ORDER = {s: i for i, s in enumerate(("waiting", "working", "starting", "queued", "blocked",
                                              "failed", "fired", "done", "merged", "held"))}
 SORT_CYCLE = ("created", "status", "runtime", "output", "cpu", "rss", "cost")
-BIGGEST_FIRST = frozenset({"runtime", "cpu", "rss", "cost", "ahead", "attempt"})  # their first press sorts ▼
+BIGGEST_FIRST = frozenset({"runtime", "cpu", "rss", "cost", "ahead", "attempt", "marks"})  # their first press sorts ▼
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,9 @@ def sort_value(name: str, row: RowData, now: float) -> Any:
         return a.cost_usd
     if name == "attempt":
         return a.attempt
+    if name == "marks":  # a failed check first, then the most marks
+        found = marks(a)
+        return ("failed" in found, len(found)) if found else None
     if name in ("id", "title", "agent", "branch"):
         value = getattr(a, name)
         return str(value).lower() if value else None
@@ -137,7 +143,12 @@ def layout(available: int, rows: list[RowData], now: float) -> dict[str, int]:
         used += width + PAD
         return True
 
+    need_marks = max((len(marks(r.agent)) for r in rows), default=0)  # the column only when there are any
     for key in FIRST:
+        if key == "marks":
+            if need_marks and not add(key, need_marks):
+                break
+            continue
         if not add(key, COLUMNS[key].width):
             break
     else:
@@ -293,6 +304,8 @@ class AgentTable(DataTable[Text]):
                 cells.append(cell(a.id, "bold"))
             elif key == "status":
                 cells.append(self.status_cell(a))
+            elif key == "marks":
+                cells.append(cell(marks_text(a)))
             elif key == "title":
                 cells.append(self.title_cell(a, width))
             elif key == "runtime":

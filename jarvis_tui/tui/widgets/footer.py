@@ -20,9 +20,9 @@ def key_width(key: FooterKey) -> int:
     return len(key.key_display) + 1 + len(key.description) + 1
 
 
-def fit(keys: list[FooterKey], width: int) -> list[FooterKey]:
-    """The keys that fit ``width``, best-ranked first, in their original order."""
-    ranked = sorted(keys, key=lambda k: footer_rank(k.action) or UNRANKED)
+def fit(keys: list[FooterKey], width: int, scope: str | None = None) -> list[FooterKey]:
+    """The keys that fit ``width``, best-ranked first (by ``scope``'s rows), in their original order."""
+    ranked = sorted(keys, key=lambda k: footer_rank(k.action, scope) or UNRANKED)
     kept: set[int] = set()
     used = 0
     for key in ranked:
@@ -34,9 +34,10 @@ def fit(keys: list[FooterKey], width: int) -> list[FooterKey]:
 
 
 class KeysFooter(Footer):
-    def __init__(self) -> None:
+    def __init__(self, scope: str | None = None) -> None:
         super().__init__(compact=True, show_command_palette=True)
         self.fitted_width = 0
+        self.scope = scope  # whose ranks (the actions table's scope); None: the main screen's
 
     def compose(self) -> ComposeResult:
         width = self.app.size.width
@@ -44,7 +45,7 @@ class KeysFooter(Footer):
         widgets: list[Widget] = list(super().compose())
         palette = [w for w in widgets if w.has_class("-command-palette")]
         keys = [w for w in widgets if isinstance(w, FooterKey) and w not in palette]
-        shown = fit(keys, width)
+        shown = fit(keys, width, self.scope)
         yield from shown
         room = width - sum(key_width(k) for k in shown)
         for hint in palette:
