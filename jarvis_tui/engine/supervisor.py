@@ -251,6 +251,8 @@ class Supervisor:
 
     def shared_with(self, agent: Agent) -> list[dict[str, Any]]:
         """The paths ``agent`` shares with each agent it overlaps (the detail view)."""
+        from . import conflicts
+
         return conflicts.shared_with(self, agent)
 
     def prune(self, **kwargs: Any) -> list[dict[str, Any]]:
