@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from jarvis_tui.engine.config import load_config  # noqa: E402
-from jarvis_tui.engine.logs import LogTail  # noqa: E402
-from jarvis_tui.engine.resources import ResourceSampler  # noqa: E402
-from jarvis_tui.engine.supervisor import Supervisor  # noqa: E402
+from jarvis_tui.engine.config import load_config
+from jarvis_tui.engine.logs import LogTail
+from jarvis_tui.engine.resources import ResourceSampler
+from jarvis_tui.engine.supervisor import Supervisor
 
 CONFIG = """
 [supervisor]
@@ -52,8 +52,13 @@ def timeit(fn, repeat: int = 20) -> tuple[float, float]:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 50
-    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b",
-           "GIT_COMMITTER_EMAIL": "b@b"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "b",
+        "GIT_AUTHOR_EMAIL": "b@b",
+        "GIT_COMMITTER_NAME": "b",
+        "GIT_COMMITTER_EMAIL": "b@b",
+    }
     with tempfile.TemporaryDirectory(prefix="jarvis-bench-") as tmp:
         root = Path(tmp)
         (root / "repo").mkdir()
@@ -74,7 +79,9 @@ def main() -> None:
             rows.append((f"tmux capture of {n} screens (one call)", *timeit(lambda: sup.tmux.capture_many(panes))))
             sampler = ResourceSampler()
             roots = {a.id: a.pid for a in agents}
-            rows.append((f"/proc pass: system + {n} process trees", *timeit(lambda: (sampler.system(), sampler.trees(roots)))))
+            rows.append(
+                (f"/proc pass: system + {n} process trees", *timeit(lambda: (sampler.system(), sampler.trees(roots))))
+            )
             rows.append((f"reconcile {n} agents", *timeit(sup.reconcile)))
             log = root / "big.log"
             line = "\x1b[32m✓\x1b[0m step 17: edited src/module.py \r\x1b[Kdone with \x1b[1mthat\x1b[0m\r\n"

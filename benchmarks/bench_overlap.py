@@ -22,17 +22,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from jarvis_tui.engine import git  # noqa: E402
-from jarvis_tui.engine.git.overlap import overlaps, touched_paths, would_conflict  # noqa: E402
-from jarvis_tui.engine.git.review import snapshot_worktree  # noqa: E402
+from jarvis_tui.engine import git
+from jarvis_tui.engine.git.overlap import overlaps, touched_paths, would_conflict
+from jarvis_tui.engine.git.review import snapshot_worktree
 
-ENV = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b",
-       "GIT_COMMITTER_EMAIL": "b@b"}
+ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "b",
+    "GIT_AUTHOR_EMAIL": "b@b",
+    "GIT_COMMITTER_NAME": "b",
+    "GIT_COMMITTER_EMAIL": "b@b",
+}
 
 
 def sh(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
-                          env=ENV).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=ENV
+    ).stdout.strip()
 
 
 def build(root: Path, agents: int, files: int) -> tuple[Path, list[Path]]:
@@ -112,18 +118,24 @@ def main() -> None:
                 scans.append((time.perf_counter() - t0) * 1000)
                 cpu.append((children_cpu() - cpu0) * 1000)
             per_agent = {k: v / agents for k, v in counting.calls.items()}
-            print(f"full scan (touched_paths x{agents} + overlaps): median {statistics.median(scans):.0f} ms wall, "
-                  f"{statistics.median(cpu):.0f} ms git CPU; {len(result)} overlapping pairs")
-            print(f"git processes per agent: {sum(per_agent.values()):.0f} "
-                  f"({', '.join(f'{k} {v:.0f}' for k, v in sorted(per_agent.items()))})")
+            print(
+                f"full scan (touched_paths x{agents} + overlaps): median {statistics.median(scans):.0f} ms wall, "
+                f"{statistics.median(cpu):.0f} ms git CPU; {len(result)} overlapping pairs"
+            )
+            print(
+                f"git processes per agent: {sum(per_agent.values()):.0f} "
+                f"({', '.join(f'{k} {v:.0f}' for k, v in sorted(per_agent.items()))})"
+            )
             for kind, samples in sorted(counting.wall.items()):
                 print(f"  git {kind}: median {statistics.median(samples):.1f} ms wall per process")
             counting.calls.clear()
             cpu0, t0 = children_cpu(), time.perf_counter()
             ended = {f"agent/{i:02d}": touched_paths(repo, None, base, f"agent/{i:02d}") for i in range(agents)}
-            print(f"ended agents (branch only) x{agents}: {(time.perf_counter() - t0) * 1000:.0f} ms wall, "
-                  f"{(children_cpu() - cpu0) * 1000:.0f} ms git CPU, {sum(counting.calls.values()) / agents:.0f} "
-                  f"process per agent; {len(overlaps(ended))} pairs (committed work only)")
+            print(
+                f"ended agents (branch only) x{agents}: {(time.perf_counter() - t0) * 1000:.0f} ms wall, "
+                f"{(children_cpu() - cpu0) * 1000:.0f} ms git CPU, {sum(counting.calls.values()) / agents:.0f} "
+                f"process per agent; {len(overlaps(ended))} pairs (committed work only)"
+            )
             if result:  # the real check for a pair that shares paths: merge their snapshots
                 pair = result[0]
                 t0 = time.perf_counter()

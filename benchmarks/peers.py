@@ -30,19 +30,30 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from peerbench.janitor import Janitor  # noqa: E402
-from peerbench.report import LoadWatch, Table, machine, render  # noqa: E402
-from peerbench.scenarios import CATEGORIES, Bench, Settings  # noqa: E402
-from peerbench.stacks import Peer, find_peer  # noqa: E402
+from peerbench.janitor import Janitor
+from peerbench.report import LoadWatch, Table, machine, render
+from peerbench.scenarios import CATEGORIES, Bench, Settings
+from peerbench.stacks import Peer, find_peer
 
 # --quick: the same scenarios, small and short. Explicit options still win.
-QUICK = dict(agents=3, idle_agents=6, rounds=1, window=3.0, warmup=1.0, samples=8, spawn_pairs=2, burst=2,
-             flood_lines=20_000, multi_lines=1_000)
+QUICK = dict(
+    agents=3,
+    idle_agents=6,
+    rounds=1,
+    window=3.0,
+    warmup=1.0,
+    samples=8,
+    spawn_pairs=2,
+    burst=2,
+    flood_lines=20_000,
+    multi_lines=1_000,
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="peers.py", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="peers.py", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--agents", type=int, help="agents in the fleets (default 20)")
     p.add_argument("--rate", type=float, help="lines per second each agent prints (default 10)")
     p.add_argument("--rounds", type=int, help="interleaved rounds (default 3)")
@@ -59,12 +70,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--flood-lines", type=int, help="lines one flooding agent prints (default 200000)")
     p.add_argument("--multi-lines", type=int, help="lines each of the N agents prints at --fast-rate (default 10000)")
     p.add_argument("--repo-files", type=int, help="files in the spawn benchmark's repository (default 4000)")
-    p.add_argument("--peers-dir", default=os.environ.get("JARVIS_BENCH_PEERS"),
-                   help="where pm2 and mprocs are (a bin folder or an npm prefix; default $JARVIS_BENCH_PEERS, then PATH)")
+    p.add_argument(
+        "--peers-dir",
+        default=os.environ.get("JARVIS_BENCH_PEERS"),
+        help="where pm2 and mprocs are (a bin folder or an npm prefix; default $JARVIS_BENCH_PEERS, then PATH)",
+    )
     p.add_argument("--no-peers", action="store_true", help="measure jarvis alone, even if peers are installed")
-    p.add_argument("--profile", metavar="DIR", type=Path,
-                   help="py-spy the dashboard and engine after their CPU windows (needs py-spy); "
-                        "raw stacks go to DIR, top frames to the output")
+    p.add_argument(
+        "--profile",
+        metavar="DIR",
+        type=Path,
+        help="py-spy the dashboard and engine after their CPU windows (needs py-spy); "
+        "raw stacks go to DIR, top frames to the output",
+    )
     p.add_argument("--run-id", help=argparse.SUPPRESS)  # tags everything started, for leak checks
     return p.parse_args(argv)
 
@@ -93,8 +111,10 @@ def profiles(results: dict[str, dict[str, list[Any]]]) -> str:
     out = []
     for measure, by_tool in sorted(results.items()):
         for entry in by_tool.get("jarvis", []) if measure.startswith("profile.") else []:
-            out.append(f"\n{measure.removeprefix('profile.')}: " + (entry.get("error") or
-                       f"{entry['samples']} samples, raw stacks in {entry['file']}"))
+            out.append(
+                f"\n{measure.removeprefix('profile.')}: "
+                + (entry.get("error") or f"{entry['samples']} samples, raw stacks in {entry['file']}")
+            )
             for kind in ("self", "inclusive"):
                 for name, pct in entry.get(kind, [])[:12]:
                     out.append(f"  {kind:9} {pct:5.1f} %  {name}")
@@ -127,9 +147,21 @@ def main(argv: list[str] | None = None) -> int:
     rows = Table(settings, bench.results, peers).rows()
     table = render(meta, settings, rows)
     if args.json:
-        print(json.dumps({"meta": meta, "settings": {**settings.__dict__, "only": sorted(settings.only)},
-                          "results": bench.results, "errors": bench.errors, "leftovers": leftovers,
-                          "rows": [row.__dict__ for row in rows], "table": table}, indent=1, default=str))
+        print(
+            json.dumps(
+                {
+                    "meta": meta,
+                    "settings": {**settings.__dict__, "only": sorted(settings.only)},
+                    "results": bench.results,
+                    "errors": bench.errors,
+                    "leftovers": leftovers,
+                    "rows": [row.__dict__ for row in rows],
+                    "table": table,
+                },
+                indent=1,
+                default=str,
+            )
+        )
     else:
         print(table)
         print(profiles(bench.results), end="")

@@ -43,8 +43,15 @@ IDENTITY = {
     "GIT_COMMITTER_EMAIL": "demo-agent@jarvis.invalid",
 }
 SPINNER = "|/-\\"
-COLOURS = {"dim": "\x1b[2m", "green": "\x1b[32m", "yellow": "\x1b[33m", "cyan": "\x1b[36m",
-           "red": "\x1b[31m", "bold": "\x1b[1m", "reset": "\x1b[0m"}
+COLOURS = {
+    "dim": "\x1b[2m",
+    "green": "\x1b[32m",
+    "yellow": "\x1b[33m",
+    "cyan": "\x1b[36m",
+    "red": "\x1b[31m",
+    "bold": "\x1b[1m",
+    "reset": "\x1b[0m",
+}
 
 
 def option(prompt: str, name: str, env: str, default: str | None) -> str | None:
@@ -73,8 +80,13 @@ def in_git_repo() -> bool:
 
 def start_daemon() -> None:
     code = "import time\nwhile True: time.sleep(1)"
-    subprocess.Popen([sys.executable, "-c", code], start_new_session=True,
-                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.Popen(
+        [sys.executable, "-c", code],
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     daemon = option(prompt, "daemon", "DEMO_DAEMON", None) not in (None, "", "0")
     report = option(prompt, "report", "DEMO_REPORT", None) not in (None, "", "0")
     tokens = int(option(prompt, "tokens", "DEMO_TOKENS", "0") or 0)
-    transcript = Transcript(option(prompt, "model", "DEMO_MODEL", "claude-sonnet-4-5-20250929") or "") if tokens else None
+    transcript = (
+        Transcript(option(prompt, "model", "DEMO_MODEL", "claude-sonnet-4-5-20250929") or "") if tokens else None
+    )
     if option(prompt, "stubborn", "DEMO_STUBBORN", None) not in (None, "", "0"):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     delay = 1.0 / max(speed, 0.001)
@@ -150,13 +164,25 @@ def main(argv: list[str] | None = None) -> int:
         git("commit", "-q", "-m", "demo: final notes")
 
     for text in re.findall(r"(?:^|\s)#note=(\S+)", prompt):  # findings for the tasks after this one
-        subprocess.run([sys.executable, "-m", "jarvis_tui", "note", text.replace("_", " "), "--tag", "demo"],
-                       check=False)
+        subprocess.run(
+            [sys.executable, "-m", "jarvis_tui", "note", text.replace("_", " "), "--tag", "demo"], check=False
+        )
 
     if report:
         status = "done" if exit_code == 0 else "failed"
-        subprocess.run([sys.executable, "-m", "jarvis_tui", "report", "--status", status,
-                        "--summary", f"demo finished {steps} steps"], check=False)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "jarvis_tui",
+                "report",
+                "--status",
+                status,
+                "--summary",
+                f"demo finished {steps} steps",
+            ],
+            check=False,
+        )
     del ballast
     say(f"finished with exit code {exit_code}", "red" if exit_code else "green")
     return exit_code
@@ -180,10 +206,22 @@ class Transcript:
             say("#tokens: CLAUDE_CONFIG_DIR is not set: no transcript written", "yellow")
 
     def line(self, path: str, number: int, model: str, usage: dict[str, int], sidechain: bool) -> None:
-        record = {"type": "assistant", "isSidechain": sidechain, "sessionId": self.session, "cwd": os.getcwd(),
-                  "requestId": f"req_demo_{self.session}_{number}", "uuid": f"{self.session}-{number}",
-                  "message": {"id": f"msg_demo_{number}", "type": "message", "role": "assistant", "model": model,
-                              "content": [{"type": "text", "text": f"step {number}"}], "usage": usage}}
+        record = {
+            "type": "assistant",
+            "isSidechain": sidechain,
+            "sessionId": self.session,
+            "cwd": os.getcwd(),
+            "requestId": f"req_demo_{self.session}_{number}",
+            "uuid": f"{self.session}-{number}",
+            "message": {
+                "id": f"msg_demo_{number}",
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": [{"type": "text", "text": f"step {number}"}],
+                "usage": usage,
+            },
+        }
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")
 
@@ -191,15 +229,24 @@ class Transcript:
         if self.folder is None:
             return
         main = os.path.join(self.folder, f"{self.session}.jsonl")
-        usage = {"input_tokens": tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
-                 "output_tokens": 1}
+        usage = {
+            "input_tokens": tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "output_tokens": 1,
+        }
         self.line(main, number, self.model, usage, False)  # the same response, written per content block...
         self.line(main, number, self.model, {**usage, "output_tokens": tokens // 10}, False)  # ...output grown
         if number == 1:
             sub = os.path.join(self.folder, self.session, "subagents", "agent-demo.jsonl")
             os.makedirs(os.path.dirname(sub), exist_ok=True)
-            self.line(sub, 1000 + number, "claude-haiku-4-5-20251001",
-                      {"input_tokens": tokens // 10, "output_tokens": tokens // 100}, True)
+            self.line(
+                sub,
+                1000 + number,
+                "claude-haiku-4-5-20251001",
+                {"input_tokens": tokens // 10, "output_tokens": tokens // 100},
+                True,
+            )
 
 
 def leave_uncommitted_work(repo: bool) -> None:

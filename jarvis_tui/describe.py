@@ -85,7 +85,8 @@ def cost_line(agent: Agent) -> str:
         text = "-"
     else:
         text = f"{money(agent.cost_usd, agent.cost_source)} ({agent.cost_source}" + (
-            f": {agent.cost_note})" if agent.cost_note else ")")
+            f": {agent.cost_note})" if agent.cost_note else ")"
+        )
     if agent.budget_usd:
         text += f" · budget {money(agent.budget_usd)}" + (" (warned)" if agent.budget_warned else "")
     return text
@@ -95,12 +96,18 @@ def tokens_line(agent: Agent) -> str:
     t = agent.tokens
     if t is None:
         return "-"
-    return (f"{tokens_short(t.input)} in · {tokens_short(t.output)} out · {tokens_short(t.cache_read)} cache read · "
-            f"{tokens_short(t.cache_write)} cache write")
+    return (
+        f"{tokens_short(t.input)} in · {tokens_short(t.output)} out · {tokens_short(t.cache_read)} cache read · "
+        f"{tokens_short(t.cache_write)} cache write"
+    )
 
 
-SOURCE_WORDS = {"report": "the agent's own report", "screen": "its screen", "silence": "its silence",
-                "exit": "how it ended"}
+SOURCE_WORDS = {
+    "report": "the agent's own report",
+    "screen": "its screen",
+    "silence": "its silence",
+    "exit": "how it ended",
+}
 
 
 def status_source_text(agent: Agent) -> str:
@@ -109,8 +116,9 @@ def status_source_text(agent: Agent) -> str:
         return "-"
     text = SOURCE_WORDS.get(agent.status_source, agent.status_source)
     if agent.status_source == "report" and agent.reported_state:
-        text += f" ({agent.reported_state}" + (f": {agent.reported_state_reason})" if agent.reported_state_reason
-                                               else ")")
+        text += f" ({agent.reported_state}" + (
+            f": {agent.reported_state_reason})" if agent.reported_state_reason else ")"
+        )
     return text
 
 
@@ -284,8 +292,11 @@ def remove_question(agent: Agent) -> str:
     if not agent.branch:
         return head + "It never started: only its record leaves the list."
     ref = preserved_ref(agent)
-    where = (f"its files are already kept at {ref}" if ref
-             else f"any uncommitted work is saved to refs/jarvis/kept/{agent.id} first")
+    where = (
+        f"its files are already kept at {ref}"
+        if ref
+        else f"any uncommitted work is saved to refs/jarvis/kept/{agent.id} first"
+    )
     return head + f"Its tmux session and worktree are removed. Its branch {agent.branch} stays, and {where}."
 
 
@@ -316,17 +327,23 @@ def merged_message(merged: Merged) -> str:
         return f"{agent.id}: {result.into} already has this work; marked merged"
     files = f"{len(result.files)} file{'s' if len(result.files) != 1 else ''}"
     branch = "" if merged.deleted_branch else f"branch {agent.branch} kept" if agent.branch else ""  # (a note says)
-    parts = [f"merged {agent.id} into {result.into}: {result.outcome}, {files}", "its worktree removed", branch,
-             *merged.notes]
+    parts = [
+        f"merged {agent.id} into {result.into}: {result.outcome}, {files}",
+        "its worktree removed",
+        branch,
+        *merged.notes,
+    ]
     return "; ".join(p for p in parts if p)
 
 
 def conflict_question(agent_id: str, into: str, paths: list[str]) -> str:
     """A merge refused for conflicts: which files, that nothing changed, and the way out."""
     listing = "\n".join(f"  {p}" for p in paths[:12]) + (f"\n  and {len(paths) - 12} more" if len(paths) > 12 else "")
-    return (f"Merging {agent_id} into {into} conflicts in:\n{listing}\n\nNothing was changed. "
-            f"Retry {agent_id} with the conflict as its context? The new attempt starts from its files "
-            f"and is told what conflicts with {into}.")
+    return (
+        f"Merging {agent_id} into {into} conflicts in:\n{listing}\n\nNothing was changed. "
+        f"Retry {agent_id} with the conflict as its context? The new attempt starts from its files "
+        f"and is told what conflicts with {into}."
+    )
 
 
 def check_message(agent: Agent, log: str) -> str:
@@ -349,20 +366,20 @@ def attach_label(agent: Agent) -> str:
 __all__ = [
     "MARKS",
     "attach_label",
-    "cost_line",
-    "cost_short",
     "check_message",
     "conflict_question",
+    "cost_line",
+    "cost_short",
     "countdown",
     "dependencies_text",
     "detach_hint",
     "fact_rows",
     "fired_message",
-    "note_lines",
-    "orchestrators_line",
     "listed",
     "marks",
     "merged_message",
+    "note_lines",
+    "orchestrators_line",
     "preserved_ref",
     "queue_line",
     "queue_short",

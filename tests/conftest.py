@@ -61,8 +61,9 @@ max_concurrent = {max_concurrent}
 
 def git(repo: Path, *args: str) -> str:
     env = {**os.environ, **GIT_IDENTITY}
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                          text=True, env=env).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+    ).stdout.strip()
 
 
 def make_repo(path: Path) -> Path:
@@ -104,8 +105,7 @@ class StartGate:
         self.flag.unlink(missing_ok=True)
         self.entered.unlink(missing_ok=True)
         self.hook.parent.mkdir(parents=True, exist_ok=True)
-        self.hook.write_text(f"#!/bin/sh\n: > '{self.entered}'\n"
-                             f"while [ ! -e '{self.flag}' ]; do sleep 0.02; done\n")
+        self.hook.write_text(f"#!/bin/sh\n: > '{self.entered}'\nwhile [ ! -e '{self.flag}' ]; do sleep 0.02; done\n")
         self.hook.chmod(0o755)
         return self
 
@@ -135,8 +135,9 @@ class JarvisEnv:
     _sups: list[Supervisor] = field(default_factory=list)
 
     def write_config(self, *, max_agents: int = 5, max_concurrent: int = 0, extra: str = "") -> None:
-        self.config_path.write_text(TEST_CONFIG.format(socket=self.socket, max_agents=max_agents,
-                                                       max_concurrent=max_concurrent, extra=extra))
+        self.config_path.write_text(
+            TEST_CONFIG.format(socket=self.socket, max_agents=max_agents, max_concurrent=max_concurrent, extra=extra)
+        )
 
     @property
     def config(self) -> Config:
@@ -154,15 +155,24 @@ class JarvisEnv:
     def tmux(self) -> Tmux:
         return Tmux(self.socket)
 
-    def cli(self, *args: str, input: str | bytes | None = None, check: bool = False,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, input: str | bytes | None = None, check: bool = False, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         """Run the real CLI in a subprocess, as a user or an orchestrating agent would."""
         env = self.cli_env()
         data = input.encode() if isinstance(input, str) else input
-        proc = subprocess.run([sys.executable, "-m", "jarvis_tui", *args], input=data, capture_output=True,
-                              env=env, cwd=self.root, timeout=timeout, check=False)
-        result = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(errors="replace"),
-                                             proc.stderr.decode(errors="replace"))
+        proc = subprocess.run(
+            [sys.executable, "-m", "jarvis_tui", *args],
+            input=data,
+            capture_output=True,
+            env=env,
+            cwd=self.root,
+            timeout=timeout,
+            check=False,
+        )
+        result = subprocess.CompletedProcess(
+            proc.args, proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
+        )
         if check and proc.returncode != 0:
             raise AssertionError(f"jarvis {' '.join(args)} exited {proc.returncode}:\n{result.stderr}")
         return result
@@ -174,20 +184,40 @@ class JarvisEnv:
 
     def cli_bg(self, *args: str) -> subprocess.Popen[str]:
         """The real CLI in the background (to race it, or kill it)."""
-        return subprocess.Popen([sys.executable, "-m", "jarvis_tui", *args], env=self.cli_env(), cwd=self.root,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "jarvis_tui", *args],
+            env=self.cli_env(),
+            cwd=self.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def crash(self, when: str, target: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run ``jarvis ARGS`` and SIGKILL it right ``when`` (before/after) ``target`` runs
         (tests/crashing.py); asserts that it really died there."""
         script = Path(__file__).with_name("crashing.py")
-        proc = subprocess.run([sys.executable, str(script), when, target, "--", *args], env=self.cli_env(),
-                              cwd=self.root, capture_output=True, text=True, timeout=timeout, check=False)
+        proc = subprocess.run(
+            [sys.executable, str(script), when, target, "--", *args],
+            env=self.cli_env(),
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         assert proc.returncode == -9, f"expected a kill at {when} {target}, got {proc.returncode}:\n{proc.stderr}"
         return proc
 
-    def wait_for(self, sup: Supervisor, agent_id: str, predicate: Callable[[Agent], bool], *,
-                 timeout: float = 30.0, what: str = "condition") -> Agent:
+    def wait_for(
+        self,
+        sup: Supervisor,
+        agent_id: str,
+        predicate: Callable[[Agent], bool],
+        *,
+        timeout: float = 30.0,
+        what: str = "condition",
+    ) -> Agent:
         """Reconcile until ``predicate(agent)`` holds (polling; never a fixed sleep)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -198,13 +228,15 @@ class JarvisEnv:
             if time.monotonic() > deadline:
                 log = sup.log_path(agent_id)
                 tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
-                raise AssertionError(f"timed out waiting for {what}; agent is {agent.status} "
-                                     f"({agent.status_reason})\nlog:\n{tail}")
+                raise AssertionError(
+                    f"timed out waiting for {what}; agent is {agent.status} ({agent.status_reason})\nlog:\n{tail}"
+                )
             time.sleep(0.1)
 
     def wait_status(self, sup: Supervisor, agent_id: str, *statuses: str, timeout: float = 30.0) -> Agent:
-        return self.wait_for(sup, agent_id, lambda a: a.status in statuses, timeout=timeout,
-                             what=f"status in {statuses}")
+        return self.wait_for(
+            sup, agent_id, lambda a: a.status in statuses, timeout=timeout, what=f"status in {statuses}"
+        )
 
     def cleanup(self) -> list[str]:
         """Kill what the test left running and report whatever escaped."""
@@ -216,8 +248,10 @@ class JarvisEnv:
         del gone
         alive = [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
         if alive:
-            problems.append("agent processes survived their tmux server: "
-                            + ", ".join(f"{p.pid} {' '.join(p.cmdline())[:80]}" for p in alive))
+            problems.append(
+                "agent processes survived their tmux server: "
+                + ", ".join(f"{p.pid} {' '.join(p.cmdline())[:80]}" for p in alive)
+            )
             for proc in alive:
                 try:
                     proc.kill()
@@ -230,11 +264,15 @@ class JarvisEnv:
         for sup in self._sups:
             sup.registry.close()
         if self.repo.exists():
-            listed = subprocess.run(["git", "-C", str(self.repo), "worktree", "list", "--porcelain"],
-                                    capture_output=True, text=True, check=False).stdout
+            listed = subprocess.run(
+                ["git", "-C", str(self.repo), "worktree", "list", "--porcelain"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
             for line in listed.splitlines():
                 if line.startswith("worktree "):
-                    path = Path(line[len("worktree "):])
+                    path = Path(line[len("worktree ") :])
                     if path != self.repo and self.root not in path.parents:
                         problems.append(f"worktree outside the test folder: {path}")
         return problems
@@ -244,8 +282,13 @@ class JarvisEnv:
 def jarvis_env(tmp_path: Path) -> Iterator[JarvisEnv]:
     repo = make_repo(tmp_path / "repo")
     socket = f"jarvis-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    env = JarvisEnv(root=tmp_path, repo=repo, config_path=tmp_path / "config.toml", socket=socket,
-                    state_dir=(tmp_path / "state").resolve())
+    env = JarvisEnv(
+        root=tmp_path,
+        repo=repo,
+        config_path=tmp_path / "config.toml",
+        socket=socket,
+        state_dir=(tmp_path / "state").resolve(),
+    )
     env.write_config()
     yield env
     problems = env.cleanup()

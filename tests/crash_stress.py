@@ -36,10 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         lab.close()
     s = lab.stats
-    print(f"\nseed {args.seed}: {s.operations} operations ({', '.join(f'{k} {v}' for k, v in sorted(ops.items()))}) "
-          f"in {time.monotonic() - began:.0f}s, {s.faults} kill -9 faults")
-    print(f"invariants broken: {len(s.broken)}\nrecords lost: {s.records_lost}\nbytes of work lost: {s.bytes_lost}\n"
-          f"orphans left: {s.orphans_left}\nworst recovery time: {s.worst_recovery:.2f}s")
+    print(
+        f"\nseed {args.seed}: {s.operations} operations ({', '.join(f'{k} {v}' for k, v in sorted(ops.items()))}) "
+        f"in {time.monotonic() - began:.0f}s, {s.faults} kill -9 faults"
+    )
+    print(
+        f"invariants broken: {len(s.broken)}\nrecords lost: {s.records_lost}\nbytes of work lost: {s.bytes_lost}\n"
+        f"orphans left: {s.orphans_left}\nworst recovery time: {s.worst_recovery:.2f}s"
+    )
     return 1 if s.broken else 0
 
 

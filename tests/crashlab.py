@@ -58,8 +58,12 @@ waiting_after = 0
 env = {{ DEMO_SPEED = "20" }}
 """
 PROMPTS = ("#hang", "#hang #dirty", "#steps=30", "#steps=4 #exit=3", "#steps=2 #ask", "#hang #daemon")
-GIT_ENV = {"GIT_AUTHOR_NAME": "lab", "GIT_AUTHOR_EMAIL": "lab@x.invalid", "GIT_COMMITTER_NAME": "lab",
-           "GIT_COMMITTER_EMAIL": "lab@x.invalid"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "lab",
+    "GIT_AUTHOR_EMAIL": "lab@x.invalid",
+    "GIT_COMMITTER_NAME": "lab",
+    "GIT_COMMITTER_EMAIL": "lab@x.invalid",
+}
 
 
 @dataclass
@@ -96,21 +100,35 @@ class Lab:
 
     def _git(self, *args: str, cwd: Path | None = None, path: Path | None = None) -> str:
         argv = ["git", "-C", str(cwd or self.repo), *args] + ([str(path)] if path else [])
-        return subprocess.run(argv, capture_output=True, text=True, check=True,
-                              env={**os.environ, **GIT_ENV}).stdout
+        return subprocess.run(argv, capture_output=True, text=True, check=True, env={**os.environ, **GIT_ENV}).stdout
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE", "JARVIS_AGENT_ID")}
-        return env | {"JARVIS_CONFIG": str(self.root / "config.toml"),
-                      "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), env.get("PYTHONPATH"))))}
+        return env | {
+            "JARVIS_CONFIG": str(self.root / "config.toml"),
+            "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), env.get("PYTHONPATH")))),
+        }
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "jarvis_tui", *args], capture_output=True, text=True,
-                              env=self.env(), cwd=self.root, timeout=timeout, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "jarvis_tui", *args],
+            capture_output=True,
+            text=True,
+            env=self.env(),
+            cwd=self.root,
+            timeout=timeout,
+            check=False,
+        )
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([sys.executable, "-m", "jarvis_tui", *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=self.env(), cwd=self.root)
+        return subprocess.Popen(
+            [sys.executable, "-m", "jarvis_tui", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env(),
+            cwd=self.root,
+        )
 
     def agents(self) -> list[dict[str, Any]]:
         proc = self.cli("ls", "--all", "--json")
@@ -198,7 +216,7 @@ class Lab:
         proc = self.popen(*args)
         time.sleep(self.rand.uniform(0.0, 0.3))
         _kill(proc.pid)
-        out, _ = proc.communicate()
+        _out, _ = proc.communicate()
         self.stats.faults += 1
         if op == "spawn":  # it may have recorded a task before it died: adopt it into the model
             self.tasks.update(a["task_id"] for a in self.agents() if a["title"].startswith("killed spawn"))
@@ -208,14 +226,28 @@ class Lab:
         agent = self.pick()
         if agent is None:
             return
-        ops = [["fire", agent["id"], "--reason", "dumb"], ["rm", agent["id"]], ["retry", agent["id"]],
-               ["send", agent["id"], "y"]]
+        ops = [
+            ["fire", agent["id"], "--reason", "dumb"],
+            ["rm", agent["id"]],
+            ["retry", agent["id"]],
+            ["send", agent["id"], "y"],
+        ]
         procs = [self.popen(*self.rand.choice(ops)) for _ in range(2)]
         for proc in procs:
             proc.communicate(timeout=120)
 
-    OPERATIONS = {"spawn": 5, "fire": 3, "retry": 3, "remove": 2, "send": 1, "write_file": 4, "kill_agent": 1,
-                  "kill_engine": 1, "kill_mid_operation": 3, "concurrent": 2}
+    OPERATIONS = {
+        "spawn": 5,
+        "fire": 3,
+        "retry": 3,
+        "remove": 2,
+        "send": 1,
+        "write_file": 4,
+        "kill_agent": 1,
+        "kill_engine": 1,
+        "kill_mid_operation": 3,
+        "concurrent": 2,
+    }
 
     def random_operation(self) -> str:
         names = list(self.OPERATIONS)
@@ -240,7 +272,7 @@ class Lab:
         sessions = _sessions(self.socket)
         for name in sessions:
             if name.startswith("jarvis-") and name != "jarvis-engine":
-                agent = by_id.get(name[len("jarvis-"):])
+                agent = by_id.get(name[len("jarvis-") :])
                 if agent is None or agent["removed"] or agent["status"] == "fired":
                     found.append(f"orphan session {name}")
         for a in agents:
@@ -251,8 +283,11 @@ class Lab:
         referenced = {str(Path(a["worktree"]).resolve()) for a in agents if a["worktree"]}
         worktrees = self.state / "worktrees"
         if worktrees.is_dir():
-            found += [f"orphan worktree {p.name}" for p in worktrees.iterdir()
-                      if p.is_dir() and str(p.resolve()) not in referenced]
+            found += [
+                f"orphan worktree {p.name}"
+                for p in worktrees.iterdir()
+                if p.is_dir() and str(p.resolve()) not in referenced
+            ]
         ended = {a["id"] for a in agents if a["status"] == "fired" or a["removed"]}
         for proc in psutil.process_iter(["pid"]):
             try:
@@ -270,7 +305,7 @@ class Lab:
         wanted = {path: data for _, path, data in self.files}
         seen: set[str] = set()
         worktrees = self.state / "worktrees"
-        for tree in (worktrees.iterdir() if worktrees.is_dir() else []):
+        for tree in worktrees.iterdir() if worktrees.is_dir() else []:
             for path, data in wanted.items():
                 file = tree / path
                 if path not in seen and file.is_file() and file.read_bytes() == data:
@@ -282,8 +317,11 @@ class Lab:
             listing = self._git("ls-tree", "-r", "--name-only", sha, "--", "work/").split()
             for path in listing:
                 if path in wanted and path not in seen:
-                    blob = subprocess.run(["git", "-C", str(self.repo), "cat-file", "blob", f"{sha}:{path}"],
-                                          capture_output=True, check=False).stdout
+                    blob = subprocess.run(
+                        ["git", "-C", str(self.repo), "cat-file", "blob", f"{sha}:{path}"],
+                        capture_output=True,
+                        check=False,
+                    ).stdout
                     if blob == wanted[path]:
                         seen.add(path)
         lost = [(aid, path, data) for aid, path, data in self.files if path not in seen]
@@ -302,8 +340,9 @@ class Lab:
         if problems:
             self.stats.broken += problems
             self.stats.records_lost += sum(p.startswith("record lost") for p in problems)
-            self.stats.bytes_lost += sum(len(d) for _, path, d in self.files
-                                         if any(path in p for p in problems if p.startswith("work lost")))
+            self.stats.bytes_lost += sum(
+                len(d) for _, path, d in self.files if any(path in p for p in problems if p.startswith("work lost"))
+            )
             self.stats.orphans_left += sum(p.startswith("orphan") for p in problems)
         return problems
 
@@ -335,6 +374,11 @@ def _kill(pid: int) -> None:
 
 
 def _sessions(socket: str) -> set[str]:
-    proc = subprocess.run(["tmux", "-L", socket, "list-sessions", "-F", "#{session_name}"], capture_output=True,
-                          text=True, check=False, env={k: v for k, v in os.environ.items() if k != "TMUX"})
+    proc = subprocess.run(
+        ["tmux", "-L", socket, "list-sessions", "-F", "#{session_name}"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "TMUX"},
+    )
     return set(proc.stdout.split()) if proc.returncode == 0 else set()

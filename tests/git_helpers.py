@@ -34,8 +34,9 @@ def commit(checkout: Path, files: dict[str, str | bytes | None], message: str) -
 
 def _git(repo: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None) -> str:
     full = {**os.environ, **GIT_IDENTITY, **(env or {})}
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=full,
-                          input=input).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=full, input=input
+    ).stdout.strip()
 
 
 def commit_on(repo: Path, branch: str, files: dict[str, str], message: str) -> str:
@@ -59,8 +60,11 @@ def add_worktree(repo: Path, path: Path, branch: str, start: str = "main") -> Pa
 
 
 def files_of(checkout: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(checkout)): p.read_bytes() for p in sorted(checkout.rglob("*"))
-            if p.is_file() and ".git" not in p.relative_to(checkout).parts}
+    return {
+        str(p.relative_to(checkout)): p.read_bytes()
+        for p in sorted(checkout.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(checkout).parts
+    }
 
 
 def fingerprint(repo: Path, *checkouts: Path) -> dict[str, object]:
@@ -69,7 +73,9 @@ def fingerprint(repo: Path, *checkouts: Path) -> dict[str, object]:
     for checkout in (repo, *checkouts):
         index = Path(git(checkout, "rev-parse", "--path-format=absolute", "--git-path", "index"))
         result[str(checkout)] = {
-            "head": git(checkout, "symbolic-ref", "-q", "HEAD") if _attached(checkout) else git(checkout, "rev-parse", "HEAD"),
+            "head": git(checkout, "symbolic-ref", "-q", "HEAD")
+            if _attached(checkout)
+            else git(checkout, "rev-parse", "HEAD"),
             "index": index.read_bytes() if index.exists() else b"",
             "files": files_of(checkout),
         }
@@ -77,8 +83,12 @@ def fingerprint(repo: Path, *checkouts: Path) -> dict[str, object]:
 
 
 def _attached(checkout: Path) -> bool:
-    return subprocess.run(["git", "-C", str(checkout), "symbolic-ref", "-q", "HEAD"], capture_output=True,
-                          check=False).returncode == 0
+    return (
+        subprocess.run(
+            ["git", "-C", str(checkout), "symbolic-ref", "-q", "HEAD"], capture_output=True, check=False
+        ).returncode
+        == 0
+    )
 
 
 def parents(repo: Path, commit: str) -> list[str]:

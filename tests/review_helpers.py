@@ -70,11 +70,18 @@ def chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
 
 def git(repo: Path, *args: str, at: float = NOW - 20_000) -> str:
     stamp = f"@{int(at)} +0000"
-    env = {**os.environ, "GIT_AUTHOR_NAME": "demo-agent", "GIT_AUTHOR_EMAIL": "demo@jarvis.invalid",
-           "GIT_COMMITTER_NAME": "demo-agent", "GIT_COMMITTER_EMAIL": "demo@jarvis.invalid",
-           "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
-                          env=env).stdout.strip()
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "demo-agent",
+        "GIT_AUTHOR_EMAIL": "demo@jarvis.invalid",
+        "GIT_COMMITTER_NAME": "demo-agent",
+        "GIT_COMMITTER_EMAIL": "demo@jarvis.invalid",
+        "GIT_AUTHOR_DATE": stamp,
+        "GIT_COMMITTER_DATE": stamp,
+    }
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+    ).stdout.strip()
 
 
 def make_review_repo(repo: Path, *, big: int = 0) -> Path:
@@ -86,7 +93,7 @@ def make_review_repo(repo: Path, *, big: int = 0) -> Path:
     (repo / "README.md").write_text("# scratch project\n")
     (repo / "utils.py").write_text(UTILS)
     (repo / "config").mkdir()
-    (repo / "config" / "defaults.toml").write_text("[server]\nport = 8080\nhost = \"localhost\"\nworkers = 4\n")
+    (repo / "config" / "defaults.toml").write_text('[server]\nport = 8080\nhost = "localhost"\nworkers = 4\n')
     (repo / "logo.png").write_bytes(bytes(range(256)) * 4)
     (repo / "obsolete.txt").write_text("nobody reads this\n")
     git(repo, "add", ".")
@@ -95,7 +102,7 @@ def make_review_repo(repo: Path, *, big: int = 0) -> Path:
     (repo / "utils.py").write_text(UTILS_TYPED)
     git(repo, "commit", "-q", "-am", "Add type hints to utils", at=NOW - 12_000)
     git(repo, "mv", "config/defaults.toml", "config/settings.toml")
-    (repo / "config" / "settings.toml").write_text("[server]\nport = 8080\nhost = \"localhost\"\nworkers = 8\n")
+    (repo / "config" / "settings.toml").write_text('[server]\nport = 8080\nhost = "localhost"\nworkers = 8\n')
     (repo / "logo.png").write_bytes(bytes(range(255, -1, -1)) * 4)
     (repo / "obsolete.txt").unlink()
     (repo / "docs").mkdir()

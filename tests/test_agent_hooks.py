@@ -40,8 +40,15 @@ def run_claude_hook(settings: dict, event: str, matcher: str | None, payload: di
     [group] = [g for g in settings["hooks"][event] if g.get("matcher") == matcher]
     [hook] = group["hooks"]
     assert hook["type"] == "command" and hook["timeout"] > 0
-    return subprocess.run(["sh", "-c", hook["command"]], input=json.dumps(payload), text=True, env=BARE,
-                          capture_output=True, timeout=60, check=False)
+    return subprocess.run(
+        ["sh", "-c", hook["command"]],
+        input=json.dumps(payload),
+        text=True,
+        env=BARE,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_each_claude_agent_gets_its_own_settings_file_of_hooks_only(jarvis_env):
@@ -53,8 +60,11 @@ def test_each_claude_agent_gets_its_own_settings_file_of_hooks_only(jarvis_env):
     assert set(settings) == {"hooks"}  # nothing of the user's settings is overridden
     hooks = settings["hooks"]
     assert set(hooks) == {"SessionStart", "UserPromptSubmit", "Notification", "Stop"}
-    assert {g.get("matcher") for g in hooks["Notification"]} == {"permission_prompt", "idle_prompt",
-                                                                 "elicitation_dialog"}
+    assert {g.get("matcher") for g in hooks["Notification"]} == {
+        "permission_prompt",
+        "idle_prompt",
+        "elicitation_dialog",
+    }
     for groups in hooks.values():
         for group in groups:
             command = group["hooks"][0]["command"]
@@ -87,7 +97,10 @@ def test_claude_hooks_report_the_agents_state_from_a_bare_environment(jarvis_env
     assert (idle.status, idle.waiting_kind, idle.status_reason) == (WAITING, "idle", "reported idle: finished its turn")
     events = sup.registry.events(attempt_id=agent.id, kinds=("state_report",))
     assert [(e["data"]["state"], e["data"]["via"]) for e in events] == [
-        ("waiting", "claude"), ("working", "claude"), ("idle", "claude")]
+        ("waiting", "claude"),
+        ("working", "claude"),
+        ("idle", "claude"),
+    ]
     ls = json.loads(jarvis_env.cli("ls", "--json").stdout)
     assert [(a["status"], a["status_source"]) for a in ls] == [("waiting", "report")]
     sup.fire(agent.id, "dumb")
@@ -126,9 +139,13 @@ def test_report_state_from_inside_the_agent(jarvis_env):
     sup = jarvis_env.sup()
     agent = jarvis_env.wait_status(sup, sup.spawn("quiet #hang #silent", agent="demo").id, WORKING)
     env = {"JARVIS_AGENT_ID": agent.id}
-    proc = subprocess.run([sys.executable, "-m", "jarvis_tui", "report", "--state", "waiting", "--reason",
-                           "which database?", "--json"], env={**jarvis_env.cli_env(), **env},
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jarvis_tui", "report", "--state", "waiting", "--reason", "which database?", "--json"],
+        env={**jarvis_env.cli_env(), **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert (data["status"], data["waiting_kind"], data["status_source"]) == ("waiting", "question", "report")

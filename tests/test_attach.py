@@ -40,8 +40,23 @@ def users_tmux(command: str, *, cwd: Path, width: int = 200) -> Iterator[tuple[T
     $TMUX set, as a shell inside tmux has it; killed afterwards. Yields (server, pane id)."""
     outer = Tmux(f"jarvis-test-outer-{uuid.uuid4().hex[:8]}")
     try:
-        outer.run("new-session", "-d", "-x", str(width), "-y", "12", "-s", "user", ";",
-                  "set-option", "-w", "-t", "=user:", "remain-on-exit", "on")
+        outer.run(
+            "new-session",
+            "-d",
+            "-x",
+            str(width),
+            "-y",
+            "12",
+            "-s",
+            "user",
+            ";",
+            "set-option",
+            "-w",
+            "-t",
+            "=user:",
+            "remain-on-exit",
+            "on",
+        )
         pane = outer.run("list-panes", "-t", "=user:", "-F", "#{pane_id}").stdout.strip()
         outer.run("respawn-pane", "-k", "-t", pane, "-c", str(cwd), command)
         yield outer, pane
@@ -58,8 +73,10 @@ def detach_and_wait(outer: Tmux, pane: str) -> None:
     """ctrl-q in the user's tmux; the attach inside it must end (pane_dead: tmux 3.3a does not
     always record pane_dead_status, NOTES.md)."""
     outer.run("send-keys", "-t", pane, "C-q")
-    wait(lambda: outer.run("display-message", "-p", "-t", pane, "#{pane_dead}").stdout.strip() == "1",
-         "the nested client to detach")
+    wait(
+        lambda: outer.run("display-message", "-p", "-t", pane, "#{pane_dead}").stdout.strip() == "1",
+        "the nested client to detach",
+    )
 
 
 def test_status_literal_neutralises_tmux_formats_and_separators():
@@ -81,8 +98,9 @@ def test_attach_from_inside_tmux_shows_who_and_ctrl_q_detaches_only_our_client(j
     assert argv[:5] == ours.base_argv() and argv[-3:] == ["attach-session", "-t", f"=jarvis-{agent.id}"]
     # What the dashboard does from inside the user's tmux: attach_env() unsets $TMUX for ours.
     with users_tmux("env -u TMUX -u TMUX_PANE " + shlex.join(argv), cwd=jarvis_env.root) as (outer, pane):
-        shown = wait(lambda: last_line(outer, pane).startswith("jarvis ·") and last_line(outer, pane),
-                     "our status line")
+        shown = wait(
+            lambda: last_line(outer, pane).startswith("jarvis ·") and last_line(outer, pane), "our status line"
+        )
         assert shown == f"jarvis · {agent.id} · {' '.join(title.split())} · ctrl-q detach"
         assert not pwned.exists()  # "#(...)" in a title is never run
         detach_and_wait(outer, pane)
@@ -104,11 +122,15 @@ def test_jarvis_attach_prints_a_command_that_targets_the_exact_session(jarvis_en
 def test_jarvis_attach_from_a_shell_inside_tmux_detaches_with_ctrl_q(jarvis_env):
     sup = jarvis_env.sup()
     agent = jarvis_env.wait_status(sup, sup.spawn("Keep going #hang", agent="demo", title="Runner").id, WORKING)
-    command = (f"JARVIS_CONFIG={shlex.quote(str(jarvis_env.config_path))} "
-               f"{shlex.quote(sys.executable)} -m jarvis_tui attach {agent.id[:4]}")
+    command = (
+        f"JARVIS_CONFIG={shlex.quote(str(jarvis_env.config_path))} "
+        f"{shlex.quote(sys.executable)} -m jarvis_tui attach {agent.id[:4]}"
+    )
     with users_tmux(command, cwd=jarvis_env.root, width=160) as (outer, pane):
-        wait(lambda: last_line(outer, pane) == f"jarvis · {agent.id} · Runner · ctrl-q detach",
-             "our status line in the user's tmux")
+        wait(
+            lambda: last_line(outer, pane) == f"jarvis · {agent.id} · Runner · ctrl-q detach",
+            "our status line in the user's tmux",
+        )
         detach_and_wait(outer, pane)
         assert jarvis_env.tmux.has_session(agent.tmux_session)  # only our client went
     sup.fire(agent.id, "dumb")

@@ -33,8 +33,11 @@ from peerbench.stacks import split_jarvis  # noqa: E402
 
 def path_without_peers() -> str:
     """PATH minus any folder holding pm2 or mprocs, so the run sees them as absent."""
-    keep = [d for d in os.environ.get("PATH", "").split(os.pathsep)
-            if d and not any(os.access(os.path.join(d, name), os.X_OK) for name in ("pm2", "mprocs"))]
+    keep = [
+        d
+        for d in os.environ.get("PATH", "").split(os.pathsep)
+        if d and not any(os.access(os.path.join(d, name), os.X_OK) for name in ("pm2", "mprocs"))
+    ]
     return os.pathsep.join(keep)
 
 
@@ -45,9 +48,26 @@ def test_quick_run_without_peers_prints_the_table_and_leaves_nothing(tmp_path: P
     env["PATH"] = path_without_peers()
     assert shutil.which("tmux", path=env["PATH"]) and shutil.which("git", path=env["PATH"])
     proc = subprocess.run(
-        [sys.executable, str(BENCH / "peers.py"), "--quick", "--only", "spawn,lines", "--agents", "2",
-         "--repo-files", "300", "--run-id", run_id],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=180, check=False)
+        [
+            sys.executable,
+            str(BENCH / "peers.py"),
+            "--quick",
+            "--only",
+            "spawn,lines",
+            "--agents",
+            "2",
+            "--repo-files",
+            "300",
+            "--run-id",
+            run_id,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=180,
+        check=False,
+    )
     out = proc.stdout
     assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{out}\nstderr:\n{proc.stderr[-3000:]}"
     assert "| measure | jarvis | pm2 | mprocs | goal |" in out
@@ -71,10 +91,12 @@ def test_cursor_row_is_found_by_its_style_across_lines() -> None:
     # tmux's capture-pane -e only emits style changes: row b inherits the background set at the
     # end of row a's line; row a carries the highlight (48;5;32); the log line below names an
     # agent only inside a longer word and must not count as a row.
-    capture = ("\x1b[48;5;32m a1b2c3  working\x1b[48;5;235m|\n"
-               " d4e5f6  working\n"
-               "\x1b[48;5;234m 0a0b0c  working\x1b[0m\n"
-               "Ta1b2c3 00000001 payload")
+    capture = (
+        "\x1b[48;5;32m a1b2c3  working\x1b[48;5;235m|\n"
+        " d4e5f6  working\n"
+        "\x1b[48;5;234m 0a0b0c  working\x1b[0m\n"
+        "Ta1b2c3 00000001 payload"
+    )
     rows = Rows(["a1b2c3", "d4e5f6", "0a0b0c"])
     found = rows.find(capture, escapes=True)
     assert [label for label, _ in found] == ["a1b2c3", "d4e5f6", "0a0b0c"]
@@ -107,17 +129,31 @@ def test_groups_leave_the_agents_out_and_split_the_roots() -> None:
     def proc(pid: int, ppid: int, cmd: str) -> procs.Proc:
         return procs.Proc(pid=pid, ppid=ppid, start=pid, cpu=0.0, reaped=0.0, cmd=cmd)
 
-    snap = {p.pid: p for p in [
-        proc(10, 1, "tmux -L term"), proc(11, 10, "python -m jarvis_tui --config c"),  # dashboard in the terminal
-        proc(12, 11, "git status"),
-        proc(20, 1, "tmux -L jb"), proc(21, 20, "python -m launcher spec"), proc(22, 21, "python talker.py rate=10"),
-        proc(23, 22, "sh -c agent child"), proc(24, 20, "sh -c cat >> log"), proc(25, 24, "cat"),
-    ]}
-    stack = procs.Stack({20: "tmux", 11: "dashboard"}, lambda p: "talker.py" in p.cmd, split_jarvis,
-                        {10: "terminal"})
+    snap = {
+        p.pid: p
+        for p in [
+            proc(10, 1, "tmux -L term"),
+            proc(11, 10, "python -m jarvis_tui --config c"),  # dashboard in the terminal
+            proc(12, 11, "git status"),
+            proc(20, 1, "tmux -L jb"),
+            proc(21, 20, "python -m launcher spec"),
+            proc(22, 21, "python talker.py rate=10"),
+            proc(23, 22, "sh -c agent child"),
+            proc(24, 20, "sh -c cat >> log"),
+            proc(25, 24, "cat"),
+        ]
+    }
+    stack = procs.Stack({20: "tmux", 11: "dashboard"}, lambda p: "talker.py" in p.cmd, split_jarvis, {10: "terminal"})
     groups = {pid: group for (pid, _), group in stack.groups(snap).items()}
-    assert groups == {10: "terminal", 11: "dashboard", 12: "dashboard children", 20: "tmux", 21: "launchers",
-                      24: "pipes", 25: "pipes"}
+    assert groups == {
+        10: "terminal",
+        11: "dashboard",
+        12: "dashboard children",
+        20: "tmux",
+        21: "launchers",
+        24: "pipes",
+        25: "pipes",
+    }
     assert stack.is_extra("terminal") and stack.is_extra("terminal children") and not stack.is_extra("tmux")
 
 
@@ -142,6 +178,7 @@ def test_cpu_of_reaped_children_is_charged_to_their_root_and_agents_are_left_out
     )
     root = subprocess.Popen([sys.executable, "-c", script])
     try:
+
         def run_child(_seconds: float) -> None:
             go.touch()
             while not done.exists():

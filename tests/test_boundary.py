@@ -21,10 +21,17 @@ print("ok", len({modules!r}))
 
 def test_engine_and_cli_import_without_textual():
     modules = [f"jarvis_tui.engine.{m.name}" for m in pkgutil.iter_modules(jarvis_tui.engine.__path__)]
-    modules += ["jarvis_tui.engine", "jarvis_tui.cli", "jarvis_tui.format", "jarvis_tui.describe", "jarvis_tui.tui.demo"]
+    modules += [
+        "jarvis_tui.engine",
+        "jarvis_tui.cli",
+        "jarvis_tui.format",
+        "jarvis_tui.describe",
+        "jarvis_tui.tui.demo",
+    ]
     modules += [f"jarvis_tui.cli.{m.name}" for m in pkgutil.iter_modules(jarvis_tui.cli.__path__)]
     assert len(modules) > 10
-    proc = subprocess.run([sys.executable, "-c", CHECK.format(modules=modules)], capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHECK.format(modules=modules)], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("ok")

@@ -56,9 +56,22 @@ def tick_until(loop: EngineLoop, predicate, *, timeout: float = 60.0, what: str 
 
 
 def running(cost: float | None, *, budget: float | None = None, warned: bool = False) -> Agent:
-    return Agent(id="a1b2c3", task_id="a1b2c3", title="t", prompt="p", agent="spender", priority="medium",
-                 status=WORKING, attempt=1, created_at=0.0, cost_usd=cost, cost_source="transcript",
-                 budget_usd=budget, budget_warned=warned, tokens=Tokens(1, 2, 3, 4))
+    return Agent(
+        id="a1b2c3",
+        task_id="a1b2c3",
+        title="t",
+        prompt="p",
+        agent="spender",
+        priority="medium",
+        status=WORKING,
+        attempt=1,
+        created_at=0.0,
+        cost_usd=cost,
+        cost_source="transcript",
+        budget_usd=budget,
+        budget_warned=warned,
+        tokens=Tokens(1, 2, 3, 4),
+    )
 
 
 def profile(max_cost: float = 0.0):  # type: ignore[no-untyped-def]
@@ -104,8 +117,9 @@ def test_an_agent_over_its_budget_is_fired_with_its_work_kept(jarvis_env, tmp_pa
     fired = tick_until(loop, lambda: (a := sup.registry.get(agent.id)).status == FIRED and a, what="a budget fire")
     assert fired.fires[-1].reason == "budget" and fired.fires[-1].automatic
     assert fired.fires[-1].ref and git(jarvis_env.repo, "rev-parse", fired.fires[-1].ref)  # work preserved
-    [decision] = [e for e in sup.registry.events(attempt_id=agent.id, kinds=("policy",))
-                  if e["data"]["decision"] == "fire"]
+    [decision] = [
+        e for e in sup.registry.events(attempt_id=agent.id, kinds=("policy",)) if e["data"]["decision"] == "fire"
+    ]
     data = decision["data"]
     assert data["reason"] == "budget" and data["budget_usd"] == 1.0 and data["cost_usd"] >= 1.0
     assert data["cost_source"] == "transcript" and data["tokens"]["input"] >= 300_000
@@ -128,12 +142,23 @@ def test_the_80_percent_warning_is_an_event_a_hook_and_a_marker(jarvis_env, tmp_
     loop = loop_of(sup)
     warned = tick_until(loop, lambda: (a := sup.registry.get(agent.id)).budget_warned and a, what="the warning")
     assert warned.status == WAITING and warned.cost_usd == pytest.approx(0.915, abs=1e-6)
-    [event] = [e for e in sup.registry.events(attempt_id=agent.id, kinds=("policy",))
-               if e["data"]["decision"] == "budget_warning"]
+    [event] = [
+        e
+        for e in sup.registry.events(attempt_id=agent.id, kinds=("policy",))
+        if e["data"]["decision"] == "budget_warning"
+    ]
     assert event["data"]["warn_at"] == 0.8 and event["data"]["budget_usd"] == 1.0
     loop.tick()
-    assert len([e for e in sup.registry.events(attempt_id=agent.id, kinds=("policy",))
-                if e["data"]["decision"] == "budget_warning"]) == 1  # said once
+    assert (
+        len(
+            [
+                e
+                for e in sup.registry.events(attempt_id=agent.id, kinds=("policy",))
+                if e["data"]["decision"] == "budget_warning"
+            ]
+        )
+        == 1
+    )  # said once
     deadline = time.monotonic() + 10
     while not out.exists() and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -10,13 +10,31 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from conftest import git, make_repo
+
 from jarvis_tui.engine.models import DONE, FAILED, WAITING, WORKING
 
-LS_FIELDS = {"id", "task_id", "title", "agent", "priority", "status", "attempt", "branch", "worktree",
-             "tmux_session", "pid", "exit_code", "started_at", "ended_at", "last_output_at", "fires",
-             "queue_reason", "status_reason", "removed"}
+LS_FIELDS = {
+    "id",
+    "task_id",
+    "title",
+    "agent",
+    "priority",
+    "status",
+    "attempt",
+    "branch",
+    "worktree",
+    "tmux_session",
+    "pid",
+    "exit_code",
+    "started_at",
+    "ended_at",
+    "last_output_at",
+    "fires",
+    "queue_reason",
+    "status_reason",
+    "removed",
+}
 SHOW_FIELDS = LS_FIELDS | {"prompt", "commits_ahead", "last_commit", "dirty", "attempts", "profile"}
 
 HOSTILE = [
@@ -46,8 +64,9 @@ def test_hostile_prompts_reach_the_agent_byte_identical(jarvis_env, prompt):
     assert agent.status == DONE, agent.status_reason
     # what the demo agent received in argv, as committed by it: exact bytes
     blob = git(jarvis_env.repo, "rev-parse", f"{agent.branch}:demo_prompt.txt")
-    received = subprocess.run(["git", "-C", str(jarvis_env.repo), "cat-file", "blob", blob],
-                              capture_output=True, check=True).stdout
+    received = subprocess.run(
+        ["git", "-C", str(jarvis_env.repo), "cat-file", "blob", blob], capture_output=True, check=True
+    ).stdout
     assert received == full.encode()
     assert (sup.session_dir(agent.id) / "prompt.txt").read_bytes() == full.encode()
     assert sup.get(agent.id).title == prompt
@@ -79,18 +98,18 @@ def test_same_title_twice_gets_distinct_branches(jarvis_env):
 
 def test_ls_and_show_json_schema(jarvis_env):
     record = spawn_json(jarvis_env, "--priority", "high", "--title", "Schema", "Check the schema #steps=2")
-    assert LS_FIELDS <= set(record)
+    assert set(record) >= LS_FIELDS
     sup = jarvis_env.sup()
     jarvis_env.wait_status(sup, record["id"], DONE)
     listing = json.loads(jarvis_env.cli("ls", "--json").stdout)
     assert [r["id"] for r in listing] == [record["id"]]
     row = listing[0]
-    assert LS_FIELDS <= set(row)
+    assert set(row) >= LS_FIELDS
     assert row["status"] == "done" and row["exit_code"] == 0 and row["priority"] == "high"
     assert row["attempt"] == 1 and row["fires"] == [] and row["task_id"] == record["id"]
     assert row["tmux_session"] == f"jarvis-{record['id']}" and row["started_at"].endswith("Z")
     shown = json.loads(jarvis_env.cli("show", "--json", record["id"][:4]).stdout)
-    assert SHOW_FIELDS <= set(shown)
+    assert set(shown) >= SHOW_FIELDS
     assert shown["prompt"] == "Check the schema #steps=2"
     assert shown["commits_ahead"] >= 2 and shown["dirty"] is False
     assert shown["last_commit"]["subject"] == "demo: final notes"
@@ -241,8 +260,13 @@ def test_init_writes_a_config_and_ignores_runtime_folders(tmp_path):
     assert "/sessions/" in exclude and "/worktrees/" in exclude
     again = subprocess.run([sys.executable, "-m", "jarvis_tui", "init"], cwd=repo, capture_output=True, text=True)
     assert again.returncode == 2 and "already exists" in again.stderr
-    ls = subprocess.run([sys.executable, "-m", "jarvis_tui", "ls", "--json"], cwd=repo, capture_output=True,
-                        text=True, env={k: v for k, v in os.environ.items() if k != "JARVIS_CONFIG"})
+    ls = subprocess.run(
+        [sys.executable, "-m", "jarvis_tui", "ls", "--json"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "JARVIS_CONFIG"},
+    )
     assert ls.returncode == 0 and json.loads(ls.stdout) == []
 
 
@@ -267,7 +291,9 @@ def test_rm_refuses_an_agent_that_never_ran_and_fire_cancels_it(jarvis_env):
     assert queued["status"] == "queued" and queued["queue_reason"] == "max_agents 1 reached"
     refused = jarvis_env.cli("rm", queued["id"])
     assert refused.returncode == 1 and "never ran" in refused.stderr and "cancel it with fire" in refused.stderr
-    cancelled = json.loads(jarvis_env.cli("fire", queued["id"], "--reason", "dumb", "--note", "not needed", "--json").stdout)
+    cancelled = json.loads(
+        jarvis_env.cli("fire", queued["id"], "--reason", "dumb", "--note", "not needed", "--json").stdout
+    )
     assert cancelled["status"] == "fired" and cancelled["fires"][0]["note"] == "not needed"
     assert jarvis_env.cli("rm", queued["id"]).returncode == 0
     jarvis_env.cli("fire", busy["id"], "--reason", "dumb", check=True)

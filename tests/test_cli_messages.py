@@ -57,12 +57,15 @@ def test_rm_tries_every_id_and_says_what_happened_to_each(jarvis_env):
     assert cancelled.stdout.strip() == f"fired {queued} (dumb); it never started: nothing to preserve, no branch"
     fired = jarvis_env.cli("fire", busy, "--reason", "dumb")
     branch = sup.get(busy).branch
-    assert fired.stdout.strip() == f"fired {busy} (dumb); work preserved at refs/jarvis/fired/{busy}; branch {branch} kept"
+    assert (
+        fired.stdout.strip() == f"fired {busy} (dumb); work preserved at refs/jarvis/fired/{busy}; branch {branch} kept"
+    )
     removed = jarvis_env.cli("rm", queued, busy)
     assert removed.returncode == 0, removed.stderr
     assert removed.stdout.splitlines() == [
         f"removed {queued}; it never started: no branch, no files",
-        f"removed {busy}; branch {branch} kept; its files are kept at refs/jarvis/fired/{busy}"]
+        f"removed {busy}; branch {branch} kept; its files are kept at refs/jarvis/fired/{busy}",
+    ]
 
 
 def test_report_for_another_agent_needs_its_session_or_force(jarvis_env):
@@ -73,8 +76,13 @@ def test_report_for_another_agent_needs_its_session_or_force(jarvis_env):
     assert outside.returncode == 2 and "outside an agent session" in outside.stderr and "--force" in outside.stderr
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
     env.update(JARVIS_CONFIG=str(jarvis_env.config_path), JARVIS_AGENT_ID="ffffff")
-    other = subprocess.run([sys.executable, "-m", "jarvis_tui", "report", "--id", asker, "--status", "done"],
-                           capture_output=True, text=True, env=env, timeout=60)
+    other = subprocess.run(
+        [sys.executable, "-m", "jarvis_tui", "report", "--id", asker, "--status", "done"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert other.returncode == 2 and "agent ffffff's session" in other.stderr
     assert sup.get(asker).status == WAITING and sup.get(asker).reported_status is None
 
@@ -90,11 +98,36 @@ def test_report_for_another_agent_needs_its_session_or_force(jarvis_env):
     jarvis_env.cli("rm", asker, check=True)  # ended by its report; rm stops what still runs
 
 
-@pytest.mark.parametrize("command", ["init", "spawn", "ls", "show", "logs", "attach", "send", "fire", "retry",
-                                     "rm", "heartbeat", "report", "doctor", "engine", "stats", "tui", "demo"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "init",
+        "spawn",
+        "ls",
+        "show",
+        "logs",
+        "attach",
+        "send",
+        "fire",
+        "retry",
+        "rm",
+        "heartbeat",
+        "report",
+        "doctor",
+        "engine",
+        "stats",
+        "tui",
+        "demo",
+    ],
+)
 def test_every_help_has_examples(command):
-    proc = subprocess.run([sys.executable, "-m", "jarvis_tui", command, "--help"], capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "COLUMNS": "200"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "jarvis_tui", command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert proc.returncode == 0
     examples = proc.stdout.split("examples:\n", 1)[1]
     assert f"jarvis {command}" in examples or command == "tui"
@@ -106,8 +139,12 @@ def test_help_explains_priority_reasons_and_the_default_profile(jarvis_env):
     spawn_help = jarvis_env.cli("spawn", "--help").stdout
     assert "critical before high before medium before low" in " ".join(spawn_help.split())
     assert "default here: demo" in spawn_help  # read from the config in use
-    nowhere = subprocess.run([sys.executable, "-m", "jarvis_tui", "--config", "/nonexistent.toml", "spawn", "--help"],
-                             capture_output=True, text=True, timeout=60)
+    nowhere = subprocess.run(
+        [sys.executable, "-m", "jarvis_tui", "--config", "/nonexistent.toml", "spawn", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "[supervisor] default_agent, else the first profile" in " ".join(nowhere.stdout.split())
     fire_help = " ".join(jarvis_env.cli("fire", "--help").stdout.split())
     assert "derailed (went off the task)" in fire_help and "unresponsive (stuck, hung or silent)" in fire_help
@@ -118,16 +155,22 @@ def test_help_explains_priority_reasons_and_the_default_profile(jarvis_env):
 def test_init_says_whether_to_commit_the_config_or_keeps_it_out_of_git(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "JARVIS_CONFIG"}
     repo = make_repo(tmp_path / "project")
-    proc = subprocess.run([sys.executable, "-m", "jarvis_tui", "init"], cwd=repo, capture_output=True, text=True,
-                          env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jarvis_tui", "init"], cwd=repo, capture_output=True, text=True, env=env
+    )
     assert proc.returncode == 0, proc.stderr
     said = " ".join(proc.stdout.split())
     assert "config.toml is untracked in the repository: commit it" in said and "--exclude-config" in said
     assert "/config.toml" not in (repo / ".git" / "info" / "exclude").read_text().splitlines()
 
     other = make_repo(tmp_path / "private")
-    proc = subprocess.run([sys.executable, "-m", "jarvis_tui", "init", "--exclude-config"], cwd=other,
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jarvis_tui", "init", "--exclude-config"],
+        cwd=other,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "/config.toml" in (other / ".git" / "info" / "exclude").read_text().splitlines()
     status = subprocess.run(["git", "-C", str(other), "status", "--porcelain"], capture_output=True, text=True)

@@ -86,7 +86,7 @@ def test_wrong_types_are_located(repo_dir):
     assert err.line == 3 and "supervisor.max_agents must be an integer, not str 'two'" in err.message
     err = error(repo_dir, GOOD.replace('command = ["python"', 'command = "python" #["python"'))
     assert err.line == 6 and "must be a list of strings" in err.message
-    err = error(repo_dir, GOOD.replace('"{prompt}"]', '3]'))
+    err = error(repo_dir, GOOD.replace('"{prompt}"]', "3]"))
     assert err.line == 6 and "must be a list of strings; item 4 is int 3" in err.message
     err = error(repo_dir, GOOD + "max_attempts = true\n")
     assert err.line == 7 and "integer" in err.message
@@ -94,14 +94,17 @@ def test_wrong_types_are_located(repo_dir):
     assert "supervisor.max_agents must be at least 1, not -1" in err.message
 
 
-@pytest.mark.parametrize("line, message", [
-    ("kill_grace = inf", "supervisor.kill_grace must be a finite number, not inf"),
-    ("kill_grace = nan", "supervisor.kill_grace must be a finite number, not nan"),
-    ("kill_grace = -inf", "supervisor.kill_grace must be a finite number"),
-    ("kill_grace = 100000", "supervisor.kill_grace must be at most 600, not 100000"),
-    ("max_agents = 99999999999999999999", "supervisor.max_agents must be at most 10000"),
-    ("max_agents = 2.5", "supervisor.max_agents must be an integer, not float 2.5"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("kill_grace = inf", "supervisor.kill_grace must be a finite number, not inf"),
+        ("kill_grace = nan", "supervisor.kill_grace must be a finite number, not nan"),
+        ("kill_grace = -inf", "supervisor.kill_grace must be a finite number"),
+        ("kill_grace = 100000", "supervisor.kill_grace must be at most 600, not 100000"),
+        ("max_agents = 99999999999999999999", "supervisor.max_agents must be at most 10000"),
+        ("max_agents = 2.5", "supervisor.max_agents must be an integer, not float 2.5"),
+    ],
+)
 def test_numbers_are_bounded_and_finite(repo_dir, line, message):
     err = error(repo_dir, GOOD.replace("max_agents = 2", line))
     assert message in err.message
@@ -126,6 +129,7 @@ def test_repo_must_be_a_git_repository_with_commits(tmp_path):
     err = error(tmp_path, GOOD.replace('"repo"', '"plain"'))
     assert err.line == 2 and "is not a git repository" in err.message
     import subprocess
+
     subprocess.run(["git", "init", "-q", str(tmp_path / "empty")], check=True)
     err = error(tmp_path, GOOD.replace('"repo"', '"empty"'))
     assert "has no commits" in err.message

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import os
 
+from crashlab import Lab
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-
-from crashlab import Lab
 
 STEPS = int(os.environ.get("JARVIS_CRASH_STEPS", "24"))
 
@@ -38,7 +37,12 @@ class CrashMachine(RuleBasedStateMachine):
 
 
 CrashMachine.TestCase.settings = settings(
-    max_examples=2, stateful_step_count=STEPS, deadline=None, derandomize=True, database=None,
-    phases=[Phase.generate], suppress_health_check=list(HealthCheck),
+    max_examples=2,
+    stateful_step_count=STEPS,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.generate],
+    suppress_health_check=list(HealthCheck),
 )
 test_no_lost_work_no_stuck_agent = CrashMachine.TestCase

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import psutil
-
 from conftest import git
+
 from jarvis_tui.engine.lease import read_lease
 from jarvis_tui.engine.models import DONE, FAILED, FIRED, QUEUED, STARTING, WORKING
 from jarvis_tui.engine.paths import ENGINE_SESSION
@@ -77,8 +77,9 @@ def test_spawn_killed_before_the_session_exists_frees_its_slot_at_the_next_comma
 
 def test_spawn_killed_after_the_session_exists_is_adopted(jarvis_env, monkeypatch):
     monkeypatch.setenv("JARVIS_NO_ENGINE", "1")
-    jarvis_env.crash("before", "jarvis_tui.engine.supervisor:Supervisor.transition:launched",
-                     "spawn", "runs on #steps=20")
+    jarvis_env.crash(
+        "before", "jarvis_tui.engine.supervisor:Supervisor.transition:launched", "spawn", "runs on #steps=20"
+    )
     sup = jarvis_env.sup()
     [agent] = sup.registry.agents()
     assert agent.status == STARTING and agent.tmux_session in jarvis_env.tmux.sessions()
@@ -94,10 +95,19 @@ def test_a_fire_killed_half_way_is_finished_with_its_reason(jarvis_env, monkeypa
     monkeypatch.setenv("JARVIS_NO_ENGINE", "1")
     sup = jarvis_env.sup()
     agent = sup.spawn("work #hang #dirty", agent="demo")
-    jarvis_env.wait_for(sup, agent.id, lambda a: (Path(agent.worktree) / "untracked_work.txt").exists(),
-                        what="its work")
-    jarvis_env.crash("after", "jarvis_tui.engine.stop:stop_processes",
-                     "fire", agent.id, "--reason", "derailed", "--note", "went rogue")
+    jarvis_env.wait_for(
+        sup, agent.id, lambda a: (Path(agent.worktree) / "untracked_work.txt").exists(), what="its work"
+    )
+    jarvis_env.crash(
+        "after",
+        "jarvis_tui.engine.stop:stop_processes",
+        "fire",
+        agent.id,
+        "--reason",
+        "derailed",
+        "--note",
+        "went rogue",
+    )
     half = sup.registry.get(agent.id)
     assert half.status == WORKING and half.claim_op == "fire"  # processes gone, nothing recorded yet
     record = listed(jarvis_env)[agent.id]  # the next command finishes the dead fire
@@ -178,8 +188,10 @@ def test_logs_prints_the_whole_log_in_bounded_chunks(jarvis_env):
 
 
 def test_a_prompt_too_long_for_argv_is_refused_with_a_hint(jarvis_env):
-    jarvis_env.write_config(extra=f'[agents.byfile]\ncommand = ["{sys.executable}", "-c", '
-                                  '"import sys, shutil; shutil.copy(sys.argv[1], \'got.txt\')", "{prompt_file}"]\n')
+    jarvis_env.write_config(
+        extra=f'[agents.byfile]\ncommand = ["{sys.executable}", "-c", '
+        '"import sys, shutil; shutil.copy(sys.argv[1], \'got.txt\')", "{prompt_file}"]\n'
+    )
     prompt = "p" * 1_000_000 + " $(rm -rf /) 'quoted' -leading"
     refused = jarvis_env.cli("spawn", "--agent", "demo", "-", input=prompt)
     assert refused.returncode == 2 and "{prompt_file}" in refused.stderr

@@ -36,11 +36,11 @@ def test_every_kind_of_change_gets_its_file_header_and_rows(repo):
     assert renamed.label == "config/defaults.toml → config/settings.toml" and renamed.similarity.endswith("%")
     assert doc.rows[0].kind is Kind.HEAD and doc.rows[renamed.start].kind is Kind.FILE
     logo = by_path["logo.png"]
-    assert [r.text for r in doc.rows[logo.start + 1:logo.end]] == ["binary file: its contents are not shown"]
+    assert [r.text for r in doc.rows[logo.start + 1 : logo.end]] == ["binary file: its contents are not shown"]
     gone = doc.view(by_path["obsolete.txt"].index)
-    assert [r.kind for r in doc.rows[gone.start:gone.end]] == [Kind.FILE, Kind.HUNK, Kind.DEL]
+    assert [r.kind for r in doc.rows[gone.start : gone.end]] == [Kind.FILE, Kind.HUNK, Kind.DEL]
     utils = by_path["utils.py"]
-    rows = doc.rows[utils.start:utils.end]
+    rows = doc.rows[utils.start : utils.end]
     added = [r for r in rows if r.kind is Kind.ADD]
     assert len(added) == by_path["utils.py"].change.added
     # line numbers: a context row has both, an added one only the new side's
@@ -57,13 +57,17 @@ def test_a_row_is_coloured_by_its_language_and_the_diff(repo):
     found, patch = reviewed(repo)
     doc = parse(patch, found.files)
     utils = next(f for f in doc.files if f.path == "utils.py")
-    index = next(i for i in range(utils.start, utils.end)
-                 if doc.rows[i].kind is Kind.ADD and doc.rows[i].text.startswith("def slugify"))
+    index = next(
+        i
+        for i in range(utils.start, utils.end)
+        if doc.rows[i].kind is Kind.ADD and doc.rows[i].text.startswith("def slugify")
+    )
     text, fill = doc.line(index, PLAIN)
     assert fill == PLAIN.added
     assert "+def slugify(text: str) -> str:" in text.plain
-    assert any(span.style for span in text.spans if text.plain[span.start:span.end].strip() == "def"), \
+    assert any(span.style for span in text.spans if text.plain[span.start : span.end].strip() == "def"), (
         "the keyword has a syntax colour"
+    )
     header, header_fill = doc.line(utils.start, PLAIN)
     assert header.plain.startswith(" M  utils.py") and header_fill == PLAIN.file
 
@@ -94,8 +98,10 @@ def test_huge_files_are_cut_and_say_how_to_see_them_whole(tmp_path, monkeypatch)
 
 
 def test_control_characters_never_reach_the_terminal():
-    patch = ("diff --git a/x.txt b/x.txt\nindex 1..2 100644\n--- a/x.txt\n+++ b/x.txt\n@@ -1 +1 @@\n"
-             "-old\n+\x1b[31mred\x1b[0m\tand a tab\r\n")
+    patch = (
+        "diff --git a/x.txt b/x.txt\nindex 1..2 100644\n--- a/x.txt\n+++ b/x.txt\n@@ -1 +1 @@\n"
+        "-old\n+\x1b[31mred\x1b[0m\tand a tab\r\n"
+    )
     doc = parse(patch, [])
     added = next(r for r in doc.rows if r.kind is Kind.ADD)
     assert "\x1b" not in added.text and "\t" not in added.text and "\r" not in added.text
@@ -104,9 +110,22 @@ def test_control_characters_never_reach_the_terminal():
 
 
 def test_show_and_the_detail_view_say_the_marks_in_words():
-    agent = Agent(id="ab12cd", task_id="ab12cd", title="t", prompt="p", agent="demo", priority="medium",
-                  status="working", attempt=1, created_at=0.0, overlaps=["cd34ef"], out_of_scope=["a.py", "b.py"],
-                  scope=["src/**"], check_state="failed", check_exit=2)
+    agent = Agent(
+        id="ab12cd",
+        task_id="ab12cd",
+        title="t",
+        prompt="p",
+        agent="demo",
+        priority="medium",
+        status="working",
+        attempt=1,
+        created_at=0.0,
+        overlaps=["cd34ef"],
+        out_of_scope=["a.py", "b.py"],
+        scope=["src/**"],
+        check_state="failed",
+        check_exit=2,
+    )
     rows = dict(fact_rows(agent, None, socket="s", now=10.0))
     assert rows["check"] == "failed (exit 2)" and rows["scope"] == "src/**"
     assert rows["overlaps"].startswith("cd34ef") and rows["out of scope"] == "a.py, b.py"

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import psutil
-
 from conftest import git
+
 from jarvis_tui.engine.models import DONE
 
 
@@ -26,8 +26,13 @@ def test_doctor_finds_orphans_and_fix_ends_or_preserves_them(jarvis_env):
     jarvis_env.wait_status(sup, ended.id, DONE)
     # a session of an agent the registry never heard of, running a tagged process
     sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]
-    jarvis_env.tmux.start_session("jarvis-0badf0", jarvis_env.root, sleeper, jarvis_env.root / "orphan.log",
-                                  env={"JARVIS_AGENT_ID": "0badf0", "JARVIS_HOME": str(jarvis_env.state_dir)})
+    jarvis_env.tmux.start_session(
+        "jarvis-0badf0",
+        jarvis_env.root,
+        sleeper,
+        jarvis_env.root / "orphan.log",
+        env={"JARVIS_AGENT_ID": "0badf0", "JARVIS_HOME": str(jarvis_env.state_dir)},
+    )
     # a worktree nobody refers to, with work in it
     stray = jarvis_env.state_dir / "worktrees" / "stray"
     git(jarvis_env.repo, "worktree", "add", "-q", "-b", "stray-branch", str(stray))

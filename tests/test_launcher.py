@@ -18,11 +18,9 @@ LAUNCHER = Path(__file__).resolve().parents[1] / "jarvis_tui" / "engine" / "laun
 def launch(tmp_path: Path, argv: list[str]) -> tuple[subprocess.Popen[bytes], Path]:
     exit_file = tmp_path / "exit.json"
     spec = tmp_path / "spec.json"
-    spec.write_text(json.dumps({"argv": argv, "cwd": str(tmp_path), "env": {"MARK": "x"},
-                                "exit_file": str(exit_file)}))
+    spec.write_text(json.dumps({"argv": argv, "cwd": str(tmp_path), "env": {"MARK": "x"}, "exit_file": str(exit_file)}))
     # its own session and process group, as a tmux pane's first process has
-    proc = subprocess.Popen([sys.executable, str(LAUNCHER), str(spec)], stdout=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen([sys.executable, str(LAUNCHER), str(spec)], stdout=subprocess.PIPE, start_new_session=True)
     return proc, exit_file
 
 
@@ -34,7 +32,9 @@ def started(path: Path) -> None:
 
 
 def test_exit_code_and_environment_pass_through(tmp_path):
-    proc, exit_file = launch(tmp_path, [sys.executable, "-c", "import os, sys; sys.exit(7 if os.environ['MARK'] == 'x' else 1)"])
+    proc, exit_file = launch(
+        tmp_path, [sys.executable, "-c", "import os, sys; sys.exit(7 if os.environ['MARK'] == 'x' else 1)"]
+    )
     assert proc.wait(timeout=20) == 7
     assert json.loads(exit_file.read_text())["exit_code"] == 7
     assert b"agent exited with code 7" in proc.stdout.read()
@@ -52,10 +52,12 @@ def test_a_signal_to_the_pane_reaches_the_agent_and_is_recorded_the_shell_way(tm
 
 def test_no_python_stays_alive_and_the_agent_sees_ordinary_signals(tmp_path):
     ready = tmp_path / "ready"
-    code = ("import pathlib, signal, sys, time\n"
-            "pathlib.Path('handlers').write_text(repr((signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))))\n"
-            f"pathlib.Path({str(ready)!r}).touch()\n"
-            "try:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    sys.exit(5)\n")
+    code = (
+        "import pathlib, signal, sys, time\n"
+        "pathlib.Path('handlers').write_text(repr((signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))))\n"
+        f"pathlib.Path({str(ready)!r}).touch()\n"
+        "try:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    sys.exit(5)\n"
+    )
     proc, exit_file = launch(tmp_path, [sys.executable, "-c", code])
     started(ready)
     waiter = psutil.Process(proc.pid)

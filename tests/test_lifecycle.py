@@ -61,8 +61,11 @@ def test_a_program_gone_by_the_time_it_starts_fails_with_127(jarvis_env, tmp_pat
     program = bin_dir / "vanishing-agent"
     program.write_text("#!/bin/sh\necho hi\n")
     program.chmod(0o755)
-    jarvis_env.write_config(max_agents=1, extra=f'[agents.ghost]\ncommand = ["vanishing-agent", "{{prompt}}"]\n'
-                                                f'env = {{ PATH = "{bin_dir}:/usr/bin:/bin" }}\n')
+    jarvis_env.write_config(
+        max_agents=1,
+        extra=f'[agents.ghost]\ncommand = ["vanishing-agent", "{{prompt}}"]\n'
+        f'env = {{ PATH = "{bin_dir}:/usr/bin:/bin" }}\n',
+    )
     sup = jarvis_env.sup()
     first = sup.spawn("hold the only slot #hang", agent="demo")
     queued = sup.spawn("hello", agent="ghost")
@@ -111,8 +114,7 @@ def test_fire_stops_the_tree_and_preserves_every_file(jarvis_env):
     sup = jarvis_env.sup()
     agent = sup.spawn("Work forever #dirty #hang #daemon", agent="demo")
     worktree = Path(agent.worktree)
-    jarvis_env.wait_for(sup, agent.id, lambda a: (worktree / "untracked_work.txt").exists(),
-                        what="uncommitted work")
+    jarvis_env.wait_for(sup, agent.id, lambda a: (worktree / "untracked_work.txt").exists(), what="uncommitted work")
 
     fired = sup.fire(agent.id, "derailed", note="went off to rewrite the build")
     assert fired.status == FIRED
@@ -139,8 +141,9 @@ def test_fire_stops_the_tree_and_preserves_every_file(jarvis_env):
 def test_retry_continues_from_the_fired_files_and_is_told_why(jarvis_env):
     sup = jarvis_env.sup()
     first = sup.spawn("Work #dirty #hang", agent="demo", title="Long job")
-    jarvis_env.wait_for(sup, first.id, lambda a: (Path(a.worktree) / "untracked_work.txt").exists(),
-                        what="uncommitted work")
+    jarvis_env.wait_for(
+        sup, first.id, lambda a: (Path(a.worktree) / "untracked_work.txt").exists(), what="uncommitted work"
+    )
     sup.fire(first.id, "obstinate", note="kept ignoring the spec")
 
     second = sup.retry(first.id)
@@ -182,9 +185,9 @@ def test_rm_keeps_branch_and_uncommitted_work(jarvis_env):
 def test_silence_counts_as_waiting_until_a_heartbeat(jarvis_env):
     # Real time (no fake clock next to real tmux): two silent seconds are cheap, and leave the
     # heartbeat's reconcile below a margin of two seconds on a loaded machine.
-    jarvis_env.write_config(extra="[agents.quiet]\n"
-                                  'command = ["python", "-m", "jarvis_tui.demo_agent", "{prompt}"]\n'
-                                  "waiting_after = 2\n")
+    jarvis_env.write_config(
+        extra='[agents.quiet]\ncommand = ["python", "-m", "jarvis_tui.demo_agent", "{prompt}"]\nwaiting_after = 2\n'
+    )
     sup = jarvis_env.sup()
     agent = sup.spawn("Think quietly #silent #hang", agent="quiet")
     jarvis_env.wait_for(sup, agent.id, lambda a: a.last_output_at is not None, what="banner output")

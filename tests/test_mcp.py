@@ -24,9 +24,26 @@ from jarvis_tui.engine import orchestrators
 
 pytestmark = pytest.mark.slow
 
-TOOLS = {"spawn", "spawn_batch", "list_agents", "show_agent", "read_log", "send_input", "fire_agent", "retry_agent",
-         "remove_agent", "wait_for", "task_stats", "review", "merge", "conflicts", "add_note", "list_notes", "release",
-         "dispatch_preview"}
+TOOLS = {
+    "spawn",
+    "spawn_batch",
+    "list_agents",
+    "show_agent",
+    "read_log",
+    "send_input",
+    "fire_agent",
+    "retry_agent",
+    "remove_agent",
+    "wait_for",
+    "task_stats",
+    "review",
+    "merge",
+    "conflicts",
+    "add_note",
+    "list_notes",
+    "release",
+    "dispatch_preview",
+}
 
 
 async def call(session: ClientSession, tool: str, **arguments: Any) -> dict[str, Any]:
@@ -45,8 +62,9 @@ async def refused(session: ClientSession, tool: str, **arguments: Any) -> tuple[
 
 def test_an_orchestrator_drives_jarvis_over_mcp(jarvis_env):
     env = jarvis_env.cli_env() | {"JARVIS_NO_ENGINE": "1"}  # the server observes the agents itself
-    params = StdioServerParameters(command=sys.executable, args=["-m", "jarvis_tui", "mcp"], env=env,
-                                   cwd=str(jarvis_env.root))
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "jarvis_tui", "mcp"], env=env, cwd=str(jarvis_env.root)
+    )
     sup = jarvis_env.sup()
     heard: list[LoggingMessageNotificationParams] = []
 
@@ -60,9 +78,15 @@ def test_an_orchestrator_drives_jarvis_over_mcp(jarvis_env):
             await anyio.sleep(0.05)
 
     async def story() -> None:
-        async with stdio_client(params) as (read, write), ClientSession(
-                read, write, logging_callback=on_log,
-                client_info=Implementation(name="test-orchestrator", version="1.0")) as session:
+        async with (
+            stdio_client(params) as (read, write),
+            ClientSession(
+                read,
+                write,
+                logging_callback=on_log,
+                client_info=Implementation(name="test-orchestrator", version="1.0"),
+            ) as session,
+        ):
             init = await session.initialize()
             assert init.server_info.name == "jarvis" and init.capabilities.logging is not None
             tools = {t.name: t for t in (await session.list_tools()).tools}
@@ -82,8 +106,10 @@ def test_an_orchestrator_drives_jarvis_over_mcp(jarvis_env):
             shown = await call(session, "show_agent", id=agent["id"][:4])
             assert shown["id"] == agent["id"] and shown["prompt"] == "hello #steps=2"
             # status changes were pushed while we were connected, without asking
-            await until(lambda: ("done" in [m.data.get("new") for m in heard if m.logger == "jarvis.status"]),
-                        "a done notification")
+            await until(
+                lambda: "done" in [m.data.get("new") for m in heard if m.logger == "jarvis.status"],
+                "a done notification",
+            )
             news = [m.data["new"] for m in heard if m.logger == "jarvis.status" and m.data["id"] == agent["id"]]
             assert news[-1] == "done" and "working" in news
 
@@ -95,21 +121,37 @@ def test_an_orchestrator_drives_jarvis_over_mcp(jarvis_env):
 
             # refused as the CLI refuses: its words, its exit code
             text, data = await refused(session, "fire_agent", id=agent["id"], reason="bored")
-            assert data == {"error": "unknown fire reason 'bored' (choose from derailed, obstinate, dumb, "
-                                     "unresponsive, corrupted)", "exit_code": 2} and "exit code 2" in text
+            assert (
+                data
+                == {
+                    "error": "unknown fire reason 'bored' (choose from derailed, obstinate, dumb, "
+                    "unresponsive, corrupted)",
+                    "exit_code": 2,
+                }
+                and "exit code 2" in text
+            )
             _, data = await refused(session, "show_agent", id="ffffff")
             assert data is not None and data["exit_code"] == 3
             text, _ = await refused(session, "spawn", agent="demo")  # the schema's own check: no prompt
             assert "prompt" in text and "Field required" in text
             text, _ = await refused(session, "wait_for", ids=[agent["id"]], timeout="soon")
             assert "timeout" in text
-            _, data = await refused(session, "spawn_batch", tasks=[{"name": "a", "prompt": "x", "after": ["b"]},
-                                                                   {"name": "b", "prompt": "y", "after": ["a"]}])
+            _, data = await refused(
+                session,
+                "spawn_batch",
+                tasks=[{"name": "a", "prompt": "x", "after": ["b"]}, {"name": "b", "prompt": "y", "after": ["a"]}],
+            )
             assert data is not None and "a cycle in after" in data["error"] and data["exit_code"] == 2
 
-            spawned = await call(session, "spawn_batch", strategy="sequential", tasks=[
-                {"name": "first", "prompt": "one #steps=1", "agent": "demo", "hold": True},
-                {"prompt": "two #steps=1", "agent": "demo", "hold": True}])
+            spawned = await call(
+                session,
+                "spawn_batch",
+                strategy="sequential",
+                tasks=[
+                    {"name": "first", "prompt": "one #steps=1", "agent": "demo", "hold": True},
+                    {"prompt": "two #steps=1", "agent": "demo", "hold": True},
+                ],
+            )
             first, second = spawned["agents"]
             assert second["after_tasks"] == [first["id"]] and {first["status"], second["status"]} == {"held"}
             note = await call(session, "add_note", task=first["id"], text="use the v2 API", tag="api")
@@ -131,9 +173,11 @@ def test_an_orchestrator_drives_jarvis_over_mcp(jarvis_env):
 
 
 def test_the_cli_never_imports_the_mcp_sdk():
-    code = ("import sys, pkgutil, importlib, jarvis_tui.cli, jarvis_tui.engine\n"
-            "for m in pkgutil.iter_modules(jarvis_tui.cli.__path__): importlib.import_module('jarvis_tui.cli.' + m.name)\n"
-            "for m in pkgutil.iter_modules(jarvis_tui.engine.__path__): importlib.import_module('jarvis_tui.engine.' + m.name)\n"
-            "assert not [m for m in sys.modules if m == 'mcp' or m.startswith('mcp.')], 'mcp imported'\n")
+    code = (
+        "import sys, pkgutil, importlib, jarvis_tui.cli, jarvis_tui.engine\n"
+        "for m in pkgutil.iter_modules(jarvis_tui.cli.__path__): importlib.import_module('jarvis_tui.cli.' + m.name)\n"
+        "for m in pkgutil.iter_modules(jarvis_tui.engine.__path__): importlib.import_module('jarvis_tui.engine.' + m.name)\n"
+        "assert not [m for m in sys.modules if m == 'mcp' or m.startswith('mcp.')], 'mcp imported'\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr

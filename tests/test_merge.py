@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import git, make_repo
-from git_helpers import add_worktree, commit, commit_on, fingerprint, files_of, is_ancestor, parents, write
+from git_helpers import add_worktree, commit, commit_on, files_of, fingerprint, is_ancestor, parents, write
 
 from jarvis_tui.engine.git import merge as merge_mod
 from jarvis_tui.engine.git.merge import MergeConflict, MergeRefused, Outcome, Strategy, merge
@@ -103,8 +103,12 @@ def test_squash_makes_one_single_parent_commit(repo: Path) -> None:
 def test_rebase_replays_each_commit_in_order_like_git_rebase(repo: Path, tmp_path: Path) -> None:
     git(repo, "branch", "agent", "main")
     for i in range(3):
-        commit_on(repo, "agent", {"shared.txt": "".join(f"line {j}\n" for j in range(i + 1)), f"a{i}.txt": f"{i}\n"},
-                  f"agent step {i}")
+        commit_on(
+            repo,
+            "agent",
+            {"shared.txt": "".join(f"line {j}\n" for j in range(i + 1)), f"a{i}.txt": f"{i}\n"},
+            f"agent step {i}",
+        )
     main_tip = commit(repo, {"main.txt": "main moved\n"}, "main moves on")
     originals = git(repo, "log", "--reverse", "--format=%H %an %at %s", "main..agent").splitlines()
     result = merge(repo, "agent", into="main", strategy="rebase")
@@ -116,7 +120,9 @@ def test_rebase_replays_each_commit_in_order_like_git_rebase(repo: Path, tmp_pat
     # The same tree git's own rebase produces, step by step.
     check = add_worktree(repo, tmp_path / "check", "check", "agent")
     git(check, "rebase", "-q", main_tip)
-    for ours, theirs in zip(result.commits, git(repo, "rev-list", "--reverse", f"{main_tip}..check").split()):
+    for ours, theirs in zip(
+        result.commits, git(repo, "rev-list", "--reverse", f"{main_tip}..check").split(), strict=False
+    ):
         assert git(repo, "rev-parse", f"{ours}^{{tree}}") == git(repo, "rev-parse", f"{theirs}^{{tree}}")
     assert git(repo, "status", "--porcelain") == ""
 
@@ -191,8 +197,9 @@ def test_rebase_conflict_names_the_commit_and_changes_nothing(repo: Path) -> Non
 
 def test_conflict_is_refused_with_the_paths_and_nothing_changes(repo: Path, tmp_path: Path) -> None:
     git(repo, "branch", "agent", "main")
-    commit_on(repo, "agent", {"src.py": "print('agent')\n", "README.md": "agent readme\n", "new.txt": "n\n"},
-              "agent edits")
+    commit_on(
+        repo, "agent", {"src.py": "print('agent')\n", "README.md": "agent readme\n", "new.txt": "n\n"}, "agent edits"
+    )
     commit(repo, {"src.py": "print('main')\n", "README.md": "main readme\n"}, "main edits")
     other = add_worktree(repo, tmp_path / "other", "other")
     write(repo, {"scratch.txt": "untracked, not in the way\n"})
@@ -209,7 +216,7 @@ def test_dirty_main_checkout_is_refused_and_keeps_its_changes(repo: Path) -> Non
     agent_branch(repo)
     write(repo, {"src.py": "print('work in progress')\n"})
     before = fingerprint(repo)
-    with pytest.raises(MergeRefused, match="uncommitted changes.*src.py"):
+    with pytest.raises(MergeRefused, match=r"uncommitted changes.*src\.py"):
         merge(repo, "agent", into="main")
     assert fingerprint(repo) == before
     git(repo, "add", "src.py")  # staged changes refuse too
@@ -225,7 +232,7 @@ def test_untracked_or_ignored_file_in_the_way_is_refused_other_untracked_files_s
     commit(repo, {".gitignore": ".env\n"}, "ignore .env")
     write(repo, {"agent0.txt": "mine, untracked\n"})
     before = fingerprint(repo)
-    with pytest.raises(MergeRefused, match="would be overwritten.*agent0.txt"):
+    with pytest.raises(MergeRefused, match=r"would be overwritten.*agent0\.txt"):
         merge(repo, "agent", into="main")
     assert fingerprint(repo) == before
     (repo / "agent0.txt").unlink()
@@ -257,8 +264,9 @@ def test_base_moved_between_preview_and_merge_keeps_the_concurrent_commit(repo: 
 
 
 @pytest.mark.parametrize("checked_out", [True, False])
-def test_commit_landing_during_the_merge_is_kept_by_a_retry(repo: Path, monkeypatch: pytest.MonkeyPatch,
-                                                            checked_out: bool) -> None:
+def test_commit_landing_during_the_merge_is_kept_by_a_retry(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, checked_out: bool
+) -> None:
     agent_branch(repo)
     if not checked_out:
         detach_main(repo)
@@ -365,8 +373,7 @@ def test_dry_run_reports_and_changes_nothing(repo: Path) -> None:
     commit(repo, {"main.txt": "m\n"}, "main moves")
     before = fingerprint(repo)
     objects = git(repo, "count-objects")
-    for strategy, outcome in [("merge", Outcome.MERGE_COMMIT), ("squash", Outcome.SQUASH),
-                              ("rebase", Outcome.REBASE)]:
+    for strategy, outcome in [("merge", Outcome.MERGE_COMMIT), ("squash", Outcome.SQUASH), ("rebase", Outcome.REBASE)]:
         result = merge(repo, "agent", into="main", strategy=strategy, dry_run=True)
         assert (result.outcome, result.dry_run, result.new) == (outcome, True, None)
         assert result.files == ("agent0.txt", "agent1.txt")
@@ -380,7 +387,9 @@ def test_commits_use_the_repo_identity_else_jarvis(repo: Path, monkeypatch: pyte
     git(repo, "config", "user.name", "Repo Owner")
     git(repo, "config", "user.email", "owner@example.invalid")
     merge(repo, "agent", into="main", strategy="no-ff")
-    assert git(repo, "log", "-1", "--format=%an <%ae> / %cn", "main") == "Repo Owner <owner@example.invalid> / Repo Owner"
+    assert (
+        git(repo, "log", "-1", "--format=%an <%ae> / %cn", "main") == "Repo Owner <owner@example.invalid> / Repo Owner"
+    )
     git(repo, "config", "--unset", "user.name")
     git(repo, "config", "--unset", "user.email")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
@@ -389,7 +398,9 @@ def test_commits_use_the_repo_identity_else_jarvis(repo: Path, monkeypatch: pyte
         monkeypatch.delenv(key, raising=False)
     commit_on(repo, "agent", {"more.txt": "more\n"}, "more")
     merge(repo, "agent", into="main", strategy="no-ff")
-    assert git(repo, "log", "-1", "--format=%an <%ae> / %cn", "main") == "jarvis-tui <jarvis-tui@localhost> / jarvis-tui"
+    assert (
+        git(repo, "log", "-1", "--format=%an <%ae> / %cn", "main") == "jarvis-tui <jarvis-tui@localhost> / jarvis-tui"
+    )
 
 
 def test_a_branch_being_rebased_is_refused(repo: Path, tmp_path: Path) -> None:
@@ -410,8 +421,12 @@ def test_a_branch_being_rebased_is_refused(repo: Path, tmp_path: Path) -> None:
 def git_rebase(repo: Path, onto: str):  # type: ignore[no-untyped-def]
     import subprocess
 
-    return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", "rebase", onto],
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", "rebase", onto],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_files_of_an_untouched_checkout_do_not_change_on_a_ref_only_merge(repo: Path, tmp_path: Path) -> None:

@@ -42,13 +42,26 @@ from jarvis_tui.engine.waiting import EXIT_OTHERWISE, EXIT_REACHED, parse_until,
 
 
 def make(id: str = "a1", *, status: str = QUEUED, **fields) -> Agent:
-    return Agent(id=id, task_id=fields.pop("task_id", id), title=fields.pop("title", id), prompt="p", agent="demo",
-                 priority="medium", status=status, attempt=1, created_at=fields.pop("created_at", 0.0), **fields)
+    return Agent(
+        id=id,
+        task_id=fields.pop("task_id", id),
+        title=fields.pop("title", id),
+        prompt="p",
+        agent="demo",
+        priority="medium",
+        status=status,
+        attempt=1,
+        created_at=fields.pop("created_at", 0.0),
+        **fields,
+    )
 
 
 def config(max_agents: int = 5):
-    return parse_config(f"[supervisor]\nmax_agents = {max_agents}\n[agents.demo]\ncommand = [\"python\", \"{{prompt}}\"]\n",
-                        Path("/nowhere/config.toml"), check_repo=False)
+    return parse_config(
+        f'[supervisor]\nmax_agents = {max_agents}\n[agents.demo]\ncommand = ["python", "{{prompt}}"]\n',
+        Path("/nowhere/config.toml"),
+        check_repo=False,
+    )
 
 
 # --------------------------------------------------------------------------- waiting
@@ -136,8 +149,10 @@ def test_a_branch_names_its_ticket_and_tickets_are_ref_safe():
 def test_findings_render_for_the_aggregator():
     a = make("a1", title="Analyse  the\nauth module", status=DONE)
     b = make("b2", title="Analyse billing", status=DONE)
-    found = [Note(1, "a1", "a1", 0.0, "risk", "token refresh is untested"),
-             Note(2, "a1", None, 0.0, None, "first line\nsecond line\n\nafter a gap\n")]
+    found = [
+        Note(1, "a1", "a1", 0.0, "risk", "token refresh is untested"),
+        Note(2, "a1", None, 0.0, None, "first line\nsecond line\n\nafter a gap\n"),
+    ]
     assert notes.render([(a, found), (b, [])]) == (
         "## Findings from task a1: Analyse the auth module (done)\n"
         "- [risk] token refresh is untested\n"
@@ -154,8 +169,12 @@ def test_findings_render_for_the_aggregator():
 def test_notes_are_checked(jarvis_env):
     sup = jarvis_env.sup()
     agent = sup.spawn("held task", agent="demo", hold=True)
-    for text, tag, message in (("  ", None, "the note is empty"), ("x\x00y", None, "NUL"),
-                               ("x" * (64 * 1024 + 1), None, "over 64 KiB"), ("ok", "two words", "tag 'two words'")):
+    for text, tag, message in (
+        ("  ", None, "the note is empty"),
+        ("x\x00y", None, "NUL"),
+        ("x" * (64 * 1024 + 1), None, "over 64 KiB"),
+        ("ok", "two words", "tag 'two words'"),
+    ):
         with pytest.raises(UsageError, match=message):
             sup.add_note(agent.id, text, tag=tag)
     note = sup.add_note(agent.id, "keep the v1 API", tag="api", author="cli")
@@ -173,25 +192,45 @@ def tasks_in(sup) -> int:
     return sup.registry.query("SELECT COUNT(*) AS n FROM tasks")[0]["n"]
 
 
-@pytest.mark.parametrize("data, error, message", [
-    ("[{\"prompt\": \"a\"", batch.BatchError, r"not valid JSON: .*\(line 1, column \d+\)"),
-    ({"tasks": [{"prompt": "a"}, {"prompt": "b", "agent": "nope"}]}, batch.BatchError,
-     r"tasks\[1\]: unknown agent profile 'nope'"),
-    ({"tasks": [{"name": "x", "prompt": "a", "after": ["z"]}, {"name": "y", "prompt": "b", "after": ["x"]},
-                {"name": "z", "prompt": "c", "after": ["y"]}]}, batch.BatchError,
-     r"a cycle in after: tasks\[0\] after tasks\[2\] after tasks\[1\] after tasks\[0\]; nothing was created"),
-    ({"strategy": "sequential", "tasks": [{"prompt": "a", "after": [1]}, {"prompt": "b"}]}, batch.BatchError,
-     r"a cycle in after: tasks\[0\] after tasks\[1\] after tasks\[0\]"),  # the order adds 1 after 0
-    ({"tasks": [{"prompt": "a", "promt": "typo"}]}, batch.BatchError, r"tasks\[0\]: unknown key 'promt'"),
-    ({"tasks": [{"prompt": "a", "after": [0]}]}, batch.BatchError, r"tasks\[0\]: after 0: not another task"),
-    ({"tasks": [{"prompt": "a", "after": ["ffffff"]}]}, UnknownAgent, r"tasks\[0\]: after: no agent with id"),
-    ({"strategy": "fast", "tasks": [{"prompt": "a"}]}, batch.BatchError, "unknown strategy 'fast'"),
-    ({"tasks": []}, batch.BatchError, "non-empty list"),
-    ({"tasks": [{"prompt": "a", "ticket": "a b"}]}, batch.BatchError, r"tasks\[0\]: ticket 'a b' cannot go"),
-    ({"base": "no-such-branch", "tasks": [{"prompt": "a"}]}, batch.BatchError, "base 'no-such-branch' is not"),
-    ({"tasks": [{"prompt": "a", "name": "x"}, {"prompt": "b", "name": "x"}]}, batch.BatchError,
-     r"tasks\[1\]: name 'x' is already tasks\[0\]'s"),
-])
+@pytest.mark.parametrize(
+    "data, error, message",
+    [
+        ('[{"prompt": "a"', batch.BatchError, r"not valid JSON: .*\(line 1, column \d+\)"),
+        (
+            {"tasks": [{"prompt": "a"}, {"prompt": "b", "agent": "nope"}]},
+            batch.BatchError,
+            r"tasks\[1\]: unknown agent profile 'nope'",
+        ),
+        (
+            {
+                "tasks": [
+                    {"name": "x", "prompt": "a", "after": ["z"]},
+                    {"name": "y", "prompt": "b", "after": ["x"]},
+                    {"name": "z", "prompt": "c", "after": ["y"]},
+                ]
+            },
+            batch.BatchError,
+            r"a cycle in after: tasks\[0\] after tasks\[2\] after tasks\[1\] after tasks\[0\]; nothing was created",
+        ),
+        (
+            {"strategy": "sequential", "tasks": [{"prompt": "a", "after": [1]}, {"prompt": "b"}]},
+            batch.BatchError,
+            r"a cycle in after: tasks\[0\] after tasks\[1\] after tasks\[0\]",
+        ),  # the order adds 1 after 0
+        ({"tasks": [{"prompt": "a", "promt": "typo"}]}, batch.BatchError, r"tasks\[0\]: unknown key 'promt'"),
+        ({"tasks": [{"prompt": "a", "after": [0]}]}, batch.BatchError, r"tasks\[0\]: after 0: not another task"),
+        ({"tasks": [{"prompt": "a", "after": ["ffffff"]}]}, UnknownAgent, r"tasks\[0\]: after: no agent with id"),
+        ({"strategy": "fast", "tasks": [{"prompt": "a"}]}, batch.BatchError, "unknown strategy 'fast'"),
+        ({"tasks": []}, batch.BatchError, "non-empty list"),
+        ({"tasks": [{"prompt": "a", "ticket": "a b"}]}, batch.BatchError, r"tasks\[0\]: ticket 'a b' cannot go"),
+        ({"base": "no-such-branch", "tasks": [{"prompt": "a"}]}, batch.BatchError, "base 'no-such-branch' is not"),
+        (
+            {"tasks": [{"prompt": "a", "name": "x"}, {"prompt": "b", "name": "x"}]},
+            batch.BatchError,
+            r"tasks\[1\]: name 'x' is already tasks\[0\]'s",
+        ),
+    ],
+)
 def test_a_bad_batch_is_refused_whole_naming_the_task(jarvis_env, data, error, message):
     sup = jarvis_env.sup()
     with pytest.raises(error, match=message):
@@ -201,10 +240,17 @@ def test_a_bad_batch_is_refused_whole_naming_the_task(jarvis_env, data, error, m
 
 def test_a_held_batch_records_dependencies_base_and_order(jarvis_env):
     sup = jarvis_env.sup()
-    spawned = sup.spawn_batch({"strategy": "sequential", "base": "main", "tasks": [
-        {"name": "x", "prompt": "one", "hold": True, "ticket": "T-1", "kind": "analysis"},
-        {"prompt": "two", "hold": True, "priority": "high"},
-        {"prompt": "three", "hold": True, "after": ["x"]}]})
+    spawned = sup.spawn_batch(
+        {
+            "strategy": "sequential",
+            "base": "main",
+            "tasks": [
+                {"name": "x", "prompt": "one", "hold": True, "ticket": "T-1", "kind": "analysis"},
+                {"prompt": "two", "hold": True, "priority": "high"},
+                {"prompt": "three", "hold": True, "after": ["x"]},
+            ],
+        }
+    )
     first, second, third = spawned.agents
     assert [a.status for a in spawned.agents] == [HELD] * 3
     assert (first.dependencies, second.dependencies, third.dependencies) == ([], [first.id], [first.id, second.id])
@@ -222,19 +268,35 @@ def test_preview_simulates_the_starts_before_each_and_writes_nothing(jarvis_env)
     sup = jarvis_env.sup(readings=lambda: SystemReading(cpu=10, ram=10, at=0))
     reg = sup.registry
     with reg.transaction() as conn:
-        for i, (task, status, after) in enumerate([("aaaaa1", WORKING, None), ("aaaaa2", QUEUED, None),
-                                                   ("aaaaa3", QUEUED, None), ("aaaaa4", QUEUED, "aaaaa1")]):
-            reg.create_task(conn, task_id=task, title=task, prompt="p", priority="medium", profile="demo",
-                            now=float(i + 1), after=[after] if after else None)
-            reg.create_attempt(conn, attempt_id=task, task_id=task, attempt=1, profile="demo", status=status,
-                               now=float(i + 1))
+        for i, (task, status, after) in enumerate(
+            [
+                ("aaaaa1", WORKING, None),
+                ("aaaaa2", QUEUED, None),
+                ("aaaaa3", QUEUED, None),
+                ("aaaaa4", QUEUED, "aaaaa1"),
+            ]
+        ):
+            reg.create_task(
+                conn,
+                task_id=task,
+                title=task,
+                prompt="p",
+                priority="medium",
+                profile="demo",
+                now=float(i + 1),
+                after=[after] if after else None,
+            )
+            reg.create_attempt(
+                conn, attempt_id=task, task_id=task, attempt=1, profile="demo", status=status, now=float(i + 1)
+            )
     before = reg.conn.execute("SELECT * FROM attempts ORDER BY id").fetchall()
     plan = sup.dispatch_preview()
     assert plan["would_start"] == ["aaaaa2"] and (plan["running"], plan["max_agents"]) == (1, 2)
     why = {e["id"]: (e["would_start"], e["queue"] and e["queue"]["kind"]) for e in plan["queue"]}
     assert why == {"aaaaa2": (True, None), "aaaaa3": (False, "capacity"), "aaaaa4": (False, "dependency")}
-    assert [tuple(r) for r in reg.conn.execute("SELECT * FROM attempts ORDER BY id").fetchall()] == \
-        [tuple(r) for r in before]
+    assert [tuple(r) for r in reg.conn.execute("SELECT * FROM attempts ORDER BY id").fetchall()] == [
+        tuple(r) for r in before
+    ]
     assert isinstance(dispatch.preview(sup)[0], dispatch.Preview)
 
 
@@ -247,13 +309,20 @@ def test_old_single_dependencies_move_into_the_fan_in_table(tmp_path):
     for script in MIGRATIONS[:5]:
         conn.executescript(script)
     conn.execute("PRAGMA user_version = 5")
-    conn.execute("INSERT INTO tasks (id, title, prompt, priority, profile, created_at) VALUES "
-                 "('aaaaaa', 't', 'p', 'medium', 'demo', 1)")
-    conn.execute("INSERT INTO tasks (id, title, prompt, priority, profile, created_at, after_task_id) VALUES "
-                 "('bbbbbb', 't', 'p', 'medium', 'demo', 2, 'aaaaaa')")
+    conn.execute(
+        "INSERT INTO tasks (id, title, prompt, priority, profile, created_at) VALUES "
+        "('aaaaaa', 't', 'p', 'medium', 'demo', 1)"
+    )
+    conn.execute(
+        "INSERT INTO tasks (id, title, prompt, priority, profile, created_at, after_task_id) VALUES "
+        "('bbbbbb', 't', 'p', 'medium', 'demo', 2, 'aaaaaa')"
+    )
     for task in ("aaaaaa", "bbbbbb"):
-        conn.execute("INSERT INTO attempts (id, task_id, attempt, profile, status, created_at) VALUES (?, ?, 1, "
-                     "'demo', 'queued', 1)", (task, task))
+        conn.execute(
+            "INSERT INTO attempts (id, task_id, attempt, profile, status, created_at) VALUES (?, ?, 1, "
+            "'demo', 'queued', 1)",
+            (task, task),
+        )
     conn.commit()
     conn.close()
     reg = Registry(path)

@@ -28,8 +28,14 @@ def no_background_engine(monkeypatch):
     monkeypatch.setenv("JARVIS_NO_ENGINE", "1")
 
 
-def tick_until(loop: EngineLoop, predicate: Callable[[], bool], *, timeout: float = 40.0, what: str = "condition",
-               each: Callable[[], None] = lambda: None) -> None:
+def tick_until(
+    loop: EngineLoop,
+    predicate: Callable[[], bool],
+    *,
+    timeout: float = 40.0,
+    what: str = "condition",
+    each: Callable[[], None] = lambda: None,
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         loop.tick()
@@ -49,8 +55,12 @@ def cli_json(env, *args: str, input: str | None = None, code: int = 0):
 
 
 def batch_of(strategy: str, n: int = 4, steps: int = 3) -> str:
-    return json.dumps({"strategy": strategy, "tasks": [
-        {"title": f"Part {i}", "prompt": f"part {i} #steps={steps}", "agent": "demo"} for i in range(n)]})
+    return json.dumps(
+        {
+            "strategy": strategy,
+            "tasks": [{"title": f"Part {i}", "prompt": f"part {i} #steps={steps}", "agent": "demo"} for i in range(n)],
+        }
+    )
 
 
 # --------------------------------------------------------------------------- batches
@@ -104,13 +114,20 @@ def test_batch_auto_keeps_the_width_it_could_start_with(jarvis_env):
     assert seen["most"] <= 2
 
 
-@pytest.mark.parametrize("text, message", [
-    ('{"tasks": [{"prompt": "a"}', "batch: not valid JSON"),
-    ('{"tasks": [{"prompt": "a", "agent": "demo"}, {"prompt": "b", "agent": "claude"}]}',
-     "tasks[1]: unknown agent profile 'claude'"),
-    ('{"tasks": [{"name": "a", "prompt": "a", "after": ["b"]}, {"name": "b", "prompt": "b", "after": ["a"]}]}',
-     "a cycle in after: tasks[0] after tasks[1] after tasks[0]"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('{"tasks": [{"prompt": "a"}', "batch: not valid JSON"),
+        (
+            '{"tasks": [{"prompt": "a", "agent": "demo"}, {"prompt": "b", "agent": "claude"}]}',
+            "tasks[1]: unknown agent profile 'claude'",
+        ),
+        (
+            '{"tasks": [{"name": "a", "prompt": "a", "after": ["b"]}, {"name": "b", "prompt": "b", "after": ["a"]}]}',
+            "a cycle in after: tasks[0] after tasks[1] after tasks[0]",
+        ),
+    ],
+)
 def test_a_malformed_batch_creates_nothing(jarvis_env, text, message):
     proc = jarvis_env.cli("spawn", "--batch", "-", input=text)
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr
@@ -126,11 +143,21 @@ def test_a_malformed_batch_creates_nothing(jarvis_env, text, message):
 def test_fan_in_starts_after_all_three_with_their_findings(jarvis_env):
     ids = []
     for name, steps, note in (("A", 2, "auth_uses_v1"), ("B", 4, "billing_has_no_tests"), ("C", 6, "cache_is_fine")):
-        ids.append(jarvis_env.cli("spawn", "-a", "demo", "-t", f"Analyse {name}",
-                                  f"analyse {name} #steps={steps} #note={note}", check=True).stdout.strip())
+        ids.append(
+            jarvis_env.cli(
+                "spawn",
+                "-a",
+                "demo",
+                "-t",
+                f"Analyse {name}",
+                f"analyse {name} #steps={steps} #note={note}",
+                check=True,
+            ).stdout.strip()
+        )
     prompt = "Aggregate what they found:\n{findings}\n#steps=1"
-    agg = cli_json(jarvis_env, "spawn", "-a", "demo", "-t", "Aggregate", "--after", ids[0], "--after",
-                   f"{ids[1]},{ids[2]}", prompt)
+    agg = cli_json(
+        jarvis_env, "spawn", "-a", "demo", "-t", "Aggregate", "--after", ids[0], "--after", f"{ids[1]},{ids[2]}", prompt
+    )
     assert agg["status"] == QUEUED and agg["after_tasks"] == ids
     assert agg["queue"]["kind"] == "dependency"
     sup = jarvis_env.sup()
@@ -143,19 +170,27 @@ def test_fan_in_starts_after_all_three_with_their_findings(jarvis_env):
     findings = render([(d, [n for n in sup.notes(task=d.id)]) for d in deps])
     assert findings == "\n\n".join(
         f"## Findings from task {d.id}: Analyse {name} (done)\n- [demo] {text}"
-        for d, name, text in zip(deps, "ABC", ("auth uses v1", "billing has no tests", "cache is fine"), strict=True))
+        for d, name, text in zip(deps, "ABC", ("auth uses v1", "billing has no tests", "cache is fine"), strict=True)
+    )
     expected = prompt.replace("{findings}", findings).encode()
     assert sup.paths.prompt(aggregator.id).read_bytes() == expected
     assert (jarvis_env.state_dir / "worktrees" / aggregator.id / "demo_prompt.txt").read_bytes() == expected
     assert sup.paths.findings(aggregator.id).read_bytes() == findings.encode() + b"\n"
-    assert [n["text"] for n in cli_json(jarvis_env, "notes")] == ["auth uses v1", "billing has no tests",
-                                                                  "cache is fine"]
+    assert [n["text"] for n in cli_json(jarvis_env, "notes")] == [
+        "auth uses v1",
+        "billing has no tests",
+        "cache is fine",
+    ]
     assert sup.get(ids[0]).prompt == "analyse A #steps=2 #note=auth_uses_v1"  # a task without after: untouched
 
 
 def test_fan_in_blocks_naming_the_one_that_failed(jarvis_env):
-    ids = [jarvis_env.cli("spawn", "-a", "demo", "-t", f"Part {i}", f"part {i} #steps=2" + (" #exit=3" if i == 1 else ""),
-                          check=True).stdout.strip() for i in range(3)]
+    ids = [
+        jarvis_env.cli(
+            "spawn", "-a", "demo", "-t", f"Part {i}", f"part {i} #steps=2" + (" #exit=3" if i == 1 else ""), check=True
+        ).stdout.strip()
+        for i in range(3)
+    ]
     agg = cli_json(jarvis_env, "spawn", "-a", "demo", "--after", ",".join(ids), "Aggregate {findings}")
     sup = jarvis_env.sup()
     loop = EngineLoop(sup)
@@ -197,8 +232,9 @@ def test_wait_exit_codes_without_any_engine(jarvis_env):
 
 
 def test_held_tickets_wait_for_release_and_name_their_branches(jarvis_env):
-    held = cli_json(jarvis_env, "spawn", "-a", "demo", "--hold", "--ticket", "PROJ-9", "-t", "Billing migration",
-                    "migrate #steps=1")
+    held = cli_json(
+        jarvis_env, "spawn", "-a", "demo", "--hold", "--ticket", "PROJ-9", "-t", "Billing migration", "migrate #steps=1"
+    )
     assert (held["status"], held["ticket"], held["branch"]) == (HELD, "PROJ-9", None)
     listing = jarvis_env.cli("ls", check=True).stdout
     assert "held" in listing and "PROJ-9" in listing
@@ -224,8 +260,9 @@ def test_held_tickets_wait_for_release_and_name_their_branches(jarvis_env):
 def test_dispatch_dry_run_says_why_and_changes_nothing(jarvis_env):
     jarvis_env.write_config(max_agents=1)
     hang = jarvis_env.cli("spawn", "-a", "demo", "forever #hang", check=True).stdout.strip()
-    queued = [jarvis_env.cli("spawn", "-a", "demo", "-p", p, f"later {p}", check=True).stdout.strip()
-              for p in ("low", "high")]
+    queued = [
+        jarvis_env.cli("spawn", "-a", "demo", "-p", p, f"later {p}", check=True).stdout.strip() for p in ("low", "high")
+    ]
     sup = jarvis_env.sup()
     before = [sup.get(i).to_json() for i in queued]  # (it observes running agents, as ls does)
     plan = cli_json(jarvis_env, "dispatch", "--dry-run")
@@ -253,8 +290,15 @@ def test_branch_context_workers_start_from_the_orchestrators_branch(jarvis_env):
     git(jarvis_env.repo, "commit", "-q", "-m", "the orchestrator's work so far")
     tip = git(jarvis_env.repo, "rev-parse", "HEAD")
     git(jarvis_env.repo, "checkout", "-q", "main")
-    spawned = cli_json(jarvis_env, "spawn", "--batch", "-", "--base", "feature/login", input=json.dumps(
-        {"tasks": [{"prompt": "extend the login #steps=1", "agent": "demo"}]}))
+    spawned = cli_json(
+        jarvis_env,
+        "spawn",
+        "--batch",
+        "-",
+        "--base",
+        "feature/login",
+        input=json.dumps({"tasks": [{"prompt": "extend the login #steps=1", "agent": "demo"}]}),
+    )
     [agent] = spawned["agents"]
     assert spawned["base"] == agent["base"] == "feature/login"
     cli_json(jarvis_env, "wait", agent["id"], "--until", "done", "--timeout", "30")

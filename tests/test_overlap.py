@@ -40,8 +40,10 @@ def test_touched_paths_of_a_worktree(repo: Path, tmp_path: Path, git_calls: list
     start = git(repo, "rev-parse", "main")
     wt = add_worktree(repo, tmp_path / "wt", "agent")
     commit(wt, {"lib/a.py": "a changed\n"}, "committed")
-    write(wt, {"lib/b.py": "b staged\n", "README.md": "unstaged\n", "new/file.txt": "untracked\n",
-               "debug.log": "ignored\n"})
+    write(
+        wt,
+        {"lib/b.py": "b staged\n", "README.md": "unstaged\n", "new/file.txt": "untracked\n", "debug.log": "ignored\n"},
+    )
     git(wt, "add", "lib/b.py")
     git(wt, "mv", "old.txt", "renamed.txt")
     commit(repo, {"main_only.txt": "m\n", "src.py": "print('main')\n"}, "main moves on")  # not the agent's
@@ -71,14 +73,19 @@ def test_touched_paths_does_not_rewrite_the_agents_index(repo: Path, tmp_path: P
     assert index.read_bytes() == before
 
 
-@pytest.mark.parametrize(("touched", "expected"), [
-    ({}, []),
-    ({"a": {"x"}, "b": {"y"}}, []),
-    ({"a": {"x", "y"}, "b": {"y", "z"}}, [Overlap("a", "b", ("y",))]),
-    ({"c": {"p", "q"}, "a": {"q", "p", "r"}, "b": {"p"}},
-     [Overlap("a", "b", ("p",)), Overlap("a", "c", ("p", "q")), Overlap("b", "c", ("p",))]),
-    ({"solo": {"x"}, "empty": set()}, []),
-])
+@pytest.mark.parametrize(
+    ("touched", "expected"),
+    [
+        ({}, []),
+        ({"a": {"x"}, "b": {"y"}}, []),
+        ({"a": {"x", "y"}, "b": {"y", "z"}}, [Overlap("a", "b", ("y",))]),
+        (
+            {"c": {"p", "q"}, "a": {"q", "p", "r"}, "b": {"p"}},
+            [Overlap("a", "b", ("p",)), Overlap("a", "c", ("p", "q")), Overlap("b", "c", ("p",))],
+        ),
+        ({"solo": {"x"}, "empty": set()}, []),
+    ],
+)
 def test_overlaps_pairs_agents_with_shared_paths(touched: dict[str, set[str]], expected: list[Overlap]) -> None:
     assert overlaps(touched) == expected
 

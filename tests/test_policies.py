@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from jarvis_tui.engine.admission import admit, priority_key, waits_on_itself
 from jarvis_tui.engine.config import Profile, parse_config
 from jarvis_tui.engine.lease import Lease, read_lease, vacancy
 from jarvis_tui.engine.models import DONE, FAILED, FIRED, QUEUED, WAITING, WORKING, Agent
@@ -21,7 +22,6 @@ from jarvis_tui.engine.policies import (
 )
 from jarvis_tui.engine.registry import Registry
 from jarvis_tui.engine.resources import Smoother, SystemReading, TreeUsage
-from jarvis_tui.engine.admission import admit, priority_key, waits_on_itself
 
 MIB = 1024 * 1024
 
@@ -42,10 +42,28 @@ command = ["python", "{{prompt}}"]
     return parse_config(text, Path("/nowhere/config.toml"), check_repo=False)
 
 
-def make(id: str = "a1", *, status: str = QUEUED, priority: str = "medium", created: float = 0.0,
-         profile: str = "demo", attempt: int = 1, **fields) -> Agent:
-    return Agent(id=id, task_id=fields.pop("task_id", id), title=id, prompt="p", agent=profile,
-                 priority=priority, status=status, attempt=attempt, created_at=created, **fields)
+def make(
+    id: str = "a1",
+    *,
+    status: str = QUEUED,
+    priority: str = "medium",
+    created: float = 0.0,
+    profile: str = "demo",
+    attempt: int = 1,
+    **fields,
+) -> Agent:
+    return Agent(
+        id=id,
+        task_id=fields.pop("task_id", id),
+        title=id,
+        prompt="p",
+        agent=profile,
+        priority=priority,
+        status=status,
+        attempt=attempt,
+        created_at=created,
+        **fields,
+    )
 
 
 def reading(cpu: float = 10.0, ram: float = 10.0, at: float = 0.0) -> SystemReading:
@@ -95,8 +113,14 @@ def test_smoothing_forgives_one_spike_but_not_a_plateau():
 
 
 def test_priority_order_then_first_come_first_served():
-    queue = [make("l1", priority="low", created=1), make("m1", created=2), make("c1", priority="critical", created=3),
-             make("h1", priority="high", created=4), make("m0", created=0), make("c0", priority="critical", created=5)]
+    queue = [
+        make("l1", priority="low", created=1),
+        make("m1", created=2),
+        make("c1", priority="critical", created=3),
+        make("h1", priority="high", created=4),
+        make("m0", created=0),
+        make("c0", priority="critical", created=5),
+    ]
     assert [a.id for a in sorted(queue, key=priority_key)] == ["c1", "c0", "h1", "m0", "m1", "l1"]
 
 
@@ -106,8 +130,9 @@ def test_dependencies_wait_then_block():
     waiting = admit(dependant, cfg, [], now=0, tasks_latest={"a": make("a", status=WORKING)})
     assert (waiting.admit, waiting.block, waiting.reason) == (False, False, "waiting for task a (working)")
     assert admit(dependant, cfg, [], now=0, tasks_latest={"a": make("a", status=DONE)}).admit
-    failed = admit(dependant, cfg, [], now=0,
-                   tasks_latest={"a": make("a", status=FAILED, status_reason="exited with code 3")})
+    failed = admit(
+        dependant, cfg, [], now=0, tasks_latest={"a": make("a", status=FAILED, status_reason="exited with code 3")}
+    )
     assert failed.block and failed.reason == "dependency a failed (exited with code 3)"
     assert admit(dependant, cfg, [], now=0, tasks_latest={"a": make("a", status=FIRED)}).block
 
@@ -204,10 +229,24 @@ def test_stall_flag_fire_and_recovery():
     assert check_stall(agent, profile, 1049) is None  # heartbeat counts as a sign of life
     verdict = check_stall(agent, profile, 1050)
     assert verdict.kind == "stalled" and verdict.fire is None and verdict.data["silent"] == 30
-    flagged = make(status=WORKING, started_at=1000.0, last_output_at=1010.0, stalled=True, status_reason="stalled: silent 30s")
+    flagged = make(
+        status=WORKING, started_at=1000.0, last_output_at=1010.0, stalled=True, status_reason="stalled: silent 30s"
+    )
     assert check_stall(flagged, profile, 1100) is None  # flagged once, not every tick
-    assert check_stall(make(status=WORKING, started_at=1000.0, last_output_at=1095.0,
-                            stalled=True, status_reason="stalled: silent 30s"), profile, 1100).kind == "unstalled"
+    assert (
+        check_stall(
+            make(
+                status=WORKING,
+                started_at=1000.0,
+                last_output_at=1095.0,
+                stalled=True,
+                status_reason="stalled: silent 30s",
+            ),
+            profile,
+            1100,
+        ).kind
+        == "unstalled"
+    )
     # waiting for input is not a stall; waiting merely because of silence is
     asking = make(status=WAITING, started_at=1000.0, waiting_kind="question", status_reason="asks: Apply? [y/N]")
     assert check_stall(asking, profile, 5000) is None
@@ -314,7 +353,12 @@ def test_which_agents_need_a_headless_engine():
     assert not needs_engine(plain, make(status=WORKING))  # nothing to enforce while it runs
     assert not needs_engine(plain, make(status=DONE))
     assert needs_engine(plain, make(status=WORKING, max_attempts=2))  # a failure must be retried
-    for key in ("max_runtime = 60", "stall_timeout = 60", "max_rss_mb = 500", "max_cpu_percent = 150",
-                "max_attempts = 3"):
+    for key in (
+        "max_runtime = 60",
+        "stall_timeout = 60",
+        "max_rss_mb = 500",
+        "max_cpu_percent = 150",
+        "max_attempts = 3",
+    ):
         assert needs_engine(SimpleNamespace(config=config(key)), make(status=WORKING)), key
     assert needs_engine(SimpleNamespace(config=config(resources="emergency_ram = 95")), make(status=WAITING))

@@ -6,6 +6,7 @@ or runs as the headless ``jarvis engine`` the CLI starts on demand.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from conftest import git
+
 from jarvis_tui.engine.headless import ENGINE_SESSION
 from jarvis_tui.engine.lease import read_lease
 from jarvis_tui.engine.loop import EngineLoop
@@ -27,19 +29,28 @@ DEMO = '["python", "-m", "jarvis_tui.demo_agent", "{prompt}"]'
 
 
 def profile(name: str, *keys: str) -> str:
-    return "\n".join([f"[agents.{name}]", f"command = {DEMO}", "waiting_after = 0",
-                      'env = { DEMO_SPEED = "20" }', *keys, ""])
+    return "\n".join(
+        [f"[agents.{name}]", f"command = {DEMO}", "waiting_after = 0", 'env = { DEMO_SPEED = "20" }', *keys, ""]
+    )
 
 
-def tick_until(loop: EngineLoop, predicate: Callable[[], bool], *, timeout: float = 30.0,
-               what: str = "condition", pause: float = 0.1) -> None:
+def tick_until(
+    loop: EngineLoop,
+    predicate: Callable[[], bool],
+    *,
+    timeout: float = 30.0,
+    what: str = "condition",
+    pause: float = 0.1,
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         loop.tick()
         if predicate():
             return
         if time.monotonic() > deadline:
-            agents = [(a.id, a.attempt, a.status, a.status_reason, a.queue_reason) for a in loop.sup.agents(include_all=True)]
+            agents = [
+                (a.id, a.attempt, a.status, a.status_reason, a.queue_reason) for a in loop.sup.agents(include_all=True)
+            ]
             raise AssertionError(f"timed out waiting for {what}: {agents}")
         time.sleep(pause)
 
@@ -93,7 +104,7 @@ def test_queue_drains_in_priority_order_with_no_dashboard(jarvis_env):
     assert order == [first["id"], ids["critical"], ids["high"], ids["low"]]
     # one at a time: each started after the one before it ended
     ordered = sorted(agents, key=lambda a: a.started_at)
-    assert all(b.started_at >= a.ended_at - 0.5 for a, b in zip(ordered, ordered[1:]))
+    assert all(b.started_at >= a.ended_at - 0.5 for a, b in itertools.pairwise(ordered))
     lease = read_lease(sup.registry)
     assert lease is not None and lease.owner.startswith("engine:")
     log = jarvis_env.state_dir / "sessions" / "engine.log"  # the pane's output reaches it a bit later
@@ -109,16 +120,20 @@ def test_after_waits_for_done_and_blocks_on_failure(jarvis_env):
     assert (second.status, second.queue_reason) == (QUEUED, f"waiting for task {first.task_id} (working)")
     broken = sup.spawn("broken #steps=1 #exit=3", agent="demo")
     dependant = sup.spawn("never runs", agent="demo", after=broken.id)
-    tick_until(loop, lambda: sup.registry.get(second.id).status == DONE
-               and sup.registry.get(dependant.id).status == BLOCKED, what="done + blocked")
+    tick_until(
+        loop,
+        lambda: sup.registry.get(second.id).status == DONE and sup.registry.get(dependant.id).status == BLOCKED,
+        what="done + blocked",
+    )
     assert sup.registry.get(second.id).started_at >= sup.registry.get(first.id).ended_at
     blocked = sup.registry.get(dependant.id)
     assert blocked.status_reason == f"dependency {broken.task_id} failed (exited with code 3)"
     assert blocked.started_at is None and blocked.worktree is None
     # a new attempt of the dependency puts the dependant back in the queue
     sup.retry(broken.id)
-    tick_until(loop, lambda: [e["attempt_id"] for e in policy_events(sup, "unblocked")] == [dependant.id],
-               what="unblocked")
+    tick_until(
+        loop, lambda: [e["attempt_id"] for e in policy_events(sup, "unblocked")] == [dependant.id], what="unblocked"
+    )
     tick_until(loop, lambda: sup.registry.get(dependant.id).status == BLOCKED, what="blocked again")
 
 
@@ -156,17 +171,20 @@ def test_failed_attempts_retry_with_backoff_and_the_crash_loop_guard(jarvis_env)
 
 
 def test_timeout_runaway_and_stall_fire_with_their_readings(jarvis_env):
-    jarvis_env.write_config(extra="max_runtime = 2\n"
-                            + profile("hot", "max_cpu_percent = 40", "runaway_grace = 1")
-                            + profile("quiet", "stall_timeout = 1", "fire_stalled = true"))
+    jarvis_env.write_config(
+        extra="max_runtime = 2\n"
+        + profile("hot", "max_cpu_percent = 40", "runaway_grace = 1")
+        + profile("quiet", "stall_timeout = 1", "fire_stalled = true")
+    )
     sup = jarvis_env.sup()
     loop = EngineLoop(sup)
     slow = sup.spawn("never ends #hang #dirty", agent="demo")
     hot = sup.spawn("burn a core #hang #spin", agent="hot")
     quiet = sup.spawn("say nothing #hang #silent", agent="quiet")
     ids = [slow.id, hot.id, quiet.id]
-    tick_until(loop, lambda: all(sup.registry.get(i).status == FIRED for i in ids), pause=0.2,
-               what="three automatic fires")
+    tick_until(
+        loop, lambda: all(sup.registry.get(i).status == FIRED for i in ids), pause=0.2, what="three automatic fires"
+    )
     fires = {i: sup.registry.get(i).fires[-1] for i in ids}
     assert {i: f.reason for i, f in fires.items()} == {slow.id: "timeout", hot.id: "runaway", quiet.id: "unresponsive"}
     assert all(f.automatic for f in fires.values())
@@ -220,8 +238,13 @@ def test_lease_is_taken_over_when_the_engine_is_killed(jarvis_env):
     sup = jarvis_env.sup()
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE", "JARVIS_AGENT_ID")}
     env.update(JARVIS_CONFIG=str(jarvis_env.config_path), JARVIS_HOME=str(jarvis_env.state_dir))
-    engine = subprocess.Popen([sys.executable, "-m", "jarvis_tui", "engine", "--interval", "0.2", "--idle-exit", "0"],
-                              env=env, cwd=jarvis_env.root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    engine = subprocess.Popen(
+        [sys.executable, "-m", "jarvis_tui", "engine", "--interval", "0.2", "--idle-exit", "0"],
+        env=env,
+        cwd=jarvis_env.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         poll(lambda: getattr(read_lease(sup.registry), "pid", None) == engine.pid, what="the engine to take the lease")
         standby = EngineLoop(sup)
@@ -263,15 +286,19 @@ def test_on_status_change_hook_gets_json_on_stdin(jarvis_env):
     poll(lambda: len(events()) >= 3, what="three hook events")
     got = sorted(events(), key=lambda e: e["at"])
     assert [(e["id"], e["old"], e["new"]) for e in got] == [
-        (agent.id, "queued", "starting"), (agent.id, "starting", "working"), (agent.id, "working", "done")]
+        (agent.id, "queued", "starting"),
+        (agent.id, "starting", "working"),
+        (agent.id, "working", "done"),
+    ]
     assert got[2]["reason"] == "exited 0" and got[2]["task_id"] == agent.task_id
 
 
 def test_the_hook_hears_admission_decisions_too(jarvis_env):
     out = jarvis_env.root / "hook-events.jsonl"
     code = "import sys; open(sys.argv[1], 'a').write(sys.stdin.read())"
-    jarvis_env.write_config(max_agents=1, extra=f"[hooks]\non_status_change = "
-                                                f"{json.dumps([sys.executable, '-c', code, str(out)])}\n")
+    jarvis_env.write_config(
+        max_agents=1, extra=f"[hooks]\non_status_change = {json.dumps([sys.executable, '-c', code, str(out)])}\n"
+    )
     sup = jarvis_env.sup()
     first = sup.spawn("busy #hang", agent="demo")
     second = sup.spawn("wait in line #steps=1", agent="demo")

@@ -65,8 +65,18 @@ def test_busy_patterns_match_the_busy_screen_and_not_the_question(tool):
 def test_classify_on_each_screen(tool):
     """Asking -> waiting (a question); busy -> working even after a long silence."""
     profile = profile_of(tool)
-    agent = Agent(id="a1b2c3", task_id="a1b2c3", title="t", prompt="p", agent=tool, priority="medium",
-                  status=WORKING, attempt=1, created_at=0.0, started_at=0.0)
+    agent = Agent(
+        id="a1b2c3",
+        task_id="a1b2c3",
+        title="t",
+        prompt="p",
+        agent=tool,
+        priority="medium",
+        status=WORKING,
+        attempt=1,
+        created_at=0.0,
+        started_at=0.0,
+    )
     pane = Pane(session="jarvis-a1b2c3", pane_id="%1", pid=1, dead=False, dead_status=None)
     now = 10_000.0  # silent for hours: only the screen says it is busy
     asking = classify(agent, Observation(pane, screen(tool, "asking"), None, "", None, 1.0), profile, now)
@@ -92,8 +102,13 @@ def test_every_preset_loads_and_names_only_known_placeholders():
 
 def test_init_agents_writes_exactly_those_presets_with_tomli_w(tmp_path):
     repo = make_repo(tmp_path / "project")
-    proc = subprocess.run([sys.executable, "-m", "jarvis_tui", "init", "--agents", "claude,codex", "--json"],
-                          cwd=repo, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jarvis_tui", "init", "--agents", "claude,codex", "--json"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     text = (repo / "config.toml").read_text()
     data = tomllib.loads(text)
@@ -102,8 +117,13 @@ def test_init_agents_writes_exactly_those_presets_with_tomli_w(tmp_path):
     assert "# the git repository agents work on" in text  # the commented template stays for humans
     notes = json.loads(proc.stdout)["notes"]
     assert any("not installed here" in n and "claude" in n for n in notes)  # nor is it in this sandbox
-    bad = subprocess.run([sys.executable, "-m", "jarvis_tui", "init", "--agents", "claude,cursor", "x.toml"],
-                         cwd=repo, capture_output=True, text=True, check=False)
+    bad = subprocess.run(
+        [sys.executable, "-m", "jarvis_tui", "init", "--agents", "claude,cursor", "x.toml"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert bad.returncode == 2 and "unknown agent preset cursor" in bad.stderr
     assert not (repo / "x.toml").exists()
 
@@ -121,16 +141,28 @@ def test_profiles_lists_presets_and_whether_each_is_installed(tmp_path):
     fake.chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     env.pop("JARVIS_CONFIG", None)
-    proc = subprocess.run([sys.executable, "-m", "jarvis_tui", "profiles", "--json"], cwd=tmp_path,
-                          capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jarvis_tui", "profiles", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     rows = {r["name"]: r for r in json.loads(proc.stdout)}
     assert list(rows) == list(presets.ALL)
     assert rows["codex"]["installed"] is True and rows["claude"]["installed"] is False
     assert rows["claude"]["hooks"] == "claude hooks" and rows["codex"]["hooks"] == "codex notify"
     assert rows["claude"]["transcripts"] == "claude" and rows["opencode"]["transcripts"] == ""
-    table = subprocess.run([sys.executable, "-m", "jarvis_tui", "profiles", "--toml", "gemini"], cwd=tmp_path,
-                           capture_output=True, text=True, env=env, check=False)
+    table = subprocess.run(
+        [sys.executable, "-m", "jarvis_tui", "profiles", "--toml", "gemini"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert tomllib.loads(table.stdout)["agents"]["gemini"]["command"][0] == "gemini"
 
 
@@ -152,17 +184,23 @@ Agent {id} on {branch} in {worktree} (kind {kind}).
 
 
 def test_the_task_prompt_reaches_the_agent_byte_for_byte_inside_the_template(jarvis_env):
-    jarvis_env.write_config(extra=TEMPLATE.replace("prompt_template", "[agents.wrapped]\ncommand = "
-                                                   '["python", "-m", "jarvis_tui.demo_agent", "{prompt}"]\n'
-                                                   "prompt_template"))
+    jarvis_env.write_config(
+        extra=TEMPLATE.replace(
+            "prompt_template",
+            '[agents.wrapped]\ncommand = ["python", "-m", "jarvis_tui.demo_agent", "{prompt}"]\nprompt_template',
+        )
+    )
     sup = jarvis_env.sup()
     task = "Fix {id} and {{braces}} — ünïcode\n  indented line\n#steps=1"
     agent = sup.spawn(task, agent="wrapped", kind="refactor")
     done = jarvis_env.wait_status(sup, agent.id, "done")
-    received = subprocess.run(["git", "-C", str(jarvis_env.repo), "show", f"{done.branch}:demo_prompt.txt"],
-                              capture_output=True, check=True).stdout.decode()
-    expected = (f"Agent {agent.id} on {done.branch} in {sup.paths.worktree(agent.id)} (kind refactor).\n"
-                f"{task}\n-- commit, then: jarvis report --status done")
+    received = subprocess.run(
+        ["git", "-C", str(jarvis_env.repo), "show", f"{done.branch}:demo_prompt.txt"], capture_output=True, check=True
+    ).stdout.decode()
+    expected = (
+        f"Agent {agent.id} on {done.branch} in {sup.paths.worktree(agent.id)} (kind refactor).\n"
+        f"{task}\n-- commit, then: jarvis report --status done"
+    )
     assert received == expected
     assert task in received  # the task's own braces were not substituted
     assert sup.paths.prompt(agent.id).read_text() == expected  # {prompt_file} holds what it was told
@@ -172,6 +210,5 @@ def test_the_task_prompt_reaches_the_agent_byte_for_byte_inside_the_template(jar
 
 def test_the_presets_template_tells_the_worker_how_to_work():
     rendered = profile_of("claude").prompt_template
-    for words in ("{task_prompt}", "{worktree}", "{branch}", "Commit", "jarvis report --status done",
-                  "jarvis note"):
+    for words in ("{task_prompt}", "{worktree}", "{branch}", "Commit", "jarvis report --status done", "jarvis note"):
         assert words in rendered

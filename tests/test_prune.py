@@ -65,16 +65,19 @@ def test_prune_check_never_calls_unmerged_work_safe(repo: Path, tmp_path: Path) 
     assert checks["refs/heads/merged"].state is PruneState.CONTAINED and checks["refs/heads/merged"].safe
     assert checks["refs/heads/merged"].sha == merged
     assert checks["refs/heads/unmerged"].state is PruneState.UNMERGED
-    assert checks["refs/heads/unmerged"].unmerged_commits == 2 and checks["refs/heads/unmerged"].sha == \
-        git(repo, "rev-parse", "unmerged")
+    assert checks["refs/heads/unmerged"].unmerged_commits == 2 and checks["refs/heads/unmerged"].sha == git(
+        repo, "rev-parse", "unmerged"
+    )
     assert checks["refs/heads/twin"].state is PruneState.UNMERGED
     assert checks["refs/heads/squashed"].state is PruneState.CONTENT_MERGED
     assert not checks["refs/heads/squashed"].safe
     assert checks["refs/heads/busy"].state is PruneState.CHECKED_OUT and str(wt) in checks["refs/heads/busy"].reason
     assert checks["refs/heads/fired-branch"].safe  # its commits are all on main
     assert checks["refs/jarvis/fired/f1"].state is PruneState.UNMERGED  # the uncommitted file is not
-    assert [c.ref for c in prune_check(repo, candidates, ["main"]) if c.safe] == ["refs/heads/merged",
-                                                                                 "refs/heads/fired-branch"]
+    assert [c.ref for c in prune_check(repo, candidates, ["main"]) if c.safe] == [
+        "refs/heads/merged",
+        "refs/heads/fired-branch",
+    ]
 
 
 def test_a_kept_ref_vouches_but_a_candidate_never_vouches_for_itself(repo: Path) -> None:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from conftest import git
+
 from jarvis_tui.engine.models import DONE, FAILED, FIRED, QUEUED, STARTING, WAITING, WORKING
 
 
@@ -41,7 +42,7 @@ def test_fire_during_a_slow_start_ends_fired_with_nothing_left_running(jarvis_en
         fire = jarvis_env.cli_bg("fire", agent.id, "--reason", "derailed", "--note", "took too long")
         poll(lambda: sup.registry.get(agent.id).stop_request, what="the stop request")
         gate.open()
-        fire_out, fire_err = fire.communicate(timeout=60)
+        _fire_out, fire_err = fire.communicate(timeout=60)
         spawn_out, spawn_err = spawn.communicate(timeout=60)
     assert fire.returncode == 0, fire_err
     assert spawn.returncode == 0, spawn_err
@@ -101,7 +102,7 @@ def test_retry_while_the_last_attempt_is_being_fired_waits_its_turn(jarvis_env):
     again = json.loads(jarvis_env.cli("retry", agent.id, "--json", check=True).stdout)
     assert again["attempt"] == 2
     attempts = sup.registry.attempts_of(agent.task_id)
-    assert [(a.attempt, a.status) for a in attempts][0] == (1, FIRED) and len(attempts) == 2
+    assert next((a.attempt, a.status) for a in attempts) == (1, FIRED) and len(attempts) == 2
     jarvis_env.cli("fire", again["id"], "--reason", "dumb", check=True)
 
 
@@ -113,14 +114,15 @@ def test_ten_concurrent_rm_preserve_the_work_once(jarvis_env):
     codes = [p.wait(timeout=60) for p in procs]
     errors = [p.stderr.read() for p in procs]
     assert codes.count(0) == 1, (codes, errors)
-    assert all("already being removed" in e or "was removed" in e for c, e in zip(codes, errors) if c)
+    assert all("already being removed" in e or "was removed" in e for c, e in zip(codes, errors, strict=False) if c)
     removed = sup.registry.get(agent.id)
     assert removed.removed and removed.preserved_ref == f"refs/jarvis/kept/{agent.id}"
     ref = removed.preserved_ref
     assert git(jarvis_env.repo, "show", f"{ref}:untracked_work.txt") == "work in progress"
     assert git(jarvis_env.repo, "show", f"{ref}:notes/scratch.md") == "committed draft\nuncommitted edit"
-    assert git(jarvis_env.repo, "rev-list", "--count", ref) == str(int(git(jarvis_env.repo, "rev-list", "--count",
-                                                                          agent.branch)) + 1)
+    assert git(jarvis_env.repo, "rev-list", "--count", ref) == str(
+        int(git(jarvis_env.repo, "rev-list", "--count", agent.branch)) + 1
+    )
     assert len(sup.registry.events(attempt_id=agent.id, kinds=("removed",))) == 1
 
 

@@ -48,7 +48,9 @@ def by_path(files: tuple[FileChange, ...]) -> dict[str, FileChange]:
     return {f.path: f for f in files}
 
 
-def test_review_of_a_worktree_covers_committed_and_uncommitted_work_and_touches_nothing(repo: Path, tmp_path: Path) -> None:
+def test_review_of_a_worktree_covers_committed_and_uncommitted_work_and_touches_nothing(
+    repo: Path, tmp_path: Path
+) -> None:
     wt = busy_worktree(repo, tmp_path / "wt")
     before = fingerprint(repo, wt)
     result = review(repo, "main", worktree=wt)
@@ -61,11 +63,20 @@ def test_review_of_a_worktree_covers_committed_and_uncommitted_work_and_touches_
     assert result.commits[0].at == float(git(repo, "log", "-1", "--format=%at", result.head))
     files = by_path(result.files)
     assert set(files) == {"feature.py", "src.py", "gone.txt", "new_name.txt", "notes.md", "logo.png"}
-    assert (files["feature.py"].status, files["feature.py"].added, files["feature.py"].deleted) == (FileStatus.ADDED, 3, 0)
+    assert (files["feature.py"].status, files["feature.py"].added, files["feature.py"].deleted) == (
+        FileStatus.ADDED,
+        3,
+        0,
+    )
     assert (files["src.py"].status, files["src.py"].added, files["src.py"].deleted) == (FileStatus.MODIFIED, 1, 1)
     assert (files["gone.txt"].status, files["gone.txt"].added, files["gone.txt"].deleted) == (FileStatus.DELETED, 0, 3)
     renamed = files["new_name.txt"]
-    assert (renamed.status, renamed.old_path, renamed.added, renamed.deleted) == (FileStatus.RENAMED, "old_name.txt", 0, 0)
+    assert (renamed.status, renamed.old_path, renamed.added, renamed.deleted) == (
+        FileStatus.RENAMED,
+        "old_name.txt",
+        0,
+        0,
+    )
     assert (files["notes.md"].status, files["notes.md"].added) == (FileStatus.ADDED, 2)
     assert files["logo.png"].binary and files["logo.png"].status is FileStatus.ADDED
     assert not files["src.py"].binary
@@ -92,8 +103,10 @@ def test_review_of_a_branch_with_no_worktree(repo: Path) -> None:
     result = review(repo, "main", "agent")
     assert [(c.sha, c.subject) for c in result.commits] == [(second, "second"), (first, "first")]
     assert result.source == result.head == second and result.uncommitted is False
-    assert [(f.path, f.status, f.added) for f in result.files] == [("a.txt", FileStatus.ADDED, 1),
-                                                                   ("b.txt", FileStatus.ADDED, 2)]
+    assert [(f.path, f.status, f.added) for f in result.files] == [
+        ("a.txt", FileStatus.ADDED, 1),
+        ("b.txt", FileStatus.ADDED, 2),
+    ]
 
 
 def test_review_of_a_fired_agents_preserved_ref(repo: Path, tmp_path: Path) -> None:

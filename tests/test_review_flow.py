@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import git
+
 from jarvis_tui.engine.errors import SupervisorError
 from jarvis_tui.engine.loop import EngineLoop
 from jarvis_tui.engine.merging import MergeConflict
@@ -19,8 +19,11 @@ def state_of(repo: Path) -> tuple[str, str, str]:
     """Refs, index and files of the main checkout: what "nothing changed" compares."""
     refs = git(repo, "for-each-ref", "--format=%(refname) %(objectname)")
     index = (repo / ".git" / "index").read_bytes().hex()
-    files = "\n".join(f"{p.relative_to(repo)}:{p.read_bytes()!r}" for p in sorted(repo.rglob("*"))
-                      if p.is_file() and ".git" not in p.parts)
+    files = "\n".join(
+        f"{p.relative_to(repo)}:{p.read_bytes()!r}"
+        for p in sorted(repo.rglob("*"))
+        if p.is_file() and ".git" not in p.parts
+    )
     return refs, index, files
 
 
@@ -30,7 +33,7 @@ def test_review_then_merge_a_done_agent_into_the_checked_out_base(jarvis_env):
     done = jarvis_env.wait_status(sup, agent.id, DONE)
     _, found = sup.review(done.id)
     assert found.into == "main" and found.preview.status == "clean" and not found.uncommitted
-    assert [c.subject for c in found.commits][0] == "demo: final notes"
+    assert next(c.subject for c in found.commits) == "demo: final notes"
     paths = {f.path: f for f in found.files}
     assert paths["notes/progress.md"].status == "added" and paths["notes/progress.md"].added == 3
     merged = sup.merge(done.id)
@@ -111,8 +114,12 @@ def test_merge_into_a_branch_not_checked_out_and_prune(jarvis_env):
 
 
 def test_a_check_runs_on_a_copy_and_records_its_result(jarvis_env):
-    check = [sys.executable, "-c", "import os, sys; open('written_by_check', 'w').write('x'); "
-             "print('checking', os.path.exists('untracked_work.txt')); sys.exit(0 if os.path.exists('untracked_work.txt') else 3)"]
+    check = [
+        sys.executable,
+        "-c",
+        "import os, sys; open('written_by_check', 'w').write('x'); "
+        "print('checking', os.path.exists('untracked_work.txt')); sys.exit(0 if os.path.exists('untracked_work.txt') else 3)",
+    ]
     jarvis_env.write_config(extra=f"[review]\ncheck = {json.dumps(check)}\n")
     sup = jarvis_env.sup()
     agent = sup.spawn("work #steps=1 #dirty", agent="demo")
@@ -165,8 +172,12 @@ def test_file_scopes_queue_overlapping_agents_and_flag_writes_outside(jarvis_env
     assert waiter.queue_reason == f"scope notes/** held by {holder.id}"
     outsider = sup.spawn("scoped to src #hang", agent="demo", scope=["src/**"])
     assert outsider.status == WORKING
-    jarvis_env.wait_for(sup, outsider.id, lambda _: (loop.tick() and False) or
-                        "notes/progress.md" in sup.registry.get(outsider.id).out_of_scope, what="the out-of-scope flag")
+    jarvis_env.wait_for(
+        sup,
+        outsider.id,
+        lambda _: (loop.tick() and False) or "notes/progress.md" in sup.registry.get(outsider.id).out_of_scope,
+        what="the out-of-scope flag",
+    )
     assert any(e["kind"] == "out_of_scope" for e in sup.registry.events(attempt_id=outsider.id))
     assert sup.registry.get(outsider.id).status == WORKING  # flagged, not killed
     sup.fire(holder.id, "dumb")

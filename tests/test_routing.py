@@ -14,14 +14,15 @@ from jarvis_tui.engine.models import DONE, FAILED, FIRED, WORKING, Agent, FireRe
 from jarvis_tui.engine.routing import Candidate, Outcome, choose, rank
 
 
-def history(profile: str, kind: str, wins: int, losses: int, *, seconds: float = 600.0,
-            cost: float | None = 1.0) -> list[Outcome]:
-    return ([Outcome(profile, kind, True, seconds, cost)] * wins
-            + [Outcome(profile, kind, False, None, cost)] * losses)
+def history(
+    profile: str, kind: str, wins: int, losses: int, *, seconds: float = 600.0, cost: float | None = 1.0
+) -> list[Outcome]:
+    return [Outcome(profile, kind, True, seconds, cost)] * wins + [Outcome(profile, kind, False, None, cost)] * losses
 
 
-def pick(hist: list[Outcome], candidates: list[Candidate], kind: str = "test", prefer: str = "balanced",
-         seed: int = 7) -> str:
+def pick(
+    hist: list[Outcome], candidates: list[Candidate], kind: str = "test", prefer: str = "balanced", seed: int = 7
+) -> str:
     best = choose(rank(hist, candidates, kind, prefer, random.Random(seed)))
     assert best is not None
     return best.profile
@@ -37,8 +38,12 @@ def test_the_better_record_on_this_kind_wins():
 
 
 def test_the_record_is_per_kind():
-    hist = history("good", "test", 9, 1) + history("bad", "test", 1, 9) + history("bad", "review", 9, 1) \
+    hist = (
+        history("good", "test", 9, 1)
+        + history("bad", "test", 1, 9)
+        + history("bad", "review", 9, 1)
         + history("good", "review", 1, 9)
+    )
     assert Counter(pick(hist, [GOOD, BAD], kind="review", seed=s) for s in range(50))["bad"] >= 45
 
 
@@ -52,8 +57,9 @@ def test_prefer_cost_takes_the_cheaper_of_two_equally_good():
 
 def test_prefer_speed_takes_the_faster():
     hist = history("slow", "test", 8, 2, seconds=3600) + history("fast", "test", 8, 2, seconds=300)
-    picks = Counter(pick(hist, [Candidate("slow", 1.0), Candidate("fast", 1.0)], prefer="speed", seed=s)
-                    for s in range(100))
+    picks = Counter(
+        pick(hist, [Candidate("slow", 1.0), Candidate("fast", 1.0)], prefer="speed", seed=s) for s in range(100)
+    )
     assert picks["fast"] >= 95
 
 
@@ -68,8 +74,16 @@ def test_deterministic_with_a_seed_and_the_numbers_are_kept():
     first = [s.to_json() for s in rank(hist, [GOOD, BAD], "test", "balanced", random.Random(42))]
     again = [s.to_json() for s in rank(hist, [GOOD, BAD], "test", "balanced", random.Random(42))]
     assert first == again
-    assert set(first[0]) >= {"profile", "successes", "failures", "theta", "mean", "cost_per_success", "seconds",
-                             "score"}
+    assert set(first[0]) >= {
+        "profile",
+        "successes",
+        "failures",
+        "theta",
+        "mean",
+        "cost_per_success",
+        "seconds",
+        "score",
+    }
 
 
 def test_unavailable_profiles_are_never_picked_and_full_ones_last():
@@ -82,11 +96,31 @@ def test_unavailable_profiles_are_never_picked_and_full_ones_last():
     assert choose(rank(hist, [missing], "test", "balanced", random.Random(1))) is None
 
 
-def attempt(status: str, *, reason: str | None = None, started: float | None = 0.0, kind: str = "test",
-            profile: str = "p", ended: float = 100.0) -> Agent:
+def attempt(
+    status: str,
+    *,
+    reason: str | None = None,
+    started: float | None = 0.0,
+    kind: str = "test",
+    profile: str = "p",
+    ended: float = 100.0,
+) -> Agent:
     fires = [FireRecord(reason, "", ended, None)] if reason else []
-    return Agent(id="a", task_id="a", title="t", prompt="p", agent=profile, priority="medium", status=status,
-                 attempt=1, created_at=0.0, started_at=started, ended_at=ended, kind=kind, fires=fires)
+    return Agent(
+        id="a",
+        task_id="a",
+        title="t",
+        prompt="p",
+        agent=profile,
+        priority="medium",
+        status=status,
+        attempt=1,
+        created_at=0.0,
+        started_at=started,
+        ended_at=ended,
+        kind=kind,
+        fires=fires,
+    )
 
 
 def test_what_counts_against_a_profile():
@@ -127,8 +161,11 @@ seed = 11
 def test_auto_routes_to_the_profile_that_gets_this_kind_done(jarvis_env):
     jarvis_env.write_config(max_agents=10, extra=TWO.replace("{{", "{").replace("}}", "}"))
     sup = jarvis_env.sup()
-    ran = [sup.spawn(f"Write tests {n} #steps=1", agent=profile, kind="test")
-           for n in range(3) for profile in ("steady", "flaky")]
+    ran = [
+        sup.spawn(f"Write tests {n} #steps=1", agent=profile, kind="test")
+        for n in range(3)
+        for profile in ("steady", "flaky")
+    ]
     for agent in ran:
         jarvis_env.wait_status(sup, agent.id, DONE, FAILED)
     dry = jarvis_env.cli("spawn", "--agent", "auto", "--kind", "test", "--dry-run", "--json")
@@ -139,8 +176,11 @@ def test_auto_routes_to_the_profile_that_gets_this_kind_done(jarvis_env):
     assert sup.registry.agents(statuses={WORKING}) == []  # a dry run spawns nothing
     text = jarvis_env.cli("spawn", "--agent", "auto", "--kind", "test", "--dry-run")
     assert "▶ steady" in text.stdout and "SAMPLED" in text.stdout
-    record = json.loads(jarvis_env.cli("spawn", "--agent", "auto", "--kind", "test", "--json",
-                                       "Write more tests #steps=1", check=True).stdout)
+    record = json.loads(
+        jarvis_env.cli(
+            "spawn", "--agent", "auto", "--kind", "test", "--json", "Write more tests #steps=1", check=True
+        ).stdout
+    )
     assert record["agent"] == "steady" and record["kind"] == "test"
     shown = json.loads(jarvis_env.cli("show", record["id"], "--json").stdout)
     [choice] = [d for d in shown["decisions"] if d["decision"] == "route"]

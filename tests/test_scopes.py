@@ -93,13 +93,23 @@ def git_oracle(tmp_path: Path, pattern: str, paths: list[str]) -> dict[str, bool
     stdin = "\0".join(paths) + "\0"
     if parse(pattern).expands:
         (repo / ".gitignore").write_text(pattern + "\n")
-        out = subprocess.run(["git", "-C", str(repo), "check-ignore", "--no-index", "-v", "-n", "-z", "--stdin"],
-                             input=stdin, capture_output=True, text=True, check=False).stdout
+        out = subprocess.run(
+            ["git", "-C", str(repo), "check-ignore", "--no-index", "-v", "-n", "-z", "--stdin"],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
         fields = out.split("\0")
         return {fields[i + 3]: bool(fields[i]) for i in range(0, len(fields) - 3, 4)}
     (repo / ".gitattributes").write_text(pattern + " jarvis\n")
-    out = subprocess.run(["git", "-C", str(repo), "check-attr", "-z", "--stdin", "jarvis"],
-                         input=stdin, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "-C", str(repo), "check-attr", "-z", "--stdin", "jarvis"],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     fields = out.split("\0")
     return {fields[i]: fields[i + 2] == "set" for i in range(0, len(fields) - 2, 3)}
 
@@ -116,8 +126,12 @@ def test_matching_agrees_with_git(tmp_path: Path) -> None:
 def test_random_patterns_agree_with_git_and_with_the_automaton(tmp_path: Path) -> None:
     rng = random.Random(20261122)
     tokens = ["a", "b", "*", "?", "**", "[ab]", "[!a]", "/", "/", ".", "[a-b]"]
-    paths = sorted({"/".join(rng.choice(["a", "b", "ab", "ba", ".a", "aa.b"]) for _ in range(rng.randint(1, 3)))
-                    for _ in range(60)})
+    paths = sorted(
+        {
+            "/".join(rng.choice(["a", "b", "ab", "ba", ".a", "aa.b"]) for _ in range(rng.randint(1, 3)))
+            for _ in range(60)
+        }
+    )
     checked = 0
     for _ in range(60):
         pattern = "".join(rng.choice(tokens) for _ in range(rng.randint(1, 6)))
@@ -157,26 +171,29 @@ def test_unusable_patterns_are_refused(bad: str) -> None:
         ScopeMatcher([bad])
 
 
-@pytest.mark.parametrize(("a", "b", "overlap"), [
-    (["src/auth/**"], ["src/billing/**"], False),
-    (["src/auth/**"], ["src/**"], True),
-    (["src/**"], ["*.py"], True),
-    (["/setup.py"], ["lib/*.py"], False),
-    (["setup.py"], ["lib/*"], True),  # lib/setup.py
-    (["*.py"], ["*.md"], False),
-    (["*.py"], ["docs/"], True),  # docs/a.py
-    (["docs/"], ["README.md"], True),  # docs/README.md
-    (["/docs/"], ["/README.md"], False),
-    (["[a-c]*.py"], ["b?.py"], True),
-    (["[a-c]*.py"], ["d*.py"], False),
-    (["src/**", "!src/gen/**"], ["src/gen/**"], False),
-    (["src/**", "!src/gen/**", "src/gen/keep.py"], ["src/gen/**"], True),
-    (["a/**/b"], ["a/c"], True),  # a/c/b
-    (["a/**/b"], ["/c"], False),
-    (["a/**/b"], ["**/c/b"], True),
-    ([], ["**"], False),
-    (["!x"], ["**"], False),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "overlap"),
+    [
+        (["src/auth/**"], ["src/billing/**"], False),
+        (["src/auth/**"], ["src/**"], True),
+        (["src/**"], ["*.py"], True),
+        (["/setup.py"], ["lib/*.py"], False),
+        (["setup.py"], ["lib/*"], True),  # lib/setup.py
+        (["*.py"], ["*.md"], False),
+        (["*.py"], ["docs/"], True),  # docs/a.py
+        (["docs/"], ["README.md"], True),  # docs/README.md
+        (["/docs/"], ["/README.md"], False),
+        (["[a-c]*.py"], ["b?.py"], True),
+        (["[a-c]*.py"], ["d*.py"], False),
+        (["src/**", "!src/gen/**"], ["src/gen/**"], False),
+        (["src/**", "!src/gen/**", "src/gen/keep.py"], ["src/gen/**"], True),
+        (["a/**/b"], ["a/c"], True),  # a/c/b
+        (["a/**/b"], ["/c"], False),
+        (["a/**/b"], ["**/c/b"], True),
+        ([], ["**"], False),
+        (["!x"], ["**"], False),
+    ],
+)
 def test_scopes_overlap_decides_exactly(a: list[str], b: list[str], overlap: bool) -> None:
     assert scopes_overlap(a, b) is overlap
     assert scopes_overlap(b, a) is overlap

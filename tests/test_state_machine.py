@@ -21,8 +21,9 @@ def seeded(tmp_path: Path, status: Status) -> tuple[Registry, Agent]:
     reg = Registry(tmp_path / "registry.db")
     with reg.transaction() as conn:
         reg.create_task(conn, task_id="a1b2c3", title="t", prompt="p", priority="medium", profile="demo", now=1.0)
-        reg.create_attempt(conn, attempt_id="a1b2c3", task_id="a1b2c3", attempt=1, profile="demo", status=status,
-                           now=1.0)
+        reg.create_attempt(
+            conn, attempt_id="a1b2c3", task_id="a1b2c3", attempt=1, profile="demo", status=status, now=1.0
+        )
     return reg, reg.get("a1b2c3")
 
 
@@ -56,7 +57,7 @@ def test_every_status_event_pair(tmp_path, status, event):
 
 def test_the_registry_has_no_other_way_to_change_a_status(tmp_path):
     reg, agent = seeded(tmp_path, Status.WORKING)
-    with pytest.raises(KeyError, match="status changes go through lifecycle.transition"):
+    with pytest.raises(KeyError, match=r"status changes go through lifecycle\.transition"):
         reg.update_attempt(agent.id, status="done")
     assert reg.get(agent.id).status == Status.WORKING
 
@@ -69,9 +70,12 @@ def test_only_the_lifecycle_module_writes_status():
             continue
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if re.search(r"\bSET\b[^;]*\bstatus\s*=", node.value, re.IGNORECASE | re.DOTALL):
-                    offenders.append(f"{path.name}:{node.lineno}")
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and re.search(r"\bSET\b[^;]*\bstatus\s*=", node.value, re.IGNORECASE | re.DOTALL)
+            ):
+                offenders.append(f"{path.name}:{node.lineno}")
             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in ("write_row", "update_attempt"):
                 for kw in node.keywords:
                     if kw.arg == "status":
@@ -83,12 +87,15 @@ def test_only_the_lifecycle_module_writes_status():
 
 def test_readme_status_table_matches_the_lifecycle():
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("<!-- transitions:begin"):readme.index("<!-- transitions:end -->")]
+    section = readme[readme.index("<!-- transitions:begin") : readme.index("<!-- transitions:end -->")]
     rows = re.findall(r"^ *\| ((?:`[a-z]+`(?:, )?)+) \| `([a-z_]+)` \| `([a-z]+)` \| (.+?) \|$", section, re.MULTILINE)
     listed = [(src, event, to, doc) for sources, event, to, doc in rows for src in re.findall(r"`([a-z]+)`", sources)]
     assert sorted(listed) == sorted((t.source.value, t.event.value, t.target.value, t.doc) for t in TRANSITIONS)
-    statuses = re.findall(r"^ *\| `([a-z]+)` \| ", readme[readme.index("<!-- statuses:begin -->"):
-                                                           readme.index("<!-- statuses:end -->")], re.MULTILINE)
+    statuses = re.findall(
+        r"^ *\| `([a-z]+)` \| ",
+        readme[readme.index("<!-- statuses:begin -->") : readme.index("<!-- statuses:end -->")],
+        re.MULTILINE,
+    )
     assert statuses == [s.value for s in Status]
 
 
@@ -106,13 +113,34 @@ ALLOWED = {  # action -> statuses where it is allowed (for a started, not remove
 @pytest.mark.parametrize("action", list(ALLOWED))
 def test_action_rules(action):
     for status in Status:
-        agent = Agent(id="a1b2c3", task_id="a1b2c3", title="t", prompt="p", agent="demo", priority="low",
-                      status=status, attempt=1, created_at=0.0, branch="jarvis/t-a1b2c3", pane_id="%1",
-                      tmux_session="jarvis-a1b2c3")
+        agent = Agent(
+            id="a1b2c3",
+            task_id="a1b2c3",
+            title="t",
+            prompt="p",
+            agent="demo",
+            priority="low",
+            status=status,
+            attempt=1,
+            created_at=0.0,
+            branch="jarvis/t-a1b2c3",
+            pane_id="%1",
+            tmux_session="jarvis-a1b2c3",
+        )
         why = allowed(agent, action)
         assert (why is None) == (status.value in ALLOWED[action]), (action, status, why)
         if why is not None:
             assert agent.id in why and len(why.splitlines()) == 1
-    done = Agent(id="a1b2c3", task_id="a1b2c3", title="t", prompt="p", agent="demo", priority="low",
-                 status=Status.FAILED, attempt=1, created_at=0.0, branch="b")
+    done = Agent(
+        id="a1b2c3",
+        task_id="a1b2c3",
+        title="t",
+        prompt="p",
+        agent="demo",
+        priority="low",
+        status=Status.FAILED,
+        attempt=1,
+        created_at=0.0,
+        branch="b",
+    )
     assert allowed(done, Action.MERGE) is not None and allowed(done, Action.MERGE, force_ended=True) is None

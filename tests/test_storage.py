@@ -8,6 +8,7 @@ folder are real: a size-limited tmpfs, remounted read-only, in a user+mount name
 
 from __future__ import annotations
 
+import itertools
 import json
 import shlex
 import shutil
@@ -25,11 +26,19 @@ def in_namespace(jarvis_env, script: str, timeout: float = 60) -> subprocess.Com
     """Run ``script`` (sh) in a new user+mount namespace with ``$STATE`` on a 2 MiB tmpfs."""
     assert shutil.which("unshare"), "unshare (util-linux) is needed for the storage-fault tests"
     jarvis = f"{shlex.quote(sys.executable)} -m jarvis_tui"
-    prelude = (f"set -u\nSTATE={shlex.quote(str(jarvis_env.state_dir))}\nmkdir -p \"$STATE\"\n"
-               f"mount -t tmpfs -o size=2m tmpfs \"$STATE\" || exit 99\njarvis() {{ {jarvis} \"$@\"; }}\n")
-    proc = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", prelude + script],
-                          env={**jarvis_env.cli_env(), "JARVIS_NO_ENGINE": "1"}, cwd=jarvis_env.root,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    prelude = (
+        f'set -u\nSTATE={shlex.quote(str(jarvis_env.state_dir))}\nmkdir -p "$STATE"\n'
+        f'mount -t tmpfs -o size=2m tmpfs "$STATE" || exit 99\njarvis() {{ {jarvis} "$@"; }}\n'
+    )
+    proc = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", prelude + script],
+        env={**jarvis_env.cli_env(), "JARVIS_NO_ENGINE": "1"},
+        cwd=jarvis_env.root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     assert proc.returncode != 99, f"could not mount a tmpfs in a user namespace: {proc.stderr}"
     return proc
 
@@ -48,14 +57,17 @@ def sections(out: str) -> dict[str, str]:
 
 
 def test_a_full_disk_is_a_clear_error_and_leaves_nothing_half_done(jarvis_env):
-    proc = in_namespace(jarvis_env, """
+    proc = in_namespace(
+        jarvis_env,
+        """
 jarvis ls --json > /dev/null
 dd if=/dev/zero of="$STATE/filler" bs=64k 2>/dev/null
 echo "== spawn"; jarvis spawn "while the disk is full" 2>&1; echo "rc=$?"
 echo "== json"; jarvis spawn --json "again" 2>/dev/null; echo "rc=$?"
 rm "$STATE/filler"
 echo "== after"; jarvis ls --all --json; echo "rc=$?"
-""")
+""",
+    )
     out = sections(proc.stdout)
     assert "the disk is full" in out["spawn"] and "rc=1" in out["spawn"], proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
@@ -65,12 +77,15 @@ echo "== after"; jarvis ls --all --json; echo "rc=$?"
 
 
 def test_a_read_only_state_folder_is_a_clear_error(jarvis_env):
-    proc = in_namespace(jarvis_env, """
+    proc = in_namespace(
+        jarvis_env,
+        """
 jarvis ls --json > /dev/null
 mount -o remount,ro "$STATE" || exit 98
 echo "== ls"; jarvis ls 2>&1; echo "rc=$?"
 echo "== spawn"; jarvis spawn "nope" 2>&1; echo "rc=$?"
-""")
+""",
+    )
     assert proc.returncode != 98, proc.stderr
     out = sections(proc.stdout)
     for name in ("ls", "spawn"):
@@ -79,7 +94,9 @@ echo "== spawn"; jarvis spawn "nope" 2>&1; echo "rc=$?"
 
 
 def test_the_engine_backs_off_while_the_disk_is_full(jarvis_env):
-    proc = in_namespace(jarvis_env, """
+    proc = in_namespace(
+        jarvis_env,
+        """
 jarvis ls --json > /dev/null
 jarvis engine --interval 0.05 --idle-exit 0 > "$STATE/../engine.out" 2>&1 &
 ENGINE=$!
@@ -88,13 +105,15 @@ dd if=/dev/zero of="$STATE/filler" bs=64k 2>/dev/null
 sleep 4
 kill $ENGINE; wait $ENGINE
 echo "== engine"; cat "$STATE/../engine.out"
-""")
+""",
+    )
     engine = sections(proc.stdout)["engine"]
-    waits = [float(line.split("next try in ")[1].split("s")[0]) for line in engine.splitlines()
-             if "next try in" in line]
+    waits = [
+        float(line.split("next try in ")[1].split("s")[0]) for line in engine.splitlines() if "next try in" in line
+    ]
     # it backs off instead of spinning (a 0.05 s spin would fail ~80 times in 4 s), and says why
     assert 2 <= len(waits) <= 8, engine
-    assert all(b > a for a, b in zip(waits, waits[1:])), waits
+    assert all(b > a for a, b in itertools.pairwise(waits)), waits
     assert "disk is full" in engine
 
 

@@ -31,8 +31,14 @@ def where(tmp_path: Path, **homes: str) -> Where:
     worktree.mkdir(parents=True, exist_ok=True)
     session_dir = tmp_path / "sessions" / "a1b2c3"
     session_dir.mkdir(parents=True, exist_ok=True)
-    return Where(worktree=str(worktree), session_dir=str(session_dir), agent_id="a1b2c3",
-                 started_at=time.time() - 60, now=time.time(), homes=homes)
+    return Where(
+        worktree=str(worktree),
+        session_dir=str(session_dir),
+        agent_id="a1b2c3",
+        started_at=time.time() - 60,
+        now=time.time(),
+        homes=homes,
+    )
 
 
 def claude_files(tmp_path: Path, w: Where) -> tuple[Path, Path]:
@@ -145,10 +151,17 @@ def test_codex_rollout_of_this_worktree(tmp_path):
     assert models == {"gpt-5": [26549 - 22272, 1590, 22272, 0, 0]}
     assert list(state["files"]) == [str(mine)]
     with mine.open("a") as fh:  # a later token_count is cumulative: only the difference is new
-        total = {"input_tokens": 30000, "cached_input_tokens": 25000, "output_tokens": 2000,
-                 "reasoning_output_tokens": 1300, "total_tokens": 32000}
-        fh.write(json.dumps({"type": "event_msg", "payload": {"type": "token_count",
-                                                               "info": {"total_token_usage": total}}}) + "\n")
+        total = {
+            "input_tokens": 30000,
+            "cached_input_tokens": 25000,
+            "output_tokens": 2000,
+            "reasoning_output_tokens": 1300,
+            "total_tokens": 32000,
+        }
+        fh.write(
+            json.dumps({"type": "event_msg", "payload": {"type": "token_count", "info": {"total_token_usage": total}}})
+            + "\n"
+        )
     update(state, w)
     found = totals(state)
     assert found.models == {"gpt-5": [5000, 2000, 25000, 0, 0]}
@@ -193,8 +206,13 @@ def test_an_unknown_model_is_not_guessed(tmp_path):
     log = Path(w.session_dir) / "aider-analytics.jsonl"
     state = new_state("claude")
     info = {"offset": 0, "models": {}}
-    transcripts.ClaudeReader().line(info, {"type": "assistant", "message": {
-        "id": "m1", "model": "my-local-llama", "usage": {"input_tokens": 1000, "output_tokens": 100}}})
+    transcripts.ClaudeReader().line(
+        info,
+        {
+            "type": "assistant",
+            "message": {"id": "m1", "model": "my-local-llama", "usage": {"input_tokens": 1000, "output_tokens": 100}},
+        },
+    )
     state["files"][str(log)] = info
     found = totals(state)
     price = pricing.price(found.models, found.usd, found.unpriced)
@@ -214,8 +232,20 @@ def test_tiers_apply_per_request_not_to_the_sum(tmp_path):
     folder.mkdir(parents=True)
     with (folder / "s.jsonl").open("w") as fh:
         for n in range(10):
-            fh.write(json.dumps({"type": "assistant", "requestId": f"r{n}", "message": {
-                "id": f"m{n}", "model": SONNET, "usage": {"input_tokens": 100_000, "output_tokens": 0}}}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "type": "assistant",
+                        "requestId": f"r{n}",
+                        "message": {
+                            "id": f"m{n}",
+                            "model": SONNET,
+                            "usage": {"input_tokens": 100_000, "output_tokens": 0},
+                        },
+                    }
+                )
+                + "\n"
+            )
     state = new_state("claude")
     update(state, w)
     assert totals(state).usd == pytest.approx(3.0)
@@ -223,8 +253,10 @@ def test_tiers_apply_per_request_not_to_the_sum(tmp_path):
 
 
 def test_the_cli_does_not_import_the_price_table():
-    code = ("import sys, jarvis_tui.cli, jarvis_tui.engine.supervisor, jarvis_tui.engine.loop; "
-            "print('genai_prices' in sys.modules)")
+    code = (
+        "import sys, jarvis_tui.cli, jarvis_tui.engine.supervisor, jarvis_tui.engine.loop; "
+        "print('genai_prices' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 

@@ -25,9 +25,19 @@ class SpendingLoop(FixedLoop):
 def with_costs(tmp_path):  # type: ignore[no-untyped-def]
     app = snapshot_app(tmp_path)
     reg = app.sup.registry
-    reg.update_attempt("a1b2c3", cost_usd=1.234, cost_source="transcript", cost_note="genai-prices: sonnet",
-                       tokens_input=1200, tokens_output=340, tokens_cache_read=50_000, tokens_cache_write=0,
-                       budget_warned=True, status_source="report", reported_state="working")
+    reg.update_attempt(
+        "a1b2c3",
+        cost_usd=1.234,
+        cost_source="transcript",
+        cost_note="genai-prices: sonnet",
+        tokens_input=1200,
+        tokens_output=340,
+        tokens_cache_read=50_000,
+        tokens_cache_write=0,
+        budget_warned=True,
+        status_source="report",
+        reported_state="working",
+    )
     reg.update_attempt("b2c3d4", cost_usd=0.4, cost_source="estimate", status_source="screen")
     return app
 
@@ -64,8 +74,9 @@ async def test_the_detail_view_says_what_the_status_rests_on_and_the_cost(tmp_pa
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("i")
-        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.data is not None,
-                         what="the detail view")
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.data is not None, what="the detail view"
+        )
         overview = [" ".join(line.split()) for line in rich_text(app.screen.overview(app.screen.data)).splitlines()]
         assert "status from the agent's own report (working)" in overview
         assert "cost $1.23 (transcript: genai-prices: sonnet)" in overview

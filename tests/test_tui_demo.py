@@ -28,8 +28,13 @@ async def test_demo_agents_finish_ask_and_fail_and_cleanup_removes_everything(tm
         finisher, asker, failer = (a.id for a in demo.agents)
         app = make_app(sup)
         async with app.run_test(size=(100, 30)) as pilot:
-            await wait_until(pilot, lambda: (status_of(app, finisher), status_of(app, asker), status_of(app, failer))
-                             == (DONE, WAITING, FAILED), what="done, waiting and failed")
+            await wait_until(
+                pilot,
+                lambda: (
+                    (status_of(app, finisher), status_of(app, asker), status_of(app, failer)) == (DONE, WAITING, FAILED)
+                ),
+                what="done, waiting and failed",
+            )
         assert sup.get(failer).exit_code == 2
         sup.registry.close()
     finally:
@@ -42,16 +47,28 @@ async def test_demo_agents_finish_ask_and_fail_and_cleanup_removes_everything(tm
 def test_jarvis_demo_no_tui_prints_the_config_and_leaves_agents_running(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE", "JARVIS_CONFIG")}
     env["TMPDIR"] = str(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "jarvis_tui", "demo", "--no-tui"], capture_output=True, text=True,
-                          env=env, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jarvis_tui", "demo", "--no-tui"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     config_path = Path(proc.stdout.strip())
     config = load_config(config_path)
     demo = Demo(root=config_path.parent, config_path=config_path, socket=config.supervisor.tmux_socket, agents=[])
     try:
         assert config_path.parent.parent == tmp_path and config.supervisor.tmux_socket.startswith("jarvis-demo-")
-        listed = subprocess.run([sys.executable, "-m", "jarvis_tui", "--config", str(config_path), "ls", "--json"],
-                                capture_output=True, text=True, env=env, timeout=60, check=True)
+        listed = subprocess.run(
+            [sys.executable, "-m", "jarvis_tui", "--config", str(config_path), "ls", "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=True,
+        )
         agents = json.loads(listed.stdout)
         assert sorted(a["title"] for a in agents) == sorted(title for title, _ in AGENTS)
         assert Tmux(demo.socket).is_alive()

@@ -94,8 +94,11 @@ async def test_spawn_refused_by_the_engine_reopens_the_dialog_with_its_reason(ja
         await wait_until(pilot, lambda: isinstance(app.screen, SpawnScreen), what="spawn dialog")
         app.screen.query_one("#prompt", TextArea).text = "has a \x00 NUL byte"
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: isinstance(app.screen, SpawnScreen)
-                         and app.screen.query_one("#error", Static).display, what="the dialog back, with an error")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, SpawnScreen) and app.screen.query_one("#error", Static).display,
+            what="the dialog back, with an error",
+        )
         assert "NUL" in str(app.screen.query_one("#error", Static).render())
         assert app.screen.query_one("#prompt", TextArea).text == "has a \x00 NUL byte"
         await pilot.press("escape")
@@ -106,8 +109,9 @@ async def test_spawn_refused_by_the_engine_reopens_the_dialog_with_its_reason(ja
 async def test_fire_with_a_reason_preserves_the_work(jarvis_env):
     sup = jarvis_env.sup()
     agent = sup.spawn("Work forever #dirty #hang", agent="demo", title="Long job")
-    jarvis_env.wait_for(sup, agent.id, lambda a: (Path(a.worktree) / "untracked_work.txt").exists(),
-                        what="uncommitted work")
+    jarvis_env.wait_for(
+        sup, agent.id, lambda a: (Path(a.worktree) / "untracked_work.txt").exists(), what="uncommitted work"
+    )
     app = make_app(sup)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until(pilot, lambda: status_of(app, agent.id) == WORKING, what="the agent in the table")
@@ -207,15 +211,19 @@ async def test_remove_a_finished_agent_and_attach_falls_back_without_a_terminal(
     jarvis_env.wait_status(sup, done.id, DONE)
     app = make_app(sup)
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await wait_until(pilot, lambda: status_of(app, done.id) == DONE and status_of(app, running.id) == WORKING,
-                         what="both agents")
+        await wait_until(
+            pilot, lambda: status_of(app, done.id) == DONE and status_of(app, running.id) == WORKING, what="both agents"
+        )
         app.table.select(running.id)
         await pilot.press("x")  # running: refused before any dialog, in the engine's words
         assert not isinstance(app.screen, ConfirmScreen)
         assert any(n.message == f"agent {running.id} is working; fire it first" for n in app._notifications)
         await pilot.press("a")  # a headless test has no terminal to hand over: an error, not a crash
-        await wait_until(pilot, lambda: any("run: " in n.message and "attach-session" in n.message
-                                            for n in app._notifications), what="the attach command")
+        await wait_until(
+            pilot,
+            lambda: any("run: " in n.message and "attach-session" in n.message for n in app._notifications),
+            what="the attach command",
+        )
         app.table.select(done.id)
         await pilot.press("x")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm dialog")
@@ -237,11 +245,17 @@ async def test_the_table_shows_commits_ahead_and_uncommitted_work_from_git(jarvi
     assert int(ahead) >= 2
     app = make_app(sup, git_interval=0.2)
     async with app.run_test(size=(120, 30)) as pilot:
-        await wait_until(pilot, lambda: agent.id in shown(app) and cell_text(app, agent.id, "ahead") == f"{ahead}*",
-                         what=f"{ahead} commits ahead, with uncommitted work (*)")
+        await wait_until(
+            pilot,
+            lambda: agent.id in shown(app) and cell_text(app, agent.id, "ahead") == f"{ahead}*",
+            what=f"{ahead} commits ahead, with uncommitted work (*)",
+        )
         await asyncio.to_thread(jarvis_env.cli, "rm", agent.id, check=True)  # removed from the CLI
-        await wait_until(pilot, lambda: agent.id not in shown(app) and agent.id not in app.git_facts,
-                         what="the row and its git facts gone")
+        await wait_until(
+            pilot,
+            lambda: agent.id not in shown(app) and agent.id not in app.git_facts,
+            what="the row and its git facts gone",
+        )
         await app.workers.wait_for_complete()
 
 
@@ -270,20 +284,28 @@ async def test_cli_and_dashboard_stay_in_step(jarvis_env):
     app = make_app(jarvis_env.sup(), interval=1.0)  # the real interval: the 2 s promise
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until(pilot, lambda: app.ticks >= 1, what="first tick")
-        spawned = await asyncio.to_thread(jarvis_env.cli, "spawn", "--agent", "demo", "--title", "From the CLI",
-                                          "hang around #hang", check=True)
+        spawned = await asyncio.to_thread(
+            jarvis_env.cli, "spawn", "--agent", "demo", "--title", "From the CLI", "hang around #hang", check=True
+        )
         agent_id = spawned.stdout.strip()
-        await wait_until(pilot, lambda: status_of(app, agent_id) == WORKING, timeout=2.0,
-                         what="a CLI-spawned agent in the table within 2 s")
+        await wait_until(
+            pilot,
+            lambda: status_of(app, agent_id) == WORKING,
+            timeout=2.0,
+            what="a CLI-spawned agent in the table within 2 s",
+        )
         await asyncio.to_thread(jarvis_env.cli, "fire", agent_id, "--reason", "dumb", check=True)
-        await wait_until(pilot, lambda: status_of(app, agent_id) == FIRED, timeout=2.0,
-                         what="a CLI fire in the table within 2 s")
+        await wait_until(
+            pilot, lambda: status_of(app, agent_id) == FIRED, timeout=2.0, what="a CLI fire in the table within 2 s"
+        )
         # and the other way round: the dashboard's retry shows in `jarvis ls`
         app.table.select(agent_id)
         await pilot.press("r")
-        retried = await wait_until(pilot, lambda: next((a for a in app.agents.values()
-                                                        if a.task_id == agent_id and a.attempt == 2), None),
-                                   what="the retry")
+        retried = await wait_until(
+            pilot,
+            lambda: next((a for a in app.agents.values() if a.task_id == agent_id and a.attempt == 2), None),
+            what="the retry",
+        )
         await app.workers.wait_for_complete()
         listed = await asyncio.to_thread(cli_agents, jarvis_env)
         assert listed[retried.id]["attempt"] == 2 and agent_id not in listed
@@ -303,8 +325,11 @@ async def test_a_failing_engine_call_is_shown_not_fatal(jarvis_env, monkeypatch)
 
         monkeypatch.setattr(sup, "retry", broken_retry)
         await pilot.press("r")
-        await wait_until(pilot, lambda: any("disk on fire" in n.message for n in app._notifications),
-                         what="the error as a notification")
+        await wait_until(
+            pilot,
+            lambda: any("disk on fire" in n.message for n in app._notifications),
+            what="the error as a notification",
+        )
         # a tick that fails shows in the header and the next one recovers
         real_tick = app.loop.tick
         calls = {"n": 0}

@@ -4,8 +4,6 @@ agents saying why, and config.toml read again while the dashboard is open."""
 
 from __future__ import annotations
 
-from jarvis_tui.engine.lifecycle import Event, transition
-
 import os
 
 from textual.widgets import HelpPanel, Static
@@ -21,7 +19,7 @@ from tui_helpers import (
     wait_until,
 )
 
-from jarvis_tui.engine.lifecycle import allowed
+from jarvis_tui.engine.lifecycle import Event, allowed, transition
 from jarvis_tui.engine.models import QueueReason
 from jarvis_tui.tui.actions import ACTIONS
 from jarvis_tui.tui.screens.confirm import ConfirmScreen
@@ -99,8 +97,10 @@ async def test_help_lists_every_key_and_esc_closes_it_and_the_keys_panel(tmp_pat
 
 
 async def test_footer_fits_the_width_and_keeps_the_everyday_keys(tmp_path):
-    for width, wanted, left_out in ((80, "n f s r a i x slash question_mark q", "o m R g"),
-                                    (120, "n f s r R a i x g slash o m question_mark q", "")):
+    for width, wanted, left_out in (
+        (80, "n f s r a i x slash question_mark q", "o m R g"),
+        (120, "n f s r R a i x g slash o m question_mark q", ""),
+    ):
         app = snapshot_app(tmp_path / str(width))
         async with app.run_test(size=(width, 30)) as pilot:
             await settle(pilot)
@@ -170,8 +170,13 @@ async def test_end_follows_the_log_again_from_the_table_or_the_log(tmp_path):
         for key, focus in (("end", app.table), ("ctrl+end", app.table), ("end", log)):
             before = pane.lines_written
             write(100, "filler")
-            await wait_until(pilot, lambda before=before: pane.lines_written >= before + 100 and log.following
-                             and log.scroll_y == log.max_scroll_y > 0, what="a full log, followed to its tail")
+            await wait_until(
+                pilot,
+                lambda before=before: (
+                    pane.lines_written >= before + 100 and log.following and log.scroll_y == log.max_scroll_y > 0
+                ),
+                what="a full log, followed to its tail",
+            )
             await pilot.pause()
             log.scroll_to(y=0, animate=False, immediate=True)
             await pilot.pause()

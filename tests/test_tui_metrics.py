@@ -11,8 +11,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
-from tui_helpers import (NOW, READING, FixedLoop, make_app, rich_text, settle, status_of, wait_until,
-                         write_fixed_state)
+from tui_helpers import NOW, READING, FixedLoop, make_app, rich_text, settle, status_of, wait_until, write_fixed_state
 
 from jarvis_tui.engine.config import load_config
 from jarvis_tui.engine.models import DONE, FIRED, WORKING
@@ -36,13 +35,31 @@ def metrics_app(root: Path) -> JarvisApp:
     sup = write_fixed_state(root)
     with sup.registry.transaction() as conn:
         for attempt_id, profile, reason, automatic, started, ended in (
-                ("a0a0a0", "claude", "timeout", True, NOW - 9000, NOW - 5400),
-                ("b0b0b0", "demo", "derailed", False, NOW - 8000, NOW - 7100)):
-            sup.registry.create_task(conn, task_id=attempt_id, title=f"Old job {attempt_id}", prompt="old",
-                                     priority="medium", profile=profile, now=started - 10)
-            sup.registry.create_attempt(conn, attempt_id=attempt_id, task_id=attempt_id, attempt=1,
-                                        profile=profile, status=FIRED, now=started - 10, started_at=started,
-                                        ended_at=ended, removed=1, status_reason=f"fired: {reason}")
+            ("a0a0a0", "claude", "timeout", True, NOW - 9000, NOW - 5400),
+            ("b0b0b0", "demo", "derailed", False, NOW - 8000, NOW - 7100),
+        ):
+            sup.registry.create_task(
+                conn,
+                task_id=attempt_id,
+                title=f"Old job {attempt_id}",
+                prompt="old",
+                priority="medium",
+                profile=profile,
+                now=started - 10,
+            )
+            sup.registry.create_attempt(
+                conn,
+                attempt_id=attempt_id,
+                task_id=attempt_id,
+                attempt=1,
+                profile=profile,
+                status=FIRED,
+                now=started - 10,
+                started_at=started,
+                ended_at=ended,
+                removed=1,
+                status_reason=f"fired: {reason}",
+            )
             sup.registry.add_fire(conn, attempt_id, reason, "", None, automatic=automatic, now=ended)
     sup.registry.close()
     config_path = root / "config.toml"
@@ -62,7 +79,7 @@ async def open_metrics(pilot: Pilot) -> MetricsScreen:
 
 
 def row(screen: MetricsScreen, profile: str) -> dict[str, str]:
-    return dict(zip(COLUMNS, screen.row_text(profile)))
+    return dict(zip(COLUMNS, screen.row_text(profile), strict=False))
 
 
 def static_text(screen: MetricsScreen, selector: str) -> str:
@@ -111,8 +128,9 @@ async def test_rows_totals_idle_profiles_and_fired_reasons(tmp_path):
         screen = await open_metrics(pilot)
         assert [r["profile"] for r in screen.rows] == ["demo", "claude", "codex"]
         # demo: working + waiting + failed + done + a removed derailed one; f6a7b8 queued
-        assert row(screen, "demo") == dict(zip(COLUMNS, ("demo", "5", "2", "1", "1", "1", "1", "33%",
-                                                         "8m20s/8m20s", "0.74", "-")))
+        assert row(screen, "demo") == dict(
+            zip(COLUMNS, ("demo", "5", "2", "1", "1", "1", "1", "33%", "8m20s/8m20s", "0.74", "-"), strict=False)
+        )
         codex = row(screen, "codex")
         assert codex["disp"] == "0" and codex["ok"] == "-" and codex["median/mean"] == "-"
         styles = {str(cell.style) for cell in screen.table.get_row("codex")}
@@ -123,8 +141,12 @@ async def test_rows_totals_idle_profiles_and_fired_reasons(tmp_path):
         assert counts == ("7", "1", "2", "3", "17%")
         assert total["median/mean"] == "-/8m20s"  # no median of medians
         fired = [" ".join(line.split()) for line in static_text(screen, "#metrics-fired").splitlines()]
-        assert fired == ["Fired by reason", "demo derailed 1", "claude derailed 1 · timeout 1",
-                         "all derailed 2 · timeout 1"]
+        assert fired == [
+            "Fired by reason",
+            "demo derailed 1",
+            "claude derailed 1 · timeout 1",
+            "all derailed 2 · timeout 1",
+        ]
         # the table fits 80 columns
         assert screen.table.virtual_size.width <= 80
 
@@ -139,10 +161,12 @@ async def test_reload_refresh_and_errors_on_screen(tmp_path, monkeypatch):
         await wait_until(pilot, lambda: screen.loads >= loads + 2, what="the view refreshing by itself")
         # a new agent in the registry shows up without a key press
         with app.sup.registry.transaction() as conn:
-            app.sup.registry.create_task(conn, task_id="c0c0c0", title="New", prompt="new", priority="low",
-                                         profile="codex", now=NOW)
-            app.sup.registry.create_attempt(conn, attempt_id="c0c0c0", task_id="c0c0c0", attempt=1,
-                                            profile="codex", status="queued", now=NOW)
+            app.sup.registry.create_task(
+                conn, task_id="c0c0c0", title="New", prompt="new", priority="low", profile="codex", now=NOW
+            )
+            app.sup.registry.create_attempt(
+                conn, attempt_id="c0c0c0", task_id="c0c0c0", attempt=1, profile="codex", status="queued", now=NOW
+            )
         await wait_until(pilot, lambda: row(screen, "codex")["queued"] == "1", what="the new agent counted")
         assert "dim" not in {str(cell.style) for cell in screen.table.get_row("codex")}
 

@@ -36,8 +36,9 @@ async def open_review(pilot, agent_id: str = "e5f6a7") -> ReviewScreen:
     await settle(pilot, agent_id)
     await pilot.press("v")
     app = pilot.app
-    screen = await wait_until(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.loads and app.screen,
-                              what="the review")
+    screen = await wait_until(
+        pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.loads and app.screen, what="the review"
+    )
     await pilot.pause()
     return screen
 
@@ -49,8 +50,11 @@ def shown(static: Static) -> str:
 async def open_merge(pilot) -> MergeScreen:
     await pilot.press("M")
     app = pilot.app
-    return await wait_until(pilot, lambda: isinstance(app.screen, MergeScreen) and app.screen.plan is not None
-                            and app.screen, what="the merge dialog's dry run")
+    return await wait_until(
+        pilot,
+        lambda: isinstance(app.screen, MergeScreen) and app.screen.plan is not None and app.screen,
+        what="the merge dialog's dry run",
+    )
 
 
 async def test_the_review_lists_the_files_and_shows_each_ones_diff(tmp_path):
@@ -129,8 +133,9 @@ async def test_merge_from_the_review_screen_with_squash_and_a_message(tmp_path):
         assert git(repo, "rev-parse", "main") == git(repo, "rev-parse", "main@{0}")  # a dry run moved nothing
         before = git(repo, "rev-parse", "main")
         await pilot.press("2")  # squash
-        await wait_until(pilot, lambda: dialog.plan.request.strategy == "squash" and not dialog.planning,
-                         what="the squash dry run")
+        await wait_until(
+            pilot, lambda: dialog.plan.request.strategy == "squash" and not dialog.planning, what="the squash dry run"
+        )
         assert "one squashed commit on main" in shown(dialog.query_one("#plan", Static))
         assert git(repo, "rev-parse", "main") == before
         dialog.query_one("#message", Input).focus()
@@ -140,8 +145,11 @@ async def test_merge_from_the_review_screen_with_squash_and_a_message(tmp_path):
         assert git(repo, "log", "-1", "--format=%s", "main") == "Typed utils"
         assert (repo / "docs" / "typing.md").exists() and not (repo / "obsolete.txt").exists()
         assert "merged" in cell_text(app, "e5f6a7", "status")
-        await wait_until(pilot, lambda: "merged into main" in shown(screen.query_one("#review-head", Static)),
-                         what="the review's title")
+        await wait_until(
+            pilot,
+            lambda: "merged into main" in shown(screen.query_one("#review-head", Static)),
+            what="the review's title",
+        )
         assert not screen.check_action("merge", ())  # merged: M is dimmed now
 
 
@@ -155,7 +163,7 @@ async def test_a_failed_agent_is_merged_only_when_confirmed(tmp_path):
         dialog = await open_merge(pilot)
         force = dialog.query_one("#force", Checkbox)
         assert force.display and "it ended failed" in str(force.label)
-        assert "tick \"merge anyway\"" in shown(dialog.query_one("#plan", Static))
+        assert 'tick "merge anyway"' in shown(dialog.query_one("#plan", Static))
         await pilot.press("enter")
         assert app.screen is dialog and force.has_focus  # refused inside the dialog
         await pilot.press("space")
@@ -170,8 +178,9 @@ async def test_keys_the_engine_refuses_are_dimmed_on_the_review_screen(tmp_path)
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await settle(pilot, "a1b2c3")
         await pilot.press("v")  # a1b2c3 is working with a fake branch: the review says why it cannot
-        screen = await wait_until(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.loads
-                                  and app.screen, what="the review")
+        screen = await wait_until(
+            pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.loads and app.screen, what="the review"
+        )
         assert screen.error and screen.error in screen.diff.message
         assert not screen.check_action("merge", ())
         await pilot.press("M")
@@ -202,14 +211,17 @@ async def test_a_conflicting_merge_offers_the_retry_that_is_told_why(jarvis_env)
         assert dialog.plan.conflicts == ["notes/progress.md"]
         assert "conflicts with main in notes/progress.md" in shown(dialog.query_one("#verdict", Static))
         await pilot.press("enter")
-        question = await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen,
-                                    what="the conflict")
+        question = await wait_until(
+            pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen, what="the conflict"
+        )
         assert "conflicts in:\n  notes/progress.md" in question.question and "Nothing was changed" in question.question
         assert git(jarvis_env.repo, "rev-parse", "main") == before
         await pilot.press("y")
-        retried = await wait_until(pilot, lambda: next((a for a in app.agents.values()
-                                                        if a.task_id == done.task_id and a.attempt == 2), None),
-                                   what="the retry")
+        retried = await wait_until(
+            pilot,
+            lambda: next((a for a in app.agents.values() if a.task_id == done.task_id and a.attempt == 2), None),
+            what="the retry",
+        )
         assert "its merge was refused: merge into main: conflicts in notes/progress.md" in retried.retry_context
         await wait_until(pilot, lambda: app.agents[retried.id].status == DONE, what="the retry to finish")
         await app.workers.wait_for_complete()
@@ -228,16 +240,25 @@ async def test_checks_run_from_the_dashboard_and_mark_the_table(jarvis_env):
         for agent in (good, bad):
             app.table.select(agent.id)
             await pilot.press("c")
-        await wait_until(pilot, lambda: app.agents[good.id].check_state == "passed"
-                         and app.agents[bad.id].check_state == "failed", what="both checks")
+        await wait_until(
+            pilot,
+            lambda: app.agents[good.id].check_state == "passed" and app.agents[bad.id].check_state == "failed",
+            what="both checks",
+        )
         await wait_until(pilot, lambda: cell_text(app, bad.id, "marks") == "✗", what="the marks")
         assert cell_text(app, good.id, "marks") == "✓"
-        await wait_until(pilot, lambda: any(n.message.startswith(f"check of {bad.id} failed (exit 3); its output: ")
-                                            for n in app._notifications), what="the failure said")
+        await wait_until(
+            pilot,
+            lambda: any(
+                n.message.startswith(f"check of {bad.id} failed (exit 3); its output: ") for n in app._notifications
+            ),
+            what="the failure said",
+        )
         app.table.select(bad.id)
         await pilot.press("v")
-        screen = await wait_until(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.loads
-                                  and app.screen, what="the review")
+        screen = await wait_until(
+            pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.loads and app.screen, what="the review"
+        )
         assert "check ✗ failed (exit 3)" in shown(screen.query_one("#review-head", Static))
         await app.workers.wait_for_complete()
 
@@ -249,15 +270,20 @@ async def test_agents_editing_the_same_files_are_marked_and_detailed(jarvis_env)
     second = sup.spawn("two #hang", agent="demo", scope=["src/**"])
     app = make_app(sup)
     async with app.run_test(size=(120, 34)) as pilot:
-        await wait_until(pilot, lambda: all(app.agents.get(a.id) and app.agents[a.id].status == WORKING
-                                            for a in (first, second)), what="both working")
-        await wait_until(pilot, lambda: cell_text(app, second.id, "marks") == "↔⚠", timeout=30,
-                         what="the overlap and scope marks")
+        await wait_until(
+            pilot,
+            lambda: all(app.agents.get(a.id) and app.agents[a.id].status == WORKING for a in (first, second)),
+            what="both working",
+        )
+        await wait_until(
+            pilot, lambda: cell_text(app, second.id, "marks") == "↔⚠", timeout=30, what="the overlap and scope marks"
+        )
         assert cell_text(app, first.id, "marks").strip() == "↔"
         app.table.select(second.id)
         await pilot.press("i")
-        detail = await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.data
-                                  and app.screen, what="the details")
+        detail = await wait_until(
+            pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.data and app.screen, what="the details"
+        )
         assert [row["agent"] for row in detail.data.shared] == [first.id]
         assert "notes/progress.md" in detail.data.shared[0]["paths"]
         text = rich_text(detail.overview(detail.data), width=200)

@@ -32,8 +32,9 @@ async def open_review(pilot: Pilot) -> ReviewScreen:
     await settle(pilot, "e5f6a7")
     await pilot.press("v")
     app = pilot.app
-    screen: ReviewScreen = await wait_until(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.loads
-                                            and app.screen, what="the review")
+    screen: ReviewScreen = await wait_until(
+        pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.loads and app.screen, what="the review"
+    )
     await pilot.pause()
     return screen
 
@@ -41,8 +42,9 @@ async def open_review(pilot: Pilot) -> ReviewScreen:
 async def open_merge(pilot: Pilot) -> MergeScreen:
     await pilot.press("M")
     app = pilot.app
-    dialog: MergeScreen = await wait_until(pilot, lambda: isinstance(app.screen, MergeScreen) and app.screen.plan
-                                           and app.screen, what="the dry run")
+    dialog: MergeScreen = await wait_until(
+        pilot, lambda: isinstance(app.screen, MergeScreen) and app.screen.plan and app.screen, what="the dry run"
+    )
     await pilot.pause()
     return dialog
 
@@ -74,8 +76,9 @@ def test_merge_dialog(snap_compare, tmp_path):
         await open_review(pilot)
         dialog = await open_merge(pilot)
         await pilot.press("2")
-        await wait_until(pilot, lambda: dialog.plan.request.strategy == "squash" and not dialog.planning,
-                         what="the squash dry run")
+        await wait_until(
+            pilot, lambda: dialog.plan.request.strategy == "squash" and not dialog.planning, what="the squash dry run"
+        )
         dialog.query_one("#message", Input).value = "Type hints for utils"
         await pilot.pause()
 

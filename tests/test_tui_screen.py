@@ -65,8 +65,16 @@ async def test_filter_by_text_or_status_and_sort(tmp_path):
 
 def test_filter_words():
     agent = type("A", (), {})()
-    for key, value in dict(id="a1b2c3", task_id="a1b2c3", title="Fix the flaky login test", agent="demo",
-                           branch="jarvis/fix", priority="high", status="failed", ticket="PROJ-7").items():
+    for key, value in dict(
+        id="a1b2c3",
+        task_id="a1b2c3",
+        title="Fix the flaky login test",
+        agent="demo",
+        branch="jarvis/fix",
+        priority="high",
+        status="failed",
+        ticket="PROJ-7",
+    ).items():
         setattr(agent, key, value)
     assert matches(agent, "flaky LOGIN")
     assert matches(agent, "proj-7")  # its ticket id too
@@ -113,16 +121,22 @@ async def test_the_log_is_bounded_and_rendered_without_escape_junk(tmp_path):
         pane = app.log_pane
         lines = [strip.text for strip in pane.log.lines]
         # the \r spinner collapsed to what the terminal showed; OSC title and colours not as text
-        assert lines[:3] == ["demo-agent a1b2c3: Write the release notes for 0.2",
-                             "step 1/8: edited notes/progress.md", "step 2/8: edited notes/progress.md"]
+        assert lines[:3] == [
+            "demo-agent a1b2c3: Write the release notes for 0.2",
+            "step 1/8: edited notes/progress.md",
+            "step 2/8: edited notes/progress.md",
+        ]
         assert pane.partial == "- thinking about step 4"
         styled = [seg for strip in pane.log.lines for seg in strip if seg.style and seg.style.color]
         assert styled  # colours kept as styles
         with log_file.open("ab") as fh:
             fh.write(b"\r\n" + b"x\r\n" * (pane.max_lines + 500) + b"last\r\n")
         # more lines written than the pane keeps (each read is capped too): the bound is tested
-        await wait_until(pilot, lambda: pane.lines_written > pane.max_lines and pane.log.lines
-                         and pane.log.lines[-1].text == "last", what="lots of lines, to the last one")
+        await wait_until(
+            pilot,
+            lambda: pane.lines_written > pane.max_lines and pane.log.lines and pane.log.lines[-1].text == "last",
+            what="lots of lines, to the last one",
+        )
         assert len(pane.log.lines) <= pane.max_lines
 
 
@@ -167,8 +181,25 @@ async def test_keys_are_in_the_footer_and_the_palette(tmp_path):
         await pilot.press("ctrl+p")
         await wait_until(pilot, lambda: len(app.screen_stack) == 2, what="the command palette")
         titles = [c.title for c in app.get_system_commands(app.screen_stack[0])]  # as the palette asks
-        for word in ("Spawn", "Fire", "Retry", "fresh", "Send", "Attach", "Remove", "Details", "Diff", "Grid",
-                     "Filter", "Sort", "Metrics", "Review", "Merge", "checks", "Quit"):
+        for word in (
+            "Spawn",
+            "Fire",
+            "Retry",
+            "fresh",
+            "Send",
+            "Attach",
+            "Remove",
+            "Details",
+            "Diff",
+            "Grid",
+            "Filter",
+            "Sort",
+            "Metrics",
+            "Review",
+            "Merge",
+            "checks",
+            "Quit",
+        ):
             assert any(word in t for t in titles), word
 
 
@@ -207,19 +238,27 @@ async def test_the_detail_view_shows_policy_decisions_and_reload_reads_the_agent
         await settle(pilot)
         app.table.select("d4e5f6")  # (no log of its own: settle waits for a1b2c3's)
         await pilot.press("i")
-        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.data is not None,
-                         what="the detail view, loaded")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, DetailScreen) and app.screen.data is not None,
+            what="the detail view, loaded",
+        )
         detail = app.screen
         lines = [" ".join(line.split()) for line in rich_text(detail.overview(detail.data)).splitlines()]
         at = lines.index("Policy decisions")
-        assert lines[at + 1:at + 3] == ["15m50s ago d4e5f6 retry retry 2/3 in 20s (backoff)",
-                                        "15m00s ago d4e5f6 fire ran 90s > max_runtime 60s"]
+        assert lines[at + 1 : at + 3] == [
+            "15m50s ago d4e5f6 retry retry 2/3 in 20s (backoff)",
+            "15m00s ago d4e5f6 fire ran 90s > max_runtime 60s",
+        ]
         # the agent changes while the view is open (here: straight in the registry); r shows it
         reg.update_attempt("d4e5f6", summary="gave up on Bazel")
         await pilot.press("r")
         await wait_until(pilot, lambda: detail.agent.summary == "gave up on Bazel", what="the reloaded record")
-        await wait_until(pilot, lambda: "gave up on Bazel" in rich_text(detail.query_one("#overview-body", Static)
-                                                                        .content), what="the summary on screen")
+        await wait_until(
+            pilot,
+            lambda: "gave up on Bazel" in rich_text(detail.query_one("#overview-body", Static).content),
+            what="the summary on screen",
+        )
         await pilot.press("escape")
         assert len(app.screen_stack) == 1
 
@@ -229,19 +268,30 @@ async def test_quit_says_agents_keep_running(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("q")
-    assert app.return_value == ("2 agents still running on tmux socket jarvis-snapshot (1 queued: they start "
-                                "when an engine runs, e.g. this dashboard); reopen with `jarvis`, list with "
-                                "`jarvis ls`")
+    assert app.return_value == (
+        "2 agents still running on tmux socket jarvis-snapshot (1 queued: they start "
+        "when an engine runs, e.g. this dashboard); reopen with `jarvis`, list with "
+        "`jarvis ls`"
+    )
 
 
 async def test_user_text_with_markup_characters_is_shown_as_typed(tmp_path):
     app = snapshot_app(tmp_path)
     title = "Fix [bold]the[/] parser [/x] and $vars"
     with app.sup.registry.transaction() as conn:
-        app.sup.registry.create_task(conn, task_id="abcdef", title=title, prompt="[y/N] $accent", priority="low",
-                                     profile="demo", now=1.0)
-        app.sup.registry.create_attempt(conn, attempt_id="abcdef", task_id="abcdef", attempt=1, profile="demo",
-                                        status="failed", now=1.0, status_reason="asks: [y/N] [/]")
+        app.sup.registry.create_task(
+            conn, task_id="abcdef", title=title, prompt="[y/N] $accent", priority="low", profile="demo", now=1.0
+        )
+        app.sup.registry.create_attempt(
+            conn,
+            attempt_id="abcdef",
+            task_id="abcdef",
+            attempt=1,
+            profile="demo",
+            status="failed",
+            now=1.0,
+            status_reason="asks: [y/N] [/]",
+        )
         app.sup.registry.add_fire(conn, "abcdef", "dumb", "[/x] wrote [bold]this[/]", None, now=2.0)
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot)
@@ -255,8 +305,11 @@ async def test_user_text_with_markup_characters_is_shown_as_typed(tmp_path):
         assert title in Content.from_markup(str(app.log_pane.border_title)).plain
         assert title in Content.from_markup(str(grid.panes["abcdef"].border_title)).plain
         await pilot.press("g", "i")
-        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.data is not None,
-                         what="the detail view, loaded")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, DetailScreen) and app.screen.data is not None,
+            what="the detail view, loaded",
+        )
         assert title in rich_text(app.screen.query_one("#detail-title", Static).content)
         overview = rich_text(app.screen.overview(app.screen.data))
         assert "[y/N] $accent" in overview and "[/x] wrote [bold]this[/]" in overview

@@ -69,9 +69,14 @@ def test_grid(snap_compare, tmp_path):
         await settle(pilot)
         await pilot.press("g")
         grid = pilot.app.query_one("#grid")
-        await wait_until(pilot, lambda: len(grid.panes) == 6 and all(
-            pane.lines_written for agent_id, pane in grid.panes.items() if agent_id in SNAPSHOT_LOGS),
-            what="six panes and their logs")
+        await wait_until(
+            pilot,
+            lambda: (
+                len(grid.panes) == 6
+                and all(pane.lines_written for agent_id, pane in grid.panes.items() if agent_id in SNAPSHOT_LOGS)
+            ),
+            what="six panes and their logs",
+        )
         await pilot.pause()
 
     assert snap_compare(snapshot_app(tmp_path), terminal_size=(120, 40), run_before=run_before)

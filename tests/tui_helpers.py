@@ -29,8 +29,9 @@ def make_app(sup: Supervisor, **kwargs: Any) -> JarvisApp:
     return JarvisApp(sup, **kwargs)
 
 
-async def wait_until(pilot: Pilot, predicate: Callable[[], Any], *, timeout: float = 20.0,
-                     what: str = "condition") -> Any:
+async def wait_until(
+    pilot: Pilot, predicate: Callable[[], Any], *, timeout: float = 20.0, what: str = "condition"
+) -> Any:
     """Let the app run until ``predicate()`` is truthy (polling, never one long sleep)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -40,8 +41,9 @@ async def wait_until(pilot: Pilot, predicate: Callable[[], Any], *, timeout: flo
         if time.monotonic() > deadline:
             app = pilot.app
             rows = {a.id: a.status for a in getattr(app, "agents", {}).values()}
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; table: {rows}; "
-                                 f"screen: {type(app.screen).__name__}")
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {what}; table: {rows}; screen: {type(app.screen).__name__}"
+            )
         await pilot.pause(0.05)
 
 
@@ -105,15 +107,20 @@ SNAPSHOT_LOG = (
 
 SNAPSHOT_LOGS = {
     "a1b2c3": SNAPSHOT_LOG,
-    "b2c3d4": (b"\x1b[1mdemo-agent b2c3d4: Refactor the config loader\x1b[0m\r\n"
-               b"\x1b[32mstep 1/3: edited config.py\x1b[0m\r\n\x1b[32mstep 2/3: edited config.py\x1b[0m\r\n"
-               b"\x1b[32mstep 3/3: edited tests/test_config.py\x1b[0m\r\n"
-               b"\x1b[33mApply the changes? [y/N] \x1b[0m"),
-    "c3d4e5": (b"\x1b[1mdemo-agent c3d4e5: Fix the flaky login test\x1b[0m\r\n"
-               b"\x1b[31mFAILED tests/test_login.py::test_login - AssertionError\x1b[0m\r\n"
-               b"\x1b[31mfinished with exit code 2\x1b[0m\r\n\r\n[jarvis] agent exited with code 2\r\n"),
-    "e5f6a7": (b"\x1b[1mdemo-agent e5f6a7: Add type hints to utils\x1b[0m\r\n"
-               b"\x1b[32mfinished with exit code 0\x1b[0m\r\n"),
+    "b2c3d4": (
+        b"\x1b[1mdemo-agent b2c3d4: Refactor the config loader\x1b[0m\r\n"
+        b"\x1b[32mstep 1/3: edited config.py\x1b[0m\r\n\x1b[32mstep 2/3: edited config.py\x1b[0m\r\n"
+        b"\x1b[32mstep 3/3: edited tests/test_config.py\x1b[0m\r\n"
+        b"\x1b[33mApply the changes? [y/N] \x1b[0m"
+    ),
+    "c3d4e5": (
+        b"\x1b[1mdemo-agent c3d4e5: Fix the flaky login test\x1b[0m\r\n"
+        b"\x1b[31mFAILED tests/test_login.py::test_login - AssertionError\x1b[0m\r\n"
+        b"\x1b[31mfinished with exit code 2\x1b[0m\r\n\r\n[jarvis] agent exited with code 2\r\n"
+    ),
+    "e5f6a7": (
+        b"\x1b[1mdemo-agent e5f6a7: Add type hints to utils\x1b[0m\r\n\x1b[32mfinished with exit code 0\x1b[0m\r\n"
+    ),
 }
 
 
@@ -147,20 +154,70 @@ class Fixed:
 
 
 SNAPSHOT_AGENTS = (
-    Fixed("a1b2c3", "Write the release notes", "working", NOW - 800, NOW - 754, last_output=NOW - 3,
-          usage=TreeUsage(cpu=12.4, rss=48 * 2**20, procs=3), facts=GitFacts(3, False)),
-    Fixed("b2c3d4", "Refactor the config loader", "waiting", NOW - 400, NOW - 300, last_output=NOW - 95,
-          reason="asks: Apply the changes? [y/N]", priority="high",
-          usage=TreeUsage(cpu=0.0, rss=31 * 2**20, procs=2), facts=GitFacts(2, True)),
-    Fixed("c3d4e5", "Fix the flaky login test", "failed", NOW - 1500, NOW - 1300, ended=NOW - 1100,
-          last_output=NOW - 1100, exit_code=2, reason="exited with code 2", facts=GitFacts(1, False)),
-    Fixed("d4e5f6", "Rewrite the build system in Bazel", "fired", NOW - 2000, NOW - 1990, ended=NOW - 900,
-          last_output=NOW - 905, exit_code=143, reason="fired: derailed (rewrote the build)", profile="claude",
-          attempt=2, facts=GitFacts(7, False), fire=("derailed", "rewrote the build")),
-    Fixed("e5f6a7", "Add type hints to utils", "done", NOW - 3600, NOW - 3500, ended=NOW - 3000,
-          last_output=NOW - 3000, exit_code=0, reason="exited 0", facts=GitFacts(4, False)),
-    Fixed("f6a7b8", "Upgrade the dependencies", "queued", NOW - 60, queue_reason="max_agents 3 reached",
-          priority="low"),
+    Fixed(
+        "a1b2c3",
+        "Write the release notes",
+        "working",
+        NOW - 800,
+        NOW - 754,
+        last_output=NOW - 3,
+        usage=TreeUsage(cpu=12.4, rss=48 * 2**20, procs=3),
+        facts=GitFacts(3, False),
+    ),
+    Fixed(
+        "b2c3d4",
+        "Refactor the config loader",
+        "waiting",
+        NOW - 400,
+        NOW - 300,
+        last_output=NOW - 95,
+        reason="asks: Apply the changes? [y/N]",
+        priority="high",
+        usage=TreeUsage(cpu=0.0, rss=31 * 2**20, procs=2),
+        facts=GitFacts(2, True),
+    ),
+    Fixed(
+        "c3d4e5",
+        "Fix the flaky login test",
+        "failed",
+        NOW - 1500,
+        NOW - 1300,
+        ended=NOW - 1100,
+        last_output=NOW - 1100,
+        exit_code=2,
+        reason="exited with code 2",
+        facts=GitFacts(1, False),
+    ),
+    Fixed(
+        "d4e5f6",
+        "Rewrite the build system in Bazel",
+        "fired",
+        NOW - 2000,
+        NOW - 1990,
+        ended=NOW - 900,
+        last_output=NOW - 905,
+        exit_code=143,
+        reason="fired: derailed (rewrote the build)",
+        profile="claude",
+        attempt=2,
+        facts=GitFacts(7, False),
+        fire=("derailed", "rewrote the build"),
+    ),
+    Fixed(
+        "e5f6a7",
+        "Add type hints to utils",
+        "done",
+        NOW - 3600,
+        NOW - 3500,
+        ended=NOW - 3000,
+        last_output=NOW - 3000,
+        exit_code=0,
+        reason="exited 0",
+        facts=GitFacts(4, False),
+    ),
+    Fixed(
+        "f6a7b8", "Upgrade the dependencies", "queued", NOW - 60, queue_reason="max_agents 3 reached", priority="low"
+    ),
 )
 
 
@@ -172,8 +229,9 @@ class FixedLoop:
         self.usage = usage
 
     def tick(self) -> TickResult:
-        return TickResult(agents=self.sup.agents(), reading=READING, raw_reading=READING, usage=self.usage,
-                          leader=True, at=NOW)
+        return TickResult(
+            agents=self.sup.agents(), reading=READING, raw_reading=READING, usage=self.usage, leader=True, at=NOW
+        )
 
 
 def write_fixed_state(root: Path) -> Supervisor:
@@ -186,23 +244,55 @@ def write_fixed_state(root: Path) -> Supervisor:
     with reg.transaction() as conn:
         for f in SNAPSHOT_AGENTS:
             task_id = f.id if f.attempt == 1 else "0a0b0c"
-            reg.create_task(conn, task_id=task_id, title=f.title, prompt=f"{f.title}.\n\nKeep the diff small.",
-                            priority=f.priority, profile=f.profile, now=f.created)
+            reg.create_task(
+                conn,
+                task_id=task_id,
+                title=f.title,
+                prompt=f"{f.title}.\n\nKeep the diff small.",
+                priority=f.priority,
+                profile=f.profile,
+                now=f.created,
+            )
             fields: dict[str, Any] = {
-                "started_at": f.started, "ended_at": f.ended, "last_output_at": f.last_output,
-                "exit_code": f.exit_code, "status_reason": f.reason, "queue_reason": f.queue_reason,
+                "started_at": f.started,
+                "ended_at": f.ended,
+                "last_output_at": f.last_output,
+                "exit_code": f.exit_code,
+                "status_reason": f.reason,
+                "queue_reason": f.queue_reason,
             }
             if f.started is not None:
-                fields.update(branch=f.branch, base_commit="0123456789abcdef0123456789abcdef01234567",
-                              tmux_session=f"jarvis-{f.id}", pid=1)
+                fields.update(
+                    branch=f.branch,
+                    base_commit="0123456789abcdef0123456789abcdef01234567",
+                    tmux_session=f"jarvis-{f.id}",
+                    pid=1,
+                )
             if f.status in ("working", "waiting"):
                 fields["pane_id"] = f"%{len(f.id)}"
             if f.attempt > 1:
-                reg.create_attempt(conn, attempt_id="0a0b0c", task_id=task_id, attempt=1, profile=f.profile,
-                                   status="failed", now=f.created - 100, ended_at=f.created - 50, exit_code=1,
-                                   status_reason="exited with code 1")
-            reg.create_attempt(conn, attempt_id=f.id, task_id=task_id, attempt=f.attempt, profile=f.profile,
-                               status=f.status, now=f.created, **{k: v for k, v in fields.items() if v is not None})
+                reg.create_attempt(
+                    conn,
+                    attempt_id="0a0b0c",
+                    task_id=task_id,
+                    attempt=1,
+                    profile=f.profile,
+                    status="failed",
+                    now=f.created - 100,
+                    ended_at=f.created - 50,
+                    exit_code=1,
+                    status_reason="exited with code 1",
+                )
+            reg.create_attempt(
+                conn,
+                attempt_id=f.id,
+                task_id=task_id,
+                attempt=f.attempt,
+                profile=f.profile,
+                status=f.status,
+                now=f.created,
+                **{k: v for k, v in fields.items() if v is not None},
+            )
             if f.fire:
                 reg.add_fire(conn, f.id, f.fire[0], f.fire[1], f"refs/jarvis/fired/{f.id}", now=f.ended)
     for agent_id, data in SNAPSHOT_LOGS.items():
@@ -226,7 +316,11 @@ async def settle(pilot: Pilot, select: str = "a1b2c3") -> None:
     assert isinstance(app, JarvisApp)
     await wait_until(pilot, lambda: app.ticks >= 1, timeout=10, what="first tick")
     app.table.select(select)
-    await wait_until(pilot, lambda: app.log_pane.agent_id == select and app.log_pane.lines_written > 0,
-                     timeout=10, what="the log's first read")
+    await wait_until(
+        pilot,
+        lambda: app.log_pane.agent_id == select and app.log_pane.lines_written > 0,
+        timeout=10,
+        what="the log's first read",
+    )
     await pilot.pause()
     await pilot.pause()

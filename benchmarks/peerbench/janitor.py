@@ -21,8 +21,7 @@ from . import procs
 
 RUN_ENV = "JARVIS_BENCH_RUN"
 # Inherited variables that would point our children at someone else's server, config or agent.
-SCRUB = ("TMUX", "TMUX_PANE", "JARVIS_CONFIG", "JARVIS_AGENT_ID", "JARVIS_HOME", "PM2_HOME",
-         "JARVIS_NO_ENGINE")
+SCRUB = ("TMUX", "TMUX_PANE", "JARVIS_CONFIG", "JARVIS_AGENT_ID", "JARVIS_HOME", "PM2_HOME", "JARVIS_NO_ENGINE")
 
 
 def tmux_dir() -> Path:
@@ -124,8 +123,15 @@ class Janitor:
 
 def _quiet(argv: list[str], *, env: dict[str, str] | None = None, timeout: float) -> None:
     try:
-        subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=timeout, check=False)
+        subprocess.run(
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=timeout,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         pass
 
@@ -160,4 +166,3 @@ def _alive(pid: int) -> bool:
             pass
         return False
     return True
-

@@ -43,13 +43,18 @@ def read_proc(pid: int) -> Proc | None:
     except OSError:
         return None
     close = stat.rfind(b")")
-    fields = stat[close + 2:].split()
+    fields = stat[close + 2 :].split()
     cmd = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
     if not cmd:
-        cmd = "[" + stat[stat.find(b"(") + 1:close].decode(errors="replace") + "]"
-    return Proc(pid=pid, ppid=int(fields[1]), start=int(fields[19]),
-                cpu=(int(fields[11]) + int(fields[12])) / CLK_TCK,
-                reaped=(int(fields[13]) + int(fields[14])) / CLK_TCK, cmd=cmd)
+        cmd = "[" + stat[stat.find(b"(") + 1 : close].decode(errors="replace") + "]"
+    return Proc(
+        pid=pid,
+        ppid=int(fields[1]),
+        start=int(fields[19]),
+        cpu=(int(fields[11]) + int(fields[12])) / CLK_TCK,
+        reaped=(int(fields[13]) + int(fields[14])) / CLK_TCK,
+        cmd=cmd,
+    )
 
 
 def snapshot() -> dict[int, Proc]:
@@ -107,14 +112,16 @@ class Stack:
                     continue
                 tree = [snap[p] for p in subtree(kids, child, stop)]
                 has_agent = any(self.is_agent(p) for p in tree)
-                group = (self.split(label, snap[child], has_agent)
-                         if self.split and root not in self.extra_roots else f"{label} children")
+                group = (
+                    self.split(label, snap[child], has_agent)
+                    if self.split and root not in self.extra_roots
+                    else f"{label} children"
+                )
                 for proc in self._without_agents(tree, kids, snap):
                     out[proc.key] = group
         return out
 
-    def _without_agents(self, tree: list[Proc], kids: dict[int, list[int]],
-                        snap: dict[int, Proc]) -> Iterable[Proc]:
+    def _without_agents(self, tree: list[Proc], kids: dict[int, list[int]], snap: dict[int, Proc]) -> Iterable[Proc]:
         skip: set[int] = set()
         for proc in tree:
             if self.is_agent(proc):
@@ -136,9 +143,12 @@ class Usage:
     extra: dict[str, float]  # groups measured but outside the total (e.g. the terminal)
 
     def to_json(self) -> dict[str, object]:
-        return {"seconds": round(self.seconds, 2), "total": round(self.total, 2),
-                "parts": {k: round(v, 2) for k, v in sorted(self.parts.items())},
-                "extra": {k: round(v, 2) for k, v in sorted(self.extra.items())}}
+        return {
+            "seconds": round(self.seconds, 2),
+            "total": round(self.total, 2),
+            "parts": {k: round(v, 2) for k, v in sorted(self.parts.items())},
+            "extra": {k: round(v, 2) for k, v in sorted(self.extra.items())},
+        }
 
 
 def cpu_usage(stack: Stack, seconds: float, *, sleep: Callable[[float], None] = time.sleep) -> Usage:
@@ -197,9 +207,12 @@ class Memory:
     rss_mb: float
 
     def to_json(self) -> dict[str, object]:
-        return {"total_mb": round(self.total_mb, 1), "rss_mb": round(self.rss_mb, 1),
-                "parts_mb": {k: round(v, 1) for k, v in sorted(self.parts_mb.items())},
-                "counts": dict(sorted(self.counts.items()))}
+        return {
+            "total_mb": round(self.total_mb, 1),
+            "rss_mb": round(self.rss_mb, 1),
+            "parts_mb": {k: round(v, 1) for k, v in sorted(self.parts_mb.items())},
+            "counts": dict(sorted(self.counts.items())),
+        }
 
 
 def memory(stack: Stack) -> Memory:

@@ -35,8 +35,21 @@ def record(pid: int, seconds: float, out: Path, *, subprocesses: bool = False) -
     if pyspy is None:
         return {"error": "py-spy not installed (pip install py-spy)"}
     out.parent.mkdir(parents=True, exist_ok=True)
-    argv = [pyspy, "record", "--pid", str(pid), "--duration", str(max(1, round(seconds))), "--rate", "100",
-            "--format", "raw", "--output", str(out), "--nonblocking"]
+    argv = [
+        pyspy,
+        "record",
+        "--pid",
+        str(pid),
+        "--duration",
+        str(max(1, round(seconds))),
+        "--rate",
+        "100",
+        "--format",
+        "raw",
+        "--output",
+        str(out),
+        "--nonblocking",
+    ]
     if subprocesses:
         argv.append("--subprocesses")
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
@@ -61,6 +74,7 @@ def summarise(raw: str, top: int = 15) -> dict[str, Any]:
             path = frame.rpartition(" (")[2].rstrip(")")
             if path.startswith(INTERESTING) and not path.startswith(PLUMBING):
                 inclusive[frame] += n
+
     def pct(counter: Counter[str]) -> list[tuple[str, float]]:
         return [(name, round(100 * n / total, 1)) for name, n in counter.most_common(top)] if total else []
 

@@ -174,14 +174,23 @@ class Table:
         total = lambda v: v["total"]  # noqa: E731
         pct = lambda vs: spread([v["total"] for v in vs], ".1f") + " %"  # noqa: E731
         text, met = self.goal("<= 0.5x mprocs", self.ratio("cpu.dashboard", "jarvis", "mprocs", total), 0.5, "x")
-        dashboard = Row(f"whole stack CPU, {s.agents} agents x {s.rate:g} lines/s, dashboard open",
-                        self.cell("jarvis", "cpu.dashboard", lambda vs: pct(vs) + parts(vs)),
-                        self.cell("pm2", "cpu.dashboard", lambda vs: "pm2 + monit " + pct(vs)),
-                        self.cell("mprocs", "cpu.dashboard", pct), text, met)
+        dashboard = Row(
+            f"whole stack CPU, {s.agents} agents x {s.rate:g} lines/s, dashboard open",
+            self.cell("jarvis", "cpu.dashboard", lambda vs: pct(vs) + parts(vs)),
+            self.cell("pm2", "cpu.dashboard", lambda vs: "pm2 + monit " + pct(vs)),
+            self.cell("mprocs", "cpu.dashboard", pct),
+            text,
+            met,
+        )
         text, met = self.goal("<= 0.8x pm2 daemon", self.ratio("cpu.headless", "jarvis", "pm2", total), 0.8, "x")
-        headless = Row(f"whole stack CPU, {s.agents} agents, headless",
-                       self.cell("jarvis", "cpu.headless", lambda vs: pct(vs) + parts(vs)),
-                       self.cell("pm2", "cpu.headless", lambda vs: "daemon " + pct(vs)), "-", text, met)
+        headless = Row(
+            f"whole stack CPU, {s.agents} agents, headless",
+            self.cell("jarvis", "cpu.headless", lambda vs: pct(vs) + parts(vs)),
+            self.cell("pm2", "cpu.headless", lambda vs: "daemon " + pct(vs)),
+            "-",
+            text,
+            met,
+        )
 
         def part(vs: list[dict[str, Any]], name: str) -> float:
             return median([v["parts"].get(name, 0.0) for v in vs])
@@ -190,15 +199,24 @@ class Table:
             return v["parts"].get("dashboard", 0.0) + v["parts"].get("dashboard children", 0.0)
 
         def idle_text(vs: list[dict[str, Any]]) -> str:
-            return (spread([with_children(v) for v in vs], ".1f") + f" % (own {part(vs, 'dashboard'):.1f}, "
-                    f"children {part(vs, 'dashboard children'):.1f}; "
-                    f"whole stack {median([v['total'] for v in vs]):.1f})")
+            return (
+                spread([with_children(v) for v in vs], ".1f") + f" % (own {part(vs, 'dashboard'):.1f}, "
+                f"children {part(vs, 'dashboard children'):.1f}; "
+                f"whole stack {median([v['total'] for v in vs]):.1f})"
+            )
 
         idle = self.get("cpu.idle", "jarvis")
-        text, met = self.goal("<= 5 % incl. children", median([with_children(v) for v in idle]) if idle else None,
-                              5, " %")
-        idle_row = Row(f"dashboard CPU, {s.idle_agents} idle agents", self.cell("jarvis", "cpu.idle", idle_text),
-                       "-", "-", text, met)
+        text, met = self.goal(
+            "<= 5 % incl. children", median([with_children(v) for v in idle]) if idle else None, 5, " %"
+        )
+        idle_row = Row(
+            f"dashboard CPU, {s.idle_agents} idle agents",
+            self.cell("jarvis", "cpu.idle", idle_text),
+            "-",
+            "-",
+            text,
+            met,
+        )
         return [dashboard, headless, idle_row]
 
     def memory_rows(self) -> list[Row]:
@@ -206,19 +224,36 @@ class Table:
         mb = lambda vs: spread([v["total_mb"] for v in vs], ".0f") + " MB"  # noqa: E731
         key = lambda v: v["total_mb"]  # noqa: E731
         text, met = self.goal("<= 1x pm2 daemon", self.ratio("mem.headless", "jarvis", "pm2", key), 1.0, "x")
-        headless = Row(f"stack memory (PSS), {s.agents} agents, headless",
-                       self.cell("jarvis", "mem.headless", lambda vs: mb(vs) + mem_parts(vs)),
-                       self.cell("pm2", "mem.headless", lambda vs: "daemon " + mb(vs)), "-", text, met)
+        headless = Row(
+            f"stack memory (PSS), {s.agents} agents, headless",
+            self.cell("jarvis", "mem.headless", lambda vs: mb(vs) + mem_parts(vs)),
+            self.cell("pm2", "mem.headless", lambda vs: "daemon " + mb(vs)),
+            "-",
+            text,
+            met,
+        )
         text, met = self.goal("<= 1x pm2 + monit", self.ratio("mem.dashboard", "jarvis", "pm2", key), 1.0, "x")
-        dashboard = Row(f"stack memory (PSS), {s.agents} agents, dashboard open",
-                        self.cell("jarvis", "mem.dashboard", lambda vs: mb(vs) + mem_parts(vs)),
-                        self.cell("pm2", "mem.dashboard", lambda vs: "pm2 + monit " + mb(vs)),
-                        self.cell("mprocs", "mem.dashboard", mb), text, met)
-        per = [(v["parts_mb"].get("launchers", 0) + v["parts_mb"].get("pipes", 0)) / s.agents
-               for v in self.get("mem.headless", "jarvis")]
+        dashboard = Row(
+            f"stack memory (PSS), {s.agents} agents, dashboard open",
+            self.cell("jarvis", "mem.dashboard", lambda vs: mb(vs) + mem_parts(vs)),
+            self.cell("pm2", "mem.dashboard", lambda vs: "pm2 + monit " + mb(vs)),
+            self.cell("mprocs", "mem.dashboard", mb),
+            text,
+            met,
+        )
+        per = [
+            (v["parts_mb"].get("launchers", 0) + v["parts_mb"].get("pipes", 0)) / s.agents
+            for v in self.get("mem.headless", "jarvis")
+        ]
         text, met = self.goal("<= 2 MB", median(per) if per else None, 2.0, " MB")
-        per_agent = Row("memory per agent (launcher + log pipe, PSS)", spread(per, ".1f") + " MB" if per else "-",
-                        "-", "-", text, met)
+        per_agent = Row(
+            "memory per agent (launcher + log pipe, PSS)",
+            spread(per, ".1f") + " MB" if per else "-",
+            "-",
+            "-",
+            text,
+            met,
+        )
         return [headless, dashboard, per_agent]
 
     def paint_row(self) -> Row:
@@ -229,8 +264,14 @@ class Table:
                 paints.append(f"{spread(values, '.2f')} s ({n})")
         idle = self.get("paint.idle", "jarvis")
         text, met = self.goal(f"<= 0.3 s at {s.idle_agents}", median(idle) if idle else None, 0.3, " s")
-        return Row("first paint (agents)", ", ".join(paints) or "-", "-",
-                   self.cell("mprocs", "paint.fleet", lambda vs: f"{spread(vs, '.2f')} s ({s.agents})"), text, met)
+        return Row(
+            "first paint (agents)",
+            ", ".join(paints) or "-",
+            "-",
+            self.cell("mprocs", "paint.fleet", lambda vs: f"{spread(vs, '.2f')} s ({s.agents})"),
+            text,
+            met,
+        )
 
     def latency_rows(self) -> list[Row]:
         s = self.s
@@ -242,22 +283,31 @@ class Table:
             ("latency.flood", "key latency, one agent flooding (+4 idle)", 100),
         ):
             if limit is None:  # no goal: compared with mprocs for information
-                ratio = self.ratio(measure, "jarvis", "mprocs",
-                                   lambda v: percentile(v["samples_ms"], 95) if v["samples_ms"] else 0.0)
+                ratio = self.ratio(
+                    measure, "jarvis", "mprocs", lambda v: percentile(v["samples_ms"], 95) if v["samples_ms"] else 0.0
+                )
                 text, met = (f"info: p95 {ratio:.1f}x mprocs" if ratio else "info"), None
             else:
                 text, met = self.goal(f"p95 <= {limit} ms", latency_p95(self.get(measure, "jarvis")), limit, " ms")
-            rows.append(Row(label, self.cell("jarvis", measure, latency_text), "-",
-                            self.cell("mprocs", measure, latency_text) if measure == "latency.fleet" else "-",
-                            text, met))
+            rows.append(
+                Row(
+                    label,
+                    self.cell("jarvis", measure, latency_text),
+                    "-",
+                    self.cell("mprocs", measure, latency_text) if measure == "latency.fleet" else "-",
+                    text,
+                    met,
+                )
+            )
         return rows
 
     def lines_row(self) -> Row:
         s = self.s
 
         def text(vs: list[dict[str, Any]]) -> str:
-            return " / ".join(str(v["lost"]) + (f" ({v['without_end']} lost their last line)" if v["without_end"]
-                                                else "") for v in vs)
+            return " / ".join(
+                str(v["lost"]) + (f" ({v['without_end']} lost their last line)" if v["without_end"] else "") for v in vs
+            )
 
         def both(tool: str) -> str:
             if tool in self.peers and not self.peers[tool].installed:
@@ -266,27 +316,40 @@ class Table:
 
         lost = [v["lost"] for m in ("lines.flood", "lines.multi") for v in self.get(m, "jarvis")]
         met = (max(lost) == 0) if lost else None
-        return Row(f"lines lost (each round): 1 x {s.flood_lines:,} flooding; {s.agents} x {s.multi_lines:,} "
-                   f"at {s.fast_rate:,}/s", both("jarvis"), both("pm2"),
-                   "n/a (keeps no log)" if self.peers["mprocs"].installed else "not installed",
-                   f"0 at every rate: {'-' if met is None else (OK if met else MISS)}", met)
+        return Row(
+            f"lines lost (each round): 1 x {s.flood_lines:,} flooding; {s.agents} x {s.multi_lines:,} "
+            f"at {s.fast_rate:,}/s",
+            both("jarvis"),
+            both("pm2"),
+            "n/a (keeps no log)" if self.peers["mprocs"].installed else "not installed",
+            f"0 at every rate: {'-' if met is None else (OK if met else MISS)}",
+            met,
+        )
 
     def spawn_row(self) -> Row:
         s = self.s
         entries = self.get("spawn", "jarvis")
         pairs = [p for e in entries for p in e["pairs"]]
         if not pairs:
-            return Row(f"spawn vs raw `git worktree add` + `tmux new-session` ({s.repo_files:,} files)", "-", "-", "-",
-                       "<= 1.15x: -")
+            return Row(
+                f"spawn vs raw `git worktree add` + `tmux new-session` ({s.repo_files:,} files)",
+                "-",
+                "-",
+                "-",
+                "<= 1.15x: -",
+            )
         ratio = median([j / r for j, r in pairs])
-        text = (f"{ratio:.2f}x ({median([j for j, _ in pairs]):.2f} s vs {median([r for _, r in pairs]):.2f} s, "
-                f"pairwise {min(j / r for j, r in pairs):.2f}-{max(j / r for j, r in pairs):.2f})")
+        text = (
+            f"{ratio:.2f}x ({median([j for j, _ in pairs]):.2f} s vs {median([r for _, r in pairs]):.2f} s, "
+            f"pairwise {min(j / r for j, r in pairs):.2f}-{max(j / r for j, r in pairs):.2f})"
+        )
         bursts = [e["burst"] for e in entries if "burst" in e]
         if bursts:
             text += f"; {s.burst} in a row {median([j / r for j, r in bursts]):.2f}x"
         goal, met = self.goal("<= 1.15x", ratio, 1.15, "x")
-        return Row(f"spawn vs raw `git worktree add` + `tmux new-session` ({s.repo_files:,} files)",
-                   text, "-", "-", goal, met)
+        return Row(
+            f"spawn vs raw `git worktree add` + `tmux new-session` ({s.repo_files:,} files)", text, "-", "-", goal, met
+        )
 
 
 def parts(values: list[dict[str, Any]]) -> str:
@@ -333,9 +396,14 @@ def render(meta: dict[str, Any], settings: Settings, rows: list[Row]) -> str:
         "",
         f"Machine: {m['nproc']} cores ({m['cpu']}), {m['ram_gib']} GiB RAM, Linux {m['kernel']}, tmux {m['tmux']}, "
         f"git {m['git']}, Python {m['python']}; {peers}.",
-        "Load average at start: " + " ".join(f"{x:.2f}" for x in m["load_start"])
-        + (f"; 1-min load during the run: {load['min']:.2f}-{load['max']:.2f} (median {load['median']:.2f})"
-           if load else "") + ".",
+        "Load average at start: "
+        + " ".join(f"{x:.2f}" for x in m["load_start"])
+        + (
+            f"; 1-min load during the run: {load['min']:.2f}-{load['max']:.2f} (median {load['median']:.2f})"
+            if load
+            else ""
+        )
+        + ".",
         "",
         "| measure | jarvis | pm2 | mprocs | goal |",
         "| --- | --- | --- | --- | --- |",

@@ -72,7 +72,7 @@ class Bench:
             yield
         except (KeyboardInterrupt, SystemExit):
             raise
-        except Exception as exc:  # noqa: BLE001 - one broken scenario must not lose the others
+        except Exception as exc:
             self.errors.append(f"{what}: {type(exc).__name__}: {exc}")
             self.say(f"  failed: {exc}")
         finally:
@@ -88,7 +88,7 @@ class Bench:
         for r in range(s.rounds):
             self.say(f"round {r + 1} of {s.rounds}")
             if s.wants("cpu", "memory", "paint", "latency"):
-                for tool in tools[r % len(tools):] + tools[:r % len(tools)]:  # rotate: no tool always first
+                for tool in tools[r % len(tools) :] + tools[: r % len(tools)]:  # rotate: no tool always first
                     if tool == "pm2" and not s.wants("cpu", "memory"):
                         continue  # pm2's figures are CPU and memory only (monit's screen is not read)
                     with self.scene(f"{tool}: {s.agents} agents x {s.rate:g} lines/s"):
@@ -107,8 +107,9 @@ class Bench:
             with self.scene(f"jarvis: key latency, {s.agents} agents x {s.fast_rate} lines/s"):
                 self.latency_jarvis("fast", [f"rate={s.fast_rate}"] * s.agents)
             with self.scene("jarvis: key latency, one agent flooding"):
-                self.latency_jarvis("flood", ["rate=0", "rate=0", f"rate=max seconds={self.flood_seconds()}",
-                                              "rate=0", "rate=0"])
+                self.latency_jarvis(
+                    "flood", ["rate=0", "rate=0", f"rate=max seconds={self.flood_seconds()}", "rate=0", "rate=0"]
+                )
         self.janitor.cleanup(final=True)
 
     def flood_seconds(self) -> int:
@@ -168,8 +169,9 @@ class Bench:
     def profile(self, name: str, pid: int) -> None:
         if self.profile_dir is not None:
             self.say(f"  py-spy: {name}")
-            self.record(f"profile.{name}", "jarvis", profile.record(pid, self.settings.window,
-                                                                     self.profile_dir / f"{name}.txt"))
+            self.record(
+                f"profile.{name}", "jarvis", profile.record(pid, self.settings.window, self.profile_dir / f"{name}.txt")
+            )
 
     def measure(self, variant: str, tool: str, stack: procs.Stack) -> None:
         if self.settings.wants("cpu"):
@@ -186,8 +188,9 @@ class Bench:
         stack = JarvisStack(self.janitor, "idle")
         if s.wants("paint"):
             for rep in range(s.rounds):
-                paint, pid = first_paint(term, f"empty{rep}", stack.argv(), [], cwd=str(stack.root),
-                                         env=dash_env(stack))
+                paint, pid = first_paint(
+                    term, f"empty{rep}", stack.argv(), [], cwd=str(stack.root), env=dash_env(stack)
+                )
                 self.record("paint.empty", "jarvis", paint)
                 close_app(term, f"empty{rep}", pid)
         for _ in range(s.idle_agents):
@@ -196,8 +199,9 @@ class Bench:
         talkers_running(s.idle_agents, self.janitor.run_id)
         per_rep = math.ceil(s.samples / s.rounds)
         for rep in range(s.rounds):
-            paint, pid = first_paint(term, f"idle{rep}", stack.argv(), stack.ids, cwd=str(stack.root),
-                                     env=dash_env(stack))
+            paint, pid = first_paint(
+                term, f"idle{rep}", stack.argv(), stack.ids, cwd=str(stack.root), env=dash_env(stack)
+            )
             self.record("paint.idle", "jarvis", paint)
             if paint is None:
                 raise RuntimeError("the dashboard never showed the idle agents")
@@ -218,7 +222,7 @@ class Bench:
         for spec in specs:
             stack.spawn(spec)
         stack.wait_working()
-        paint, pid = first_paint(term, "dash", stack.argv(), stack.ids, cwd=str(stack.root), env=dash_env(stack))
+        paint, _pid = first_paint(term, "dash", stack.argv(), stack.ids, cwd=str(stack.root), env=dash_env(stack))
         if paint is None:
             raise RuntimeError("the dashboard never showed the agents")
         time.sleep(s.warmup)
@@ -247,10 +251,42 @@ class Bench:
             i = next(count)
             start = time.monotonic()
             tree = raw_dir / f"w{i}"
-            subprocess.run(["git", "-C", str(repo), "worktree", "add", "-q", "-b",
-                            f"bench-raw-{self.janitor.run_id}-{r}-{i}", str(tree), "HEAD"], check=True, env=stack.env)
-            subprocess.run(["tmux", "-L", raw_socket, "-f", "/dev/null", "new-session", "-d", "-s", f"w{i}",
-                            "-c", str(tree), PYTHON, TALKER, "rate=0"], check=True, env=stack.env)
+            subprocess.run(
+                [
+                    "git",
+                    "-C",
+                    str(repo),
+                    "worktree",
+                    "add",
+                    "-q",
+                    "-b",
+                    f"bench-raw-{self.janitor.run_id}-{r}-{i}",
+                    str(tree),
+                    "HEAD",
+                ],
+                check=True,
+                env=stack.env,
+            )
+            subprocess.run(
+                [
+                    "tmux",
+                    "-L",
+                    raw_socket,
+                    "-f",
+                    "/dev/null",
+                    "new-session",
+                    "-d",
+                    "-s",
+                    f"w{i}",
+                    "-c",
+                    str(tree),
+                    PYTHON,
+                    TALKER,
+                    "rate=0",
+                ],
+                check=True,
+                env=stack.env,
+            )
             return time.monotonic() - start
 
         def jarvis() -> float:
@@ -267,7 +303,7 @@ class Bench:
         entry: dict[str, Any] = {"pairs": pairs}
         if s.burst > 0:
             runs: dict[str, float] = {}
-            for name, fn in ((("jarvis", jarvis), ("raw", raw)) if r % 2 == 0 else (("raw", raw), ("jarvis", jarvis))):
+            for name, fn in (("jarvis", jarvis), ("raw", raw)) if r % 2 == 0 else (("raw", raw), ("jarvis", jarvis)):
                 start = time.monotonic()
                 for _ in range(s.burst):
                     fn()
@@ -279,8 +315,10 @@ class Bench:
 
     def lines_round(self, tool: str, r: int) -> None:
         s = self.settings
-        for case, count, names in (("flood", s.flood_lines, ["f0"]),
-                                   ("multi", s.multi_lines, [f"m{i:03d}" for i in range(s.agents)])):
+        for case, count, names in (
+            ("flood", s.flood_lines, ["f0"]),
+            ("multi", s.multi_lines, [f"m{i:03d}" for i in range(s.agents)]),
+        ):
             go = self.janitor.tempdir(f"go{case}") / "go"  # all talkers start when this exists
             rate = "max" if case == "flood" else s.fast_rate
             specs = {n: f"rate={rate} count={count} go={go}" for n in names}
@@ -326,8 +364,14 @@ def count_lines(path: Path, tag: str, expected: int) -> tuple[int, bool]:
     return sum(1 for n in seen if n < expected), ended
 
 
-def wait_and_count(logs: dict[str, Path], expected: int, budget: float, *, stall: float = 15.0,
-                   clock: Callable[[], float] = time.monotonic) -> dict[str, int]:
+def wait_and_count(
+    logs: dict[str, Path],
+    expected: int,
+    budget: float,
+    *,
+    stall: float = 15.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, int]:
     """Wait for every talker's END line: up to ``budget`` s, or until the logs have not grown
     for ``stall`` s. Then count what is missing: numbered lines, and END itself (a supervisor
     that drops the last write before a process exits loses exactly that tail)."""
@@ -347,6 +391,9 @@ def wait_and_count(logs: dict[str, Path], expected: int, budget: float, *, stall
     for tag, path in logs.items():
         seen, ended = count_lines(path, tag, expected)
         missing[tag] = expected - seen + (0 if ended else 1)
-    return {"expected": (expected + 1) * len(logs), "lost": sum(missing.values()),
-            "agents_missing_lines": sum(1 for m in missing.values() if m),
-            "without_end": sum(1 for tag, path in logs.items() if not count_lines(path, tag, expected)[1])}
+    return {
+        "expected": (expected + 1) * len(logs),
+        "lost": sum(missing.values()),
+        "agents_missing_lines": sum(1 for m in missing.values() if m),
+        "without_end": sum(1 for tag, path in logs.items() if not count_lines(path, tag, expected)[1]),
+    }

@@ -33,8 +33,9 @@ class Terminal:
         self.tmux("set-option", "-g", "default-terminal", "tmux-256color", check=False)
 
     def tmux(self, *args: str, check: bool = True) -> str:
-        proc = subprocess.run(["tmux", "-L", self.socket, *args], env=self.env, capture_output=True,
-                              text=True, timeout=30, check=False)
+        proc = subprocess.run(
+            ["tmux", "-L", self.socket, *args], env=self.env, capture_output=True, text=True, timeout=30, check=False
+        )
         if check and proc.returncode != 0:
             raise RuntimeError(f"tmux {' '.join(args[:2])} failed: {proc.stderr.strip()}")
         return proc.stdout
@@ -45,8 +46,23 @@ class Terminal:
     def open(self, name: str, argv: list[str], *, cwd: str, env: dict[str, str] | None = None) -> int:
         """Start ``argv`` in a new session; returns the app's pid (the pane's process)."""
         extra = [a for k, v in (env or {}).items() for a in ("-e", f"{k}={v}")]
-        out = self.tmux("new-session", "-d", "-P", "-F", "#{pane_pid}", "-s", name, "-x", str(self.width),
-                        "-y", str(self.height), "-c", cwd, *extra, *argv)
+        out = self.tmux(
+            "new-session",
+            "-d",
+            "-P",
+            "-F",
+            "#{pane_pid}",
+            "-s",
+            name,
+            "-x",
+            str(self.width),
+            "-y",
+            str(self.height),
+            "-c",
+            cwd,
+            *extra,
+            *argv,
+        )
         return int(out.strip())
 
     def close(self, name: str) -> None:
@@ -73,7 +89,7 @@ def styled_lines(capture: str) -> list[tuple[str, list[Style]]]:
         styles: list[Style] = []
         pos = 0
         for match in SGR.finditer(raw):
-            chunk = raw[pos:match.start()]
+            chunk = raw[pos : match.start()]
             text.append(chunk)
             styles.extend([(bg, rev)] * len(chunk))
             pos = match.end()
@@ -104,7 +120,7 @@ def _apply(params: str, bg: object, rev: bool) -> tuple[object, bool]:
         elif code in (38, 48, 58):
             width = 3 if i + 1 < len(codes) and codes[i + 1] == 5 else 5
             if code == 48:
-                bg = tuple(codes[i:i + width])
+                bg = tuple(codes[i : i + width])
             i += width - 1
         i += 1
     return bg, rev
@@ -132,9 +148,18 @@ class Rows:
         return list(seen.items())
 
 
-def first_paint(term: Terminal, name: str, argv: list[str], labels: list[str], *, cwd: str,
-                env: dict[str, str] | None = None, min_rows: int = 10, timeout: float = 60.0,
-                poll: float = 0.005) -> tuple[float | None, int]:
+def first_paint(
+    term: Terminal,
+    name: str,
+    argv: list[str],
+    labels: list[str],
+    *,
+    cwd: str,
+    env: dict[str, str] | None = None,
+    min_rows: int = 10,
+    timeout: float = 60.0,
+    poll: float = 0.005,
+) -> tuple[float | None, int]:
     """Start the app; seconds until min(len(labels), min_rows) labels are on screen (with no
     labels: until something is drawn). Returns (seconds or None on timeout, the app's pid)."""
     rows = Rows(labels)
@@ -143,8 +168,11 @@ def first_paint(term: Terminal, name: str, argv: list[str], labels: list[str], *
     pid = term.open(name, argv, cwd=cwd, env=env)
     while time.monotonic() - start < timeout:
         screen = term.capture(name)
-        painted = (len(rows.find(screen, escapes=False)) >= want if want
-                   else sum(1 for line in screen.splitlines() if line.strip()) >= 3)
+        painted = (
+            len(rows.find(screen, escapes=False)) >= want
+            if want
+            else sum(1 for line in screen.splitlines() if line.strip()) >= 3
+        )
         if painted:
             return time.monotonic() - start, pid
         time.sleep(poll)
@@ -158,12 +186,19 @@ class Latency:
     error: str = ""
 
     def to_json(self) -> dict[str, object]:
-        return {"samples_ms": [round(s, 1) for s in self.samples_ms], "timeouts": self.timeouts,
-                "error": self.error}
+        return {"samples_ms": [round(s, 1) for s in self.samples_ms], "timeouts": self.timeouts, "error": self.error}
 
 
-def key_latency(term: Terminal, name: str, labels: list[str], samples: int, *, timeout: float = 5.0,
-                poll: float = 0.002, pause: tuple[float, float] = (0.05, 0.15)) -> Latency:
+def key_latency(
+    term: Terminal,
+    name: str,
+    labels: list[str],
+    samples: int,
+    *,
+    timeout: float = 5.0,
+    poll: float = 0.002,
+    pause: tuple[float, float] = (0.05, 0.15),
+) -> Latency:
     """Move the cursor row by row (down to the last label, then back up) ``samples`` times and
     time each move until the screen shows it."""
     rows = Rows(labels)
@@ -175,8 +210,9 @@ def key_latency(term: Terminal, name: str, labels: list[str], samples: int, *, t
         return Latency([], 0, "cannot tell the cursor row from the others by its style")
 
     def cursor() -> str | None:
-        hits = [lab for lab, style in rows.find(term.capture(name, escapes=True), escapes=True)
-                if style == cursor_style]
+        hits = [
+            lab for lab, style in rows.find(term.capture(name, escapes=True), escapes=True) if style == cursor_style
+        ]
         return hits[0] if len(hits) == 1 else None
 
     position, step = 0, 1

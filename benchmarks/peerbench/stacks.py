@@ -28,8 +28,12 @@ BENCH_DIR = Path(__file__).resolve().parents[1]
 CHECKOUT = BENCH_DIR.parent
 TALKER = str(BENCH_DIR / "talker.py")
 PYTHON = sys.executable
-GIT_IDENTITY = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
-                "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid"}
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+}
 
 
 def is_talker(proc: procs.Proc) -> bool:
@@ -37,8 +41,9 @@ def is_talker(proc: procs.Proc) -> bool:
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
-                          env={**os.environ, **GIT_IDENTITY}).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env={**os.environ, **GIT_IDENTITY}
+    ).stdout.strip()
 
 
 def make_repo(path: Path, files: int = 1) -> Path:
@@ -137,8 +142,9 @@ class JarvisStack:
         self.socket = janitor.socket(f"jb-{name}-{janitor.run_id}")
         self.repo = repo or make_repo(self.root / "repo", repo_files)
         self.config = self.root / "config.toml"
-        self.config.write_text(JARVIS_CONFIG.format(socket=self.socket, talker=json.dumps(TALKER),
-                                                    repo=json.dumps(str(self.repo))))
+        self.config.write_text(
+            JARVIS_CONFIG.format(socket=self.socket, talker=json.dumps(TALKER), repo=json.dumps(str(self.repo)))
+        )
         path = os.pathsep.join(filter(None, (str(CHECKOUT), os.environ.get("PYTHONPATH"))))
         self.env = janitor.env(PYTHONPATH=path, **GIT_IDENTITY)
         self.ids: list[str] = []
@@ -149,8 +155,16 @@ class JarvisStack:
         return [PYTHON, "-m", "jarvis_tui", *args[:1], "--config", str(self.config), *args[1:]]
 
     def cli(self, *args: str, timeout: float = 120) -> str:
-        proc = subprocess.run(self.argv(*args), env=self.env, cwd=self.root, capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+        proc = subprocess.run(
+            self.argv(*args),
+            env=self.env,
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"jarvis {' '.join(args[:2])} exited {proc.returncode}: {proc.stderr.strip()[-500:]}")
         return proc.stdout
@@ -174,14 +188,26 @@ class JarvisStack:
         return Path(json.loads(self.cli("show", ident, "--json"))["log"])
 
     def tmux_pid(self) -> int | None:
-        proc = subprocess.run(["tmux", "-L", self.socket, "display-message", "-p", "#{pid}"],
-                              capture_output=True, text=True, env=self.env, timeout=30, check=False)
+        proc = subprocess.run(
+            ["tmux", "-L", self.socket, "display-message", "-p", "#{pid}"],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=30,
+            check=False,
+        )
         return int(proc.stdout.strip()) if proc.returncode == 0 and proc.stdout.strip().isdigit() else None
 
     def start_engine(self) -> int:
         log = open(self.root / "engine.out", "wb")  # noqa: SIM115 - lives as long as the engine
-        self.engine = self.janitor.popen(self.argv("engine", "--idle-exit", "0"), env=self.env, cwd=self.root,
-                                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        self.engine = self.janitor.popen(
+            self.argv("engine", "--idle-exit", "0"),
+            env=self.env,
+            cwd=self.root,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         return self.engine.pid
 
     def stop_engine(self) -> None:
@@ -226,12 +252,29 @@ class Pm2Stack:
         self.names: list[str] = []
 
     def start(self, specs: dict[str, str], *, autorestart: bool = True) -> None:
-        apps = [{"name": name, "script": TALKER, "interpreter": PYTHON, "args": [f"tag=T{name}", *spec.split()],
-                 "autorestart": autorestart, "cwd": str(self.root)} for name, spec in specs.items()]
+        apps = [
+            {
+                "name": name,
+                "script": TALKER,
+                "interpreter": PYTHON,
+                "args": [f"tag=T{name}", *spec.split()],
+                "autorestart": autorestart,
+                "cwd": str(self.root),
+            }
+            for name, spec in specs.items()
+        ]
         eco = self.root / "ecosystem.config.js"
         eco.write_text("module.exports = " + json.dumps({"apps": apps}, indent=1) + ";\n")
-        proc = subprocess.run([self.pm2, "start", str(eco)], env=self.env, cwd=self.root, capture_output=True,
-                              text=True, timeout=120, stdin=subprocess.DEVNULL, check=False)
+        proc = subprocess.run(
+            [self.pm2, "start", str(eco)],
+            env=self.env,
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"pm2 start failed: {proc.stderr.strip()[-500:]}")
         self.names += list(specs)
@@ -260,8 +303,9 @@ class MprocsStack:
         assert peer.path is not None
         self.root = janitor.tempdir(f"mprocs-{name}")
         self.names = list(specs)
-        procs_cfg = {n: {"cmd": [PYTHON, TALKER, f"tag=T{n}", *spec.split()], "cwd": str(self.root)}
-                     for n, spec in specs.items()}
+        procs_cfg = {
+            n: {"cmd": [PYTHON, TALKER, f"tag=T{n}", *spec.split()], "cwd": str(self.root)} for n, spec in specs.items()
+        }
         self.config = self.root / "mprocs.yaml"
         self.config.write_text(json.dumps({"procs": procs_cfg}, indent=1))  # JSON is YAML
         self.argv = [peer.path, "--config", str(self.config)]
@@ -283,5 +327,15 @@ def talkers_running(count: int, run_id: str, timeout: float = 60) -> None:
         time.sleep(0.3)
 
 
-__all__ = ["JarvisStack", "Pm2Stack", "MprocsStack", "Peer", "find_peer", "make_repo", "Terminal",
-           "talkers_running", "TALKER", "PYTHON"]
+__all__ = [
+    "PYTHON",
+    "TALKER",
+    "JarvisStack",
+    "MprocsStack",
+    "Peer",
+    "Pm2Stack",
+    "Terminal",
+    "find_peer",
+    "make_repo",
+    "talkers_running",
+]

@@ -20,10 +20,10 @@ import sys
 from collections.abc import Sequence
 
 from ..engine.config import ConfigError, load_config
+from ..engine.git.worktrees import WorktreeError
 from ..engine.registry import RegistryError
 from ..engine.supervisor import SupervisorError
 from ..engine.tmux import TmuxError
-from ..engine.git.worktrees import WorktreeError
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, CliError, emit_json
 from .parser import build_parser, command
 
@@ -60,7 +60,7 @@ def _loop_on_demand(args: argparse.Namespace) -> None:
 
     try:
         handoff(sup)
-    except Exception as exc:  # the command itself succeeded: say it, do not fail it
+    except Exception as exc:  # noqa: BLE001 - the command itself succeeded: say it, do not fail it
         print(f"jarvis: warning: could not start the engine ({exc}); run 'jarvis engine'", file=sys.stderr)
 
 
@@ -74,7 +74,7 @@ def _default_agent(argv: list[str]) -> str | None:
             config = arg.split("=", 1)[1]
     try:
         return load_config(config, check_repo=False).default_profile
-    except Exception:  # no config here, or a broken one: the help names the rule instead
+    except Exception:  # noqa: BLE001 - no config here, or a broken one: the help names the rule instead
         return None
 
 

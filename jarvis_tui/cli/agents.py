@@ -60,9 +60,20 @@ def cmd_spawn(args: argparse.Namespace) -> int:
         return _spawn_dry_run(args)
     prompt = read_prompt(args)
     sup = open_supervisor(args)
-    agent = sup.spawn(prompt, agent=args.agent, title=args.title, priority=args.priority,
-                      after=args.after, max_attempts=args.max_attempts, scope=args.scope, ticket=args.ticket,
-                      base=args.base, hold=args.hold, kind=args.kind, budget=args.budget)
+    agent = sup.spawn(
+        prompt,
+        agent=args.agent,
+        title=args.title,
+        priority=args.priority,
+        after=args.after,
+        max_attempts=args.max_attempts,
+        scope=args.scope,
+        ticket=args.ticket,
+        base=args.base,
+        hold=args.hold,
+        kind=args.kind,
+        budget=args.budget,
+    )
     engine_on_demand(sup, agent)
     return print_new_agent(agent, args.json)
 
@@ -75,8 +86,17 @@ def _spawn_dry_run(args: argparse.Namespace) -> int:
     route = sup.route(args.kind) if args.agent == "auto" else None
     name = route.chosen if route else (args.agent or sup.config.default_profile)
     if prompt is not None:
-        sup.validate_spawn(prompt, agent=name, title=args.title, priority=args.priority, after=args.after,
-                           max_attempts=args.max_attempts, scope=args.scope, kind=args.kind, budget=args.budget)
+        sup.validate_spawn(
+            prompt,
+            agent=name,
+            title=args.title,
+            priority=args.priority,
+            after=args.after,
+            max_attempts=args.max_attempts,
+            scope=args.scope,
+            kind=args.kind,
+            budget=args.budget,
+        )
     else:
         sup.profile(name)
     if args.json:
@@ -94,9 +114,17 @@ def _spawn_dry_run(args: argparse.Namespace) -> int:
     for score in route.ranking:
         note = score.unavailable or ("at max_concurrent" if score.at_limit else "")
         note = note or ("cost estimated" if not score.cost_known else "")
-        table.add_row(("▶ " if score.profile == name else "  ") + score.profile, str(score.successes),
-                      str(score.failures), f"{score.mean:.0%}", f"{score.theta:.2f}", f"{score.cost:.2f}",
-                      duration(score.seconds), "-" if score.unavailable else f"{score.score:.2f}", plain(note))
+        table.add_row(
+            ("▶ " if score.profile == name else "  ") + score.profile,
+            str(score.successes),
+            str(score.failures),
+            f"{score.mean:.0%}",
+            f"{score.theta:.2f}",
+            f"{score.cost:.2f}",
+            duration(score.seconds),
+            "-" if score.unavailable else f"{score.score:.2f}",
+            plain(note),
+        )
     console().print(table)
     return EXIT_OK
 
@@ -123,11 +151,18 @@ def cmd_ls(args: argparse.Namespace) -> int:
         style, symbol = status_style(a.status)
         queued = queue_short(a, now)
         table.add_row(
-            a.id, f"[{style}]{symbol} {a.status}[/]" + (" [dim](removed)[/]" if a.removed else ""),
-            a.agent, a.priority, str(a.attempt),
-            (f"[cyan]{plain(a.ticket)}[/] " if a.ticket else "") + plain(one_line(a.title, 40))
+            a.id,
+            f"[{style}]{symbol} {a.status}[/]" + (" [dim](removed)[/]" if a.removed else ""),
+            a.agent,
+            a.priority,
+            str(a.attempt),
+            (f"[cyan]{plain(a.ticket)}[/] " if a.ticket else "")
+            + plain(one_line(a.title, 40))
             + (f" [dim]· {plain(one_line(queued, 40))}[/]" if queued else ""),
-            plain(a.branch or "-"), duration(a.runtime(now)), ago(a.last_output_at, now), cost_short(a),
+            plain(a.branch or "-"),
+            duration(a.runtime(now)),
+            ago(a.last_output_at, now),
+            cost_short(a),
         )
     console().print(table)
     return EXIT_OK
@@ -177,7 +212,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
         reader.seek_tail(args.lines)
         lines: list[str] = []
         while batch := reader.read():  # bounded chunks; keep only the tail
-            lines = (lines + batch)[-args.lines:]
+            lines = (lines + batch)[-args.lines :]
         _write_lines(lines)
     else:
         while batch := reader.read():  # the whole log, streamed in bounded chunks
@@ -313,8 +348,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         # A report ends the agent's loop as done or failed: from the wrong shell it would mark a
         # running agent finished. Its own session sets JARVIS_AGENT_ID; anything else says --force.
         where = f"agent {mine}'s session" if mine else "outside an agent session"
-        raise CliError(f"refusing to report for {args.id} from {where}: a report ends that agent's run "
-                       "(run it inside the agent's session, or add --force)", EXIT_USAGE)
+        raise CliError(
+            f"refusing to report for {args.id} from {where}: a report ends that agent's run "
+            "(run it inside the agent's session, or add --force)",
+            EXIT_USAGE,
+        )
     sup = open_supervisor(args)
     agent = sup.report(ident, args.status, args.summary or "")
     if args.json:
@@ -346,5 +384,17 @@ def self_id(args: argparse.Namespace) -> str:
     return ident
 
 
-__all__ = ["cmd_attach", "cmd_fire", "cmd_heartbeat", "cmd_logs", "cmd_ls", "cmd_report",
-           "cmd_retry", "cmd_rm", "cmd_send", "cmd_show", "cmd_spawn", "print_new_agent"]
+__all__ = [
+    "cmd_attach",
+    "cmd_fire",
+    "cmd_heartbeat",
+    "cmd_logs",
+    "cmd_ls",
+    "cmd_report",
+    "cmd_retry",
+    "cmd_rm",
+    "cmd_send",
+    "cmd_show",
+    "cmd_spawn",
+    "print_new_agent",
+]

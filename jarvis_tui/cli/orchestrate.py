@@ -27,8 +27,10 @@ def _handoff(sup: Supervisor) -> None:
     try:
         handoff(sup)
     except (TmuxError, OSError) as exc:
-        print(f"jarvis: warning: could not start the engine ({exc}); run 'jarvis engine' so queued agents start",
-              file=sys.stderr)
+        print(
+            f"jarvis: warning: could not start the engine ({exc}); run 'jarvis engine' so queued agents start",
+            file=sys.stderr,
+        )
 
 
 BATCH_ONLY_IN_FILE = ("prompt", "prompt_file", "agent", "title", "after", "max_attempts", "scope", "ticket")
@@ -84,13 +86,17 @@ def cmd_wait(args: argparse.Namespace) -> int:
     for agent in outcome.agents:
         style, symbol = status_style(agent.status)
         reason = queue_short(agent, time.time()) or agent.status_reason or ""
-        out.print(f"{agent.id}  [{style}]{symbol} {agent.status}[/]  {plain(one_line(agent.title, 50))}"
-                  + (f" [dim]· {plain(one_line(reason, 60))}[/]" if reason else ""))
+        out.print(
+            f"{agent.id}  [{style}]{symbol} {agent.status}[/]  {plain(one_line(agent.title, 50))}"
+            + (f" [dim]· {plain(one_line(reason, 60))}[/]" if reason else "")
+        )
     if outcome.word == "timeout":
         print(f"jarvis: timed out after {args.timeout:g}s", file=sys.stderr)
     elif outcome.word == "ended_otherwise":
-        print(f"jarvis: {', '.join(outcome.otherwise)} can no longer reach {', '.join(args.until or ['ended'])}",
-              file=sys.stderr)
+        print(
+            f"jarvis: {', '.join(outcome.otherwise)} can no longer reach {', '.join(args.until or ['ended'])}",
+            file=sys.stderr,
+        )
     return outcome.code
 
 
@@ -101,8 +107,7 @@ def cmd_note(args: argparse.Namespace) -> int:
         raise CliError("no task: run inside an agent's session (JARVIS_AGENT_ID) or pass --task ID", EXIT_USAGE)
     sup = open_supervisor(args)
     by_agent = not args.task or args.task == mine
-    note = sup.add_note(args.task or str(mine), text, tag=args.tag, author="" if by_agent else "cli",
-                        by_agent=by_agent)
+    note = sup.add_note(args.task or str(mine), text, tag=args.tag, author="" if by_agent else "cli", by_agent=by_agent)
     if args.json:
         emit_json(note.to_json())
     else:
@@ -159,21 +164,28 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
         if args.json:
             emit_json([a.to_json() for a in started])
         else:
-            print("\n".join(f"started {a.id} ({a.priority}, {a.agent}): {one_line(a.title, 60)}" for a in started)
-                  or "nothing to start now (jarvis dispatch --dry-run says why)")
+            print(
+                "\n".join(f"started {a.id} ({a.priority}, {a.agent}): {one_line(a.title, 60)}" for a in started)
+                or "nothing to start now (jarvis dispatch --dry-run says why)"
+            )
         return EXIT_OK
     plan = sup.dispatch_preview()
     if args.json:
         emit_json(plan)
         return EXIT_OK
     out = console()
-    out.print(f"[dim]{plan['running']}/{plan['max_agents']} running · CPU {plan['reading']['cpu']:.0f}% "
-              f"RAM {plan['reading']['ram']:.0f}%[/]")
+    out.print(
+        f"[dim]{plan['running']}/{plan['max_agents']} running · CPU {plan['reading']['cpu']:.0f}% "
+        f"RAM {plan['reading']['ram']:.0f}%[/]"
+    )
     if not plan["queue"]:
         out.print("nothing queued")
     for entry in plan["queue"]:
-        what = "[green]would start[/]" if entry["would_start"] else (
-            "[magenta]would block[/]" if entry["would_block"] else "[dim]waits[/]")
+        what = (
+            "[green]would start[/]"
+            if entry["would_start"]
+            else ("[magenta]would block[/]" if entry["would_block"] else "[dim]waits[/]")
+        )
         why = f" · {plain(entry['queue']['kind'])}: {plain(entry['queue']['text'])}" if entry["queue"] else ""
         out.print(f"{entry['id']}  {what}  {entry['priority']:<8} {plain(one_line(entry['title'], 50))}{why}")
     if plan["held"]:

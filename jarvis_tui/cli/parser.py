@@ -27,11 +27,14 @@ def command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
     run.__name__ = name
     return run
 
+
 ID_HELP = "agent id: any unique prefix of it (see jarvis ls)"
-PRIORITY_HELP = ("which queued agent starts first when a slot frees up: " + " before ".join(PRIORITIES)
-                 + " (default: medium)")
+PRIORITY_HELP = (
+    "which queued agent starts first when a slot frees up: " + " before ".join(PRIORITIES) + " (default: medium)"
+)
 REASON_HELP = "why, recorded for jarvis stats and told to a retry: " + "; ".join(
-    f"{reason} ({help_text})" for reason, help_text in FIRE_REASONS.items())
+    f"{reason} ({help_text})" for reason, help_text in FIRE_REASONS.items()
+)
 
 BATCH_HELP = """batch files (--batch FILE, '-' for stdin):
   {"strategy": "parallel", "base": "feature/login",
@@ -45,14 +48,16 @@ BATCH_HELP = """batch files (--batch FILE, '-' for stdin):
 
 EXAMPLES: dict[str, tuple[str, ...]] = {
     "init": ("jarvis init", "jarvis init --agents claude,codex", "jarvis init --repo ../project --exclude-config"),
-    "spawn": ("jarvis spawn 'Fix the flaky login test'",
-              "jarvis spawn -a claude -p high -t 'Login fix' --prompt-file task.md",
-              "echo 'Add type hints to utils.py' | jarvis spawn -",
-              "jarvis spawn --agent auto --kind test --budget 2.50 'Add tests for the parser'",
-              "jarvis spawn --agent auto --kind review --dry-run      (the ranking, nothing spawned)",
-              "jarvis spawn --ticket PROJ-7 --hold 'Migrate the billing tables'",
-              "jarvis spawn --after ab12 --after cd34 'Summarise the analyses: {findings}'",
-              "jarvis spawn --batch tasks.json --json      (the batch file format: below)"),
+    "spawn": (
+        "jarvis spawn 'Fix the flaky login test'",
+        "jarvis spawn -a claude -p high -t 'Login fix' --prompt-file task.md",
+        "echo 'Add type hints to utils.py' | jarvis spawn -",
+        "jarvis spawn --agent auto --kind test --budget 2.50 'Add tests for the parser'",
+        "jarvis spawn --agent auto --kind review --dry-run      (the ranking, nothing spawned)",
+        "jarvis spawn --ticket PROJ-7 --hold 'Migrate the billing tables'",
+        "jarvis spawn --after ab12 --after cd34 'Summarise the analyses: {findings}'",
+        "jarvis spawn --batch tasks.json --json      (the batch file format: below)",
+    ),
     "ls": ("jarvis ls", "jarvis ls --status waiting --status failed --json"),
     "show": ("jarvis show ab12", "jarvis show ab12cd --json"),
     "logs": ("jarvis logs ab12 -n 50", "jarvis logs ab12 --follow", "jarvis logs ab12 --screen"),
@@ -62,15 +67,23 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "retry": ("jarvis retry ab12", "jarvis retry ab12 --fresh"),
     "rm": ("jarvis rm ab12", "jarvis rm ab12 cd34 ef56 --json"),
     "heartbeat": ("jarvis heartbeat --note 'running the test suite'      (inside the agent's session)",),
-    "report": ("jarvis report --status done --summary 'fixed the login test'      (inside the agent's session)",
-               "jarvis report --state waiting --reason 'which database should I use?'",
-               "jarvis report --id ab12cd --status failed --force      (from elsewhere, on purpose)"),
-    "doctor": ("jarvis doctor", "jarvis doctor --fix     # end orphans, preserve and remove orphan worktrees",
-               "jarvis doctor --adopt   # rebuild a lost registry from the agents' records"),
+    "report": (
+        "jarvis report --status done --summary 'fixed the login test'      (inside the agent's session)",
+        "jarvis report --state waiting --reason 'which database should I use?'",
+        "jarvis report --id ab12cd --status failed --force      (from elsewhere, on purpose)",
+    ),
+    "doctor": (
+        "jarvis doctor",
+        "jarvis doctor --fix     # end orphans, preserve and remove orphan worktrees",
+        "jarvis doctor --adopt   # rebuild a lost registry from the agents' records",
+    ),
     "review": ("jarvis review ab12", "jarvis review ab12 --diff src/app.py", "jarvis review ab12 --json"),
     "check": ("jarvis check ab12", "jarvis check ab12 --no-wait"),
-    "merge": ("jarvis merge ab12", "jarvis merge ab12 --squash -m 'Login fix' --delete-branch",
-              "jarvis merge ab12 --rebase --into release --dry-run"),
+    "merge": (
+        "jarvis merge ab12",
+        "jarvis merge ab12 --squash -m 'Login fix' --delete-branch",
+        "jarvis merge ab12 --rebase --into release --dry-run",
+    ),
     "conflicts": ("jarvis conflicts", "jarvis conflicts --json"),
     "prune": ("jarvis prune --dry-run", "jarvis prune --merged --older-than 7d"),
     "engine": ("jarvis engine", "jarvis engine --once --json"),
@@ -78,15 +91,22 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "profiles": ("jarvis profiles", "jarvis profiles --toml claude >> config.toml", "jarvis profiles --json"),
     "tui": ("jarvis", "jarvis --config ~/work/jarvis.toml tui"),
     "demo": ("jarvis demo", "jarvis demo --keep"),
-    "wait": ("jarvis wait ab12", "jarvis wait ab12 cd34 --until done --timeout 600 --json",
-             "jarvis wait ab12 cd34 ef56 --any --until waiting,ended"),
-    "note": ("jarvis note 'the token refresh path is untested' --tag risk      (inside an agent's session)",
-             "jarvis note --task ab12 'use the v2 API'      (from outside: on that agent's task)"),
+    "wait": (
+        "jarvis wait ab12",
+        "jarvis wait ab12 cd34 --until done --timeout 600 --json",
+        "jarvis wait ab12 cd34 ef56 --any --until waiting,ended",
+    ),
+    "note": (
+        "jarvis note 'the token refresh path is untested' --tag risk      (inside an agent's session)",
+        "jarvis note --task ab12 'use the v2 API'      (from outside: on that agent's task)",
+    ),
     "notes": ("jarvis notes", "jarvis notes --task ab12 --tag risk --json"),
     "release": ("jarvis release ab12",),
     "dispatch": ("jarvis dispatch --dry-run", "jarvis dispatch --dry-run --json", "jarvis dispatch"),
-    "mcp": ("claude mcp add jarvis -- jarvis mcp --config /path/to/config.toml",
-            "jarvis mcp --config config.toml      (speaks MCP on stdin/stdout; started by the MCP client)"),
+    "mcp": (
+        "claude mcp add jarvis -- jarvis mcp --config /path/to/config.toml",
+        "jarvis mcp --config config.toml      (speaks MCP on stdin/stdout; started by the MCP client)",
+    ),
 }
 
 
@@ -100,26 +120,40 @@ def agent_help(default_agent: str | None) -> str:
 
 def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
-                        help="config file (default: $JARVIS_CONFIG, else ./config.toml)")
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="config file (default: $JARVIS_CONFIG, else ./config.toml)",
+    )
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="machine-readable output")
 
     parser = argparse.ArgumentParser(
-        prog="jarvis", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="jarvis",
+        parents=[common],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Supervise long-running coding agents: each in its own tmux session and git worktree.",
         epilog="With no command, opens the dashboard. Exit codes: 0 ok, 1 failed, 2 bad input/config, "
-               "3 unknown id.\n\nexamples:\n  jarvis demo\n  jarvis spawn 'Fix the flaky login test'\n  jarvis",
+        "3 unknown id.\n\nexamples:\n  jarvis demo\n  jarvis spawn 'Fix the flaky login test'\n  jarvis",
     )
     parser.add_argument("--version", action="version", version=f"jarvis-tui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def add(name: str, func: Callable[[argparse.Namespace], int], help: str, *, json_flag: bool = True,
-            **kwargs: Any) -> argparse.ArgumentParser:
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], help: str, *, json_flag: bool = True, **kwargs: Any
+    ) -> argparse.ArgumentParser:
         parents = [common, as_json] if json_flag else [common]
         epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
-        p = sub.add_parser(name, parents=parents, help=help, description=help, epilog=epilog,
-                           formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+        p = sub.add_parser(
+            name,
+            parents=parents,
+            help=help,
+            description=help,
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            **kwargs,
+        )
         p.set_defaults(func=func)
         return p
 
@@ -127,11 +161,18 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", default="config.toml", help="where to write (default ./config.toml)")
     p.add_argument("--repo", default=".", help="the git repository agents will work on (default .)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
-    p.add_argument("--exclude-config", action="store_true",
-                   help="keep the config out of git: add it to the repository's .git/info/exclude")
-    p.add_argument("--agents", metavar="LIST",
-                   help="ready profiles to write, comma-separated: " + ", ".join(ALL_PRESETS)
-                        + " (default: all of them; see jarvis profiles)")
+    p.add_argument(
+        "--exclude-config",
+        action="store_true",
+        help="keep the config out of git: add it to the repository's .git/info/exclude",
+    )
+    p.add_argument(
+        "--agents",
+        metavar="LIST",
+        help="ready profiles to write, comma-separated: "
+        + ", ".join(ALL_PRESETS)
+        + " (default: all of them; see jarvis profiles)",
+    )
 
     p = add("spawn", command("agents", "cmd_spawn"), "start an agent on a new worktree and branch (prints its id)")
     p.epilog = (p.epilog or "") + "\n\n" + BATCH_HELP
@@ -140,29 +181,62 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--agent", "-a", metavar="PROFILE", help=agent_help(default_agent))
     p.add_argument("--title", "-t", help="short title (default: the prompt's first line)")
     p.add_argument("--priority", "-p", choices=PRIORITIES, default="medium", help=PRIORITY_HELP)
-    p.add_argument("--after", action="append", metavar="ID",
-                   help="start only when that agent's task is done (any unique prefix of its id); repeatable or "
-                        "a comma list: it starts when ALL are done, and is blocked if one fails or is fired. "
-                        "{findings} in the prompt becomes what they recorded with jarvis note")
-    p.add_argument("--max-attempts", type=int, metavar="N", help="automatic attempts on failure (overrides the profile)")
-    p.add_argument("--scope", action="append", metavar="GLOB",
-                   help="files this agent may edit (gitignore-style, repeatable, e.g. 'src/auth/**'); it waits "
-                        "while a running agent's scope overlaps, and writes outside it are flagged")
-    p.add_argument("--ticket", metavar="T", help="an external ticket id (e.g. PROJ-7): shown everywhere, and in the "
-                                               "branch name jarvis/<ticket>-<slug>-<id>")
-    p.add_argument("--hold", action="store_true",
-                   help="record it as held: never dispatched until 'jarvis release ID' (a ticket kept for a person)")
-    p.add_argument("--base", metavar="REV", help="the branch or commit to start from (default: [supervisor] base), "
-                                                 "e.g. the orchestrator's current branch")
-    p.add_argument("--batch", metavar="FILE",
-                   help="spawn every task of a JSON batch file ('-': stdin), all checked before any is created")
-    p.add_argument("--kind", metavar="KIND",
-                   help="what sort of task this is (review, test, refactor, research... free text): routing and "
-                        "jarvis stats --by kind learn per kind")
-    p.add_argument("--budget", type=float, metavar="USD",
-                   help="USD this agent may spend (priced from its transcript); more and it is fired as budget")
-    p.add_argument("--dry-run", action="store_true",
-                   help="check the request and say what would run (with --agent auto: the ranking); spawn nothing")
+    p.add_argument(
+        "--after",
+        action="append",
+        metavar="ID",
+        help="start only when that agent's task is done (any unique prefix of its id); repeatable or "
+        "a comma list: it starts when ALL are done, and is blocked if one fails or is fired. "
+        "{findings} in the prompt becomes what they recorded with jarvis note",
+    )
+    p.add_argument(
+        "--max-attempts", type=int, metavar="N", help="automatic attempts on failure (overrides the profile)"
+    )
+    p.add_argument(
+        "--scope",
+        action="append",
+        metavar="GLOB",
+        help="files this agent may edit (gitignore-style, repeatable, e.g. 'src/auth/**'); it waits "
+        "while a running agent's scope overlaps, and writes outside it are flagged",
+    )
+    p.add_argument(
+        "--ticket",
+        metavar="T",
+        help="an external ticket id (e.g. PROJ-7): shown everywhere, and in the "
+        "branch name jarvis/<ticket>-<slug>-<id>",
+    )
+    p.add_argument(
+        "--hold",
+        action="store_true",
+        help="record it as held: never dispatched until 'jarvis release ID' (a ticket kept for a person)",
+    )
+    p.add_argument(
+        "--base",
+        metavar="REV",
+        help="the branch or commit to start from (default: [supervisor] base), e.g. the orchestrator's current branch",
+    )
+    p.add_argument(
+        "--batch",
+        metavar="FILE",
+        help="spawn every task of a JSON batch file ('-': stdin), all checked before any is created",
+    )
+    p.add_argument(
+        "--kind",
+        metavar="KIND",
+        help="what sort of task this is (review, test, refactor, research... free text): routing and "
+        "jarvis stats --by kind learn per kind",
+    )
+    p.add_argument(
+        "--budget",
+        type=float,
+        metavar="USD",
+        help="USD this agent may spend (priced from its transcript); more and it is fired as budget",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the request and say what would run (with --agent auto: the ranking); spawn nothing",
+    )
 
     p = add("ls", command("agents", "cmd_ls"), "list agents (latest attempt of each task)")
     p.add_argument("--all", action="store_true", help="include removed agents and earlier attempts")
@@ -176,10 +250,13 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("-f", "--follow", action="store_true", help="keep printing until the agent ends")
     p.add_argument("-n", "--lines", type=int, default=0, metavar="N", help="only the last N lines")
     p.add_argument("--raw", action="store_true", help="the raw terminal stream, escapes and all")
-    p.add_argument("--screen", action="store_true",
-                   help="the pane as it looks now (for full-screen agents such as Claude Code)")
+    p.add_argument(
+        "--screen", action="store_true", help="the pane as it looks now (for full-screen agents such as Claude Code)"
+    )
 
-    p = add("attach", command("agents", "cmd_attach"), "attach to an agent's tmux session (detach: ctrl-q)", json_flag=False)
+    p = add(
+        "attach", command("agents", "cmd_attach"), "attach to an agent's tmux session (detach: ctrl-q)", json_flag=False
+    )
     p.add_argument("id", help=ID_HELP)
     p.add_argument("--print", action="store_true", help="print the tmux command instead of running it")
 
@@ -188,40 +265,65 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("text", help="the text; '-' reads stdin")
     p.add_argument("--no-enter", action="store_true", help="do not press Enter after the text")
 
-    p = add("fire", command("agents", "cmd_fire"), "stop an agent, preserve all its work to refs/jarvis/fired/<id>, record why")
+    p = add(
+        "fire",
+        command("agents", "cmd_fire"),
+        "stop an agent, preserve all its work to refs/jarvis/fired/<id>, record why",
+    )
     p.add_argument("id", help=ID_HELP)
     p.add_argument("--reason", "-r", required=True, choices=FIRE_REASONS, metavar="REASON", help=REASON_HELP)
     p.add_argument("--note", "-m", help="free text kept with the fire record")
 
-    p = add("retry", command("agents", "cmd_retry"), "a new attempt of an ended agent's task (from its files, or --fresh)")
+    p = add(
+        "retry", command("agents", "cmd_retry"), "a new attempt of an ended agent's task (from its files, or --fresh)"
+    )
     p.add_argument("id", help=ID_HELP)
     p.add_argument("--fresh", action="store_true", help="start from base instead of the last attempt's files")
 
-    p = add("rm", command("agents", "cmd_rm"), "clean up finished agents (branch and uncommitted work are kept); "
-                                 "tries every id, exits non-zero if any was refused")
+    p = add(
+        "rm",
+        command("agents", "cmd_rm"),
+        "clean up finished agents (branch and uncommitted work are kept); "
+        "tries every id, exits non-zero if any was refused",
+    )
     p.add_argument("ids", nargs="+", metavar="ID", help=ID_HELP + "; several may be given")
 
-    self_help = ("this agent's id (default: $JARVIS_AGENT_ID, which its session sets; "
-                 "an id is for scripts acting for an agent)")
+    self_help = (
+        "this agent's id (default: $JARVIS_AGENT_ID, which its session sets; an id is for scripts acting for an agent)"
+    )
     p = add("heartbeat", command("agents", "cmd_heartbeat"), "(for agents) I am alive; resets silence detection")
     p.add_argument("--note", help="what I am doing")
     p.add_argument("--id", help=self_help)
 
-    p = add("report", command("agents", "cmd_report"), "(for agents) report my outcome (--status: ends my run as done or "
-                                         "failed) or what I am doing (--state: working, waiting for input, idle)")
+    p = add(
+        "report",
+        command("agents", "cmd_report"),
+        "(for agents) report my outcome (--status: ends my run as done or "
+        "failed) or what I am doing (--state: working, waiting for input, idle)",
+    )
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--status", choices=("done", "failed"), help="the outcome: ends the run")
-    what.add_argument("--state", choices=STATES,
-                      help="what I am doing now; outranks what jarvis reads off my screen until my output moves on")
+    what.add_argument(
+        "--state",
+        choices=STATES,
+        help="what I am doing now; outranks what jarvis reads off my screen until my output moves on",
+    )
     p.add_argument("--summary", help="with --status: one line on what was done")
     p.add_argument("--reason", help="with --state: why (e.g. the question I am asking)")
-    p.add_argument("--via", default="agent", metavar="NAME",
-                   help="who reports: agent (default), or the tool whose hook calls this (claude: reads the hook's "
-                        "JSON on stdin; codex: the JSON argument Codex appends)")
+    p.add_argument(
+        "--via",
+        default="agent",
+        metavar="NAME",
+        help="who reports: agent (default), or the tool whose hook calls this (claude: reads the hook's "
+        "JSON on stdin; codex: the JSON argument Codex appends)",
+    )
     p.add_argument("payload", nargs="?", help=argparse.SUPPRESS)  # Codex's notify appends its JSON here
     p.add_argument("--id", help=self_help + "; another agent's id needs --force with --status")
-    p.add_argument("--force", action="store_true",
-                   help="report --status for --id from outside that agent's session (it ends that agent's run)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="report --status for --id from outside that agent's session (it ends that agent's run)",
+    )
 
     p = add("review", command("review", "cmd_review"), "what an agent changed, and whether it merges into the base now")
     p.add_argument("id", help=ID_HELP)
@@ -229,70 +331,135 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--diff", action="store_true", help="print the patch instead")
     p.add_argument("path", nargs="?", help="with --diff: only this file")
 
-    p = add("check", command("review", "cmd_check"), "run the configured checks ([review] check) on a copy of an agent's work")
+    p = add(
+        "check",
+        command("review", "cmd_check"),
+        "run the configured checks ([review] check) on a copy of an agent's work",
+    )
     p.add_argument("id", help=ID_HELP)
     p.add_argument("--no-wait", action="store_true", help="start it and return; the result shows in ls and review")
     p.add_argument("--timeout", type=float, metavar="S", help="stop waiting after S seconds (the check goes on)")
 
-    p = add("merge", command("review", "cmd_merge"), "merge an ended agent's work into the base branch (nothing changes on conflict)")
+    p = add(
+        "merge",
+        command("review", "cmd_merge"),
+        "merge an ended agent's work into the base branch (nothing changes on conflict)",
+    )
     p.add_argument("id", help=ID_HELP)
     how = p.add_mutually_exclusive_group()
     how.add_argument("--squash", dest="strategy", action="store_const", const="squash", help="one commit")
-    how.add_argument("--rebase", dest="strategy", action="store_const", const="rebase",
-                     help="replay its commits onto the branch")
+    how.add_argument(
+        "--rebase", dest="strategy", action="store_const", const="rebase", help="replay its commits onto the branch"
+    )
     how.add_argument("--no-ff", dest="strategy", action="store_const", const="no-ff", help="always a merge commit")
     p.set_defaults(strategy="merge")
     p.add_argument("--into", metavar="BRANCH", help="target branch (default: [supervisor] base)")
     p.add_argument("-m", "--message", help="commit message")
     p.add_argument("--dry-run", action="store_true", help="check everything, change nothing")
-    p.add_argument("--include-uncommitted", action="store_true",
-                   help="also merge files the agent left uncommitted (from a snapshot of them)")
+    p.add_argument(
+        "--include-uncommitted",
+        action="store_true",
+        help="also merge files the agent left uncommitted (from a snapshot of them)",
+    )
     p.add_argument("--force-ended", action="store_true", help="merge a failed or fired agent too")
     p.add_argument("--delete-branch", action="store_true", help="delete the agent's branch once fully merged")
 
-    add("conflicts", command("review", "cmd_conflicts"), "live agents editing the same files, and whether merging both conflicts")
+    add(
+        "conflicts",
+        command("review", "cmd_conflicts"),
+        "live agents editing the same files, and whether merging both conflicts",
+    )
 
-    p = add("prune", command("review", "cmd_prune"), "delete refs of removed or merged agents whose work is contained elsewhere")
+    p = add(
+        "prune",
+        command("review", "cmd_prune"),
+        "delete refs of removed or merged agents whose work is contained elsewhere",
+    )
     p.add_argument("--merged", action="store_true", help="only agents that were merged")
     p.add_argument("--older-than", metavar="AGE", help="only agents that ended longer ago (e.g. 7d, 12h)")
     p.add_argument("--dry-run", action="store_true", help="say what would be deleted")
 
-    p = add("doctor", command("setup", "cmd_doctor"), "check tmux, git, config, registry and orphans (changes nothing without a flag)")
-    p.add_argument("--fix", action="store_true",
-                   help="end orphan sessions and processes; preserve orphan worktrees to refs/jarvis/orphan/* "
-                        "and remove them")
-    p.add_argument("--adopt", action="store_true",
-                   help="rebuild a lost or corrupt registry from the agents' records (sessions/<id>/spec.json)")
-    p = add("engine", command("engine_stats", "cmd_engine"),
-            "run the engine loop without a dashboard: queue, retries, timeouts, guards")
+    p = add(
+        "doctor",
+        command("setup", "cmd_doctor"),
+        "check tmux, git, config, registry and orphans (changes nothing without a flag)",
+    )
+    p.add_argument(
+        "--fix",
+        action="store_true",
+        help="end orphan sessions and processes; preserve orphan worktrees to refs/jarvis/orphan/* and remove them",
+    )
+    p.add_argument(
+        "--adopt",
+        action="store_true",
+        help="rebuild a lost or corrupt registry from the agents' records (sessions/<id>/spec.json)",
+    )
+    p = add(
+        "engine",
+        command("engine_stats", "cmd_engine"),
+        "run the engine loop without a dashboard: queue, retries, timeouts, guards",
+    )
     p.add_argument("--once", action="store_true", help="one tick, then exit")
     p.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between ticks (default 1)")
-    p.add_argument("--idle-exit", type=float, default=60.0, metavar="S",
-                   help="exit after S seconds with nothing active or queued (default 60; 0: never)")
-    p = add("stats", command("engine_stats", "cmd_stats"),
-            "per-profile metrics: dispatched, done, failed, fired, success rate, time, tokens, cost")
-    p.add_argument("--by", choices=("profile", "kind"), default="profile",
-                   help="kind: per task kind and profile (what --agent auto learns from), and time to done alone "
-                        "versus alongside other agents")
-    p = add("profiles", command("setup", "cmd_profiles"),
-            "the ready profiles for Claude Code, Codex, Gemini CLI, Aider and OpenCode, and whether each is installed")
+    p.add_argument(
+        "--idle-exit",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="exit after S seconds with nothing active or queued (default 60; 0: never)",
+    )
+    p = add(
+        "stats",
+        command("engine_stats", "cmd_stats"),
+        "per-profile metrics: dispatched, done, failed, fired, success rate, time, tokens, cost",
+    )
+    p.add_argument(
+        "--by",
+        choices=("profile", "kind"),
+        default="profile",
+        help="kind: per task kind and profile (what --agent auto learns from), and time to done alone "
+        "versus alongside other agents",
+    )
+    p = add(
+        "profiles",
+        command("setup", "cmd_profiles"),
+        "the ready profiles for Claude Code, Codex, Gemini CLI, Aider and OpenCode, and whether each is installed",
+    )
     p.add_argument("--toml", metavar="NAME", help="print one preset as a config table")
     add("tui", command("setup", "cmd_tui"), "open the dashboard (the default command)", json_flag=False)
-    p = add("demo", command("setup", "cmd_demo"), "scratch repo + three demo agents + the dashboard (no LLM CLI needed)",
-            json_flag=False)
+    p = add(
+        "demo",
+        command("setup", "cmd_demo"),
+        "scratch repo + three demo agents + the dashboard (no LLM CLI needed)",
+        json_flag=False,
+    )
     p.add_argument("--keep", action="store_true", help="keep the scratch folder and agents after quitting")
-    p.add_argument("--no-tui", action="store_true",
-                   help="set up and spawn, print the config path, do not open the dashboard")
-    p = add("wait", command("orchestrate", "cmd_wait"),
-            "block until agents reach a state; exit 0 reached, 1 one ended otherwise, 124 timeout")
-    p.add_argument("ids", nargs="+", metavar="ID", help=ID_HELP + "; several may be given (a wait follows each "
-                                                                 "task across its automatic retries)")
-    p.add_argument("--until", action="append", metavar="STATE", help="what to wait for (default: ended): "
-                   + UNTIL_HELP + "; a comma list or repeated means any of them")
+    p.add_argument(
+        "--no-tui", action="store_true", help="set up and spawn, print the config path, do not open the dashboard"
+    )
+    p = add(
+        "wait",
+        command("orchestrate", "cmd_wait"),
+        "block until agents reach a state; exit 0 reached, 1 one ended otherwise, 124 timeout",
+    )
+    p.add_argument(
+        "ids",
+        nargs="+",
+        metavar="ID",
+        help=ID_HELP + "; several may be given (a wait follows each task across its automatic retries)",
+    )
+    p.add_argument(
+        "--until",
+        action="append",
+        metavar="STATE",
+        help="what to wait for (default: ended): " + UNTIL_HELP + "; a comma list or repeated means any of them",
+    )
     p.add_argument("--any", action="store_true", help="return when ANY agent reaches it (default: all)")
     p.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds (exit 124)")
 
-    p = add("note", command("orchestrate", "cmd_note"), "(for agents) record a finding on my task, for the tasks after it")
+    p = add(
+        "note", command("orchestrate", "cmd_note"), "(for agents) record a finding on my task, for the tasks after it"
+    )
     p.add_argument("text", help="the finding; '-' reads stdin")
     p.add_argument("--tag", metavar="T", help="a one-word label (e.g. risk, todo, api)")
     p.add_argument("--task", metavar="ID", help="record it on this agent's task instead (from outside a session)")
@@ -304,9 +471,17 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
     p = add("release", command("orchestrate", "cmd_release"), "dispatch a held task (spawn --hold): it joins the queue")
     p.add_argument("ids", nargs="+", metavar="ID", help=ID_HELP)
 
-    p = add("dispatch", command("orchestrate", "cmd_dispatch"),
-            "start queued agents that admission allows now; --dry-run: what would start, and why the rest wait")
+    p = add(
+        "dispatch",
+        command("orchestrate", "cmd_dispatch"),
+        "start queued agents that admission allows now; --dry-run: what would start, and why the rest wait",
+    )
     p.add_argument("--dry-run", action="store_true", help="change nothing: only say what would happen")
 
-    add("mcp", command("orchestrate", "cmd_mcp"), "serve jarvis to an orchestrating agent over MCP (stdio)", json_flag=False)
+    add(
+        "mcp",
+        command("orchestrate", "cmd_mcp"),
+        "serve jarvis to an orchestrating agent over MCP (stdio)",
+        json_flag=False,
+    )
     return parser

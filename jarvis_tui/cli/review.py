@@ -27,12 +27,16 @@ def cmd_review(args: argparse.Namespace) -> int:
     out = console()
     preview = found.preview
     colour = {"clean": "green", "conflicts": "red", "already merged": "blue"}.get(str(preview.status), "")
-    out.print(f"[bold]{agent.id}[/] ({agent.status}) against [bold]{plain(found.into)}[/] "
-              f"at {found.target_tip[:10]}: [{colour}]{plain(preview.summary)}[/]")
+    out.print(
+        f"[bold]{agent.id}[/] ({agent.status}) against [bold]{plain(found.into)}[/] "
+        f"at {found.target_tip[:10]}: [{colour}]{plain(preview.summary)}[/]"
+    )
     if agent.check:
         out.print(f"  check: {agent.check}")
-    out.print(f"  {len(found.commits)} commit(s) ahead" + ("; uncommitted changes included below" if found.uncommitted
-                                                           else ""))
+    out.print(
+        f"  {len(found.commits)} commit(s) ahead"
+        + ("; uncommitted changes included below" if found.uncommitted else "")
+    )
     for commit in found.commits[:20]:
         out.print(f"    {commit.sha[:10]} {plain(commit.subject)} [dim]({plain(commit.author)})[/]")
     out.print(f"  {len(found.files)} file(s):")
@@ -67,9 +71,16 @@ def cmd_merge(args: argparse.Namespace) -> int:
     sup = open_supervisor(args)
     sup.reconcile()
     try:
-        merged = sup.merge(args.id, strategy=args.strategy, into=args.into, message=args.message,
-                           dry_run=args.dry_run, include_uncommitted=args.include_uncommitted,
-                           force_ended=args.force_ended, delete_branch=args.delete_branch)
+        merged = sup.merge(
+            args.id,
+            strategy=args.strategy,
+            into=args.into,
+            message=args.message,
+            dry_run=args.dry_run,
+            include_uncommitted=args.include_uncommitted,
+            force_ended=args.force_ended,
+            delete_branch=args.delete_branch,
+        )
     except MergeConflict as exc:
         if args.json:
             emit_json({"error": str(exc), "exit_code": EXIT_FAILED, "conflicts": exc.paths})
@@ -96,8 +107,9 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
         print("no two live agents touch the same files")
         return EXIT_OK
     for pair in pairs:
-        verdict = (f"would CONFLICT in {', '.join(pair['conflicting_paths'])}" if pair["conflict"]
-                   else "would merge cleanly")
+        verdict = (
+            f"would CONFLICT in {', '.join(pair['conflicting_paths'])}" if pair["conflict"] else "would merge cleanly"
+        )
         print(f"{pair['agents'][0]} and {pair['agents'][1]}: {len(pair['paths'])} shared path(s), {verdict}")
         for path in pair["paths"][:10]:
             print(f"    {path}")
@@ -115,8 +127,11 @@ def parse_age(text: str) -> float:
 
 def cmd_prune(args: argparse.Namespace) -> int:
     sup = open_supervisor(args)
-    rows = sup.prune(merged_only=args.merged, older_than=parse_age(args.older_than) if args.older_than else None,
-                     dry_run=args.dry_run)
+    rows = sup.prune(
+        merged_only=args.merged,
+        older_than=parse_age(args.older_than) if args.older_than else None,
+        dry_run=args.dry_run,
+    )
     if args.json:
         emit_json(rows)
         return EXIT_OK

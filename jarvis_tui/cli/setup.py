@@ -18,8 +18,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         agents = presets.parse_names(args.agents) if args.agents is not None else list(presets.ALL)
     except ValueError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
-    path, notes = init_config(Path(args.path), force=args.force, repo=args.repo, exclude_config=args.exclude_config,
-                              agents=agents)
+    path, notes = init_config(
+        Path(args.path), force=args.force, repo=args.repo, exclude_config=args.exclude_config, agents=agents
+    )
     if args.json:
         emit_json({"config": str(path), "notes": notes})
     else:
@@ -60,13 +61,23 @@ def cmd_profiles(args: argparse.Namespace) -> int:
     for column in ("PRESET", "PROGRAM", "INSTALLED", "IN CONFIG", "MODEL", "COST/H", "SIGNALS", "TOKENS", "ROLE"):
         table.add_column(column, no_wrap=column != "ROLE")
     for row in rows:
-        table.add_row(row["name"], row["program"], "[green]yes[/]" if row["installed"] else "[red]no[/]",
-                      "yes" if row["configured"] else "-", plain(row["model"] or "-"), f"{row['cost_weight']:g}",
-                      plain(row["hooks"] or "screen"), plain(row["transcripts"] or "estimate"), plain(row["role"]))
+        table.add_row(
+            row["name"],
+            row["program"],
+            "[green]yes[/]" if row["installed"] else "[red]no[/]",
+            "yes" if row["configured"] else "-",
+            plain(row["model"] or "-"),
+            f"{row['cost_weight']:g}",
+            plain(row["hooks"] or "screen"),
+            plain(row["transcripts"] or "estimate"),
+            plain(row["role"]),
+        )
     out = console()
     out.print(table)
-    out.print("[dim]add one: jarvis profiles --toml NAME >> config.toml · a new config with some: "
-              "jarvis init --agents claude,codex[/]")
+    out.print(
+        "[dim]add one: jarvis profiles --toml NAME >> config.toml · a new config with some: "
+        "jarvis init --agents claude,codex[/]"
+    )
     return EXIT_OK
 
 

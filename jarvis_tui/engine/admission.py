@@ -74,13 +74,20 @@ def dependency_state(agent: Agent, tasks_latest: dict[str, Agent]) -> Decision |
         else:
             pending.append((task, str(dep.status)))
     if ended:
+
         def said(dep: Agent) -> str:
             reason = (dep.status_reason or "").removeprefix(f"{dep.status}: ")  # not "fired (fired: ...)"
             return f"{dep.task_id} {dep.status}" + (f" ({reason})" if reason else "")
 
         text = ("dependency " if len(ended) == 1 else "dependencies ") + ", ".join(said(d) for d in ended)
-        return no("dependency", text, block=True, task=ended[0].task_id, status=str(ended[0].status),
-                  blocked_by=[{"task": d.task_id, "status": str(d.status)} for d in ended])
+        return no(
+            "dependency",
+            text,
+            block=True,
+            task=ended[0].task_id,
+            status=str(ended[0].status),
+            blocked_by=[{"task": d.task_id, "status": str(d.status)} for d in ended],
+        )
     if not pending:
         return None
     waiting = ", ".join(f"{task} ({status})" for task, status in pending)
@@ -88,8 +95,13 @@ def dependency_state(agent: Agent, tasks_latest: dict[str, Agent]) -> Decision |
         text = f"waiting for task {waiting}"
     else:
         text = f"waiting for {len(pending)} of {len(deps)} tasks: {waiting}"
-    return no("dependency", text, task=pending[0][0], status=pending[0][1],
-              waiting_for=[{"task": task, "status": status} for task, status in pending])
+    return no(
+        "dependency",
+        text,
+        task=pending[0][0],
+        status=pending[0][1],
+        waiting_for=[{"task": task, "status": status} for task, status in pending],
+    )
 
 
 def ahead_of(agent: Agent, queued: Iterable[Agent]) -> list[Agent]:
@@ -98,18 +110,30 @@ def ahead_of(agent: Agent, queued: Iterable[Agent]) -> list[Agent]:
     return [a for a in queued if a.id != agent.id and priority_key(a) < mine and not waits_on_itself(a.queue)]
 
 
-def admit(agent: Agent, config: Config, active: Iterable[Agent], *, now: float,
-          reading: SystemReading | None = None, last_start_at: float | None = None,
-          tasks_latest: dict[str, Agent] | None = None, ahead: Sequence[Agent] = (),
-          scope_held: tuple[str, str] | None = None, budget_spent: Daily | None = None) -> Decision:
+def admit(
+    agent: Agent,
+    config: Config,
+    active: Iterable[Agent],
+    *,
+    now: float,
+    reading: SystemReading | None = None,
+    last_start_at: float | None = None,
+    tasks_latest: dict[str, Agent] | None = None,
+    ahead: Sequence[Agent] = (),
+    scope_held: tuple[str, str] | None = None,
+    budget_spent: Daily | None = None,
+) -> Decision:
     dependency = dependency_state(agent, tasks_latest or {})
     if dependency is not None:
         return dependency
     profile = config.profiles.get(agent.agent)
     if agent.not_before is not None and now < agent.not_before:
         limit_attempts = agent.max_attempts or (profile.max_attempts if profile is not None else 1)
-        return no("backoff", f"retry {agent.attempt}/{limit_attempts} in {math.ceil(agent.not_before - now)}s (backoff)",
-                  until=agent.not_before)
+        return no(
+            "backoff",
+            f"retry {agent.attempt}/{limit_attempts} in {math.ceil(agent.not_before - now)}s (backoff)",
+            until=agent.not_before,
+        )
     if scope_held is not None:
         pattern, holder = scope_held
         return no("scope", f"scope {pattern} held by {holder}", pattern=pattern, holder=holder)
@@ -119,34 +143,59 @@ def admit(agent: Agent, config: Config, active: Iterable[Agent], *, now: float,
     if agent.batch and agent.batch_width:
         mates = sum(1 for a in running if a.batch == agent.batch)
         if mates >= agent.batch_width:
-            return no("batch", f"batch {agent.batch}: {mates} of its tasks running (width {agent.batch_width})",
-                      batch=agent.batch, width=agent.batch_width)
+            return no(
+                "batch",
+                f"batch {agent.batch}: {mates} of its tasks running (width {agent.batch_width})",
+                batch=agent.batch,
+                width=agent.batch_width,
+            )
     limit = config.supervisor.max_agents
     if len(running) >= limit:
         return no("capacity", f"max_agents {limit} reached", limit=limit)
     if profile is not None and profile.max_concurrent:
         same = sum(1 for a in running if a.agent == agent.agent)
         if same >= profile.max_concurrent:
-            return no("profile", f"profile {agent.agent}: max_concurrent {profile.max_concurrent}",
-                      profile=agent.agent, limit=profile.max_concurrent)
+            return no(
+                "profile",
+                f"profile {agent.agent}: max_concurrent {profile.max_concurrent}",
+                profile=agent.agent,
+                limit=profile.max_concurrent,
+            )
     if reading is not None:
         res = config.resources
         zone = system_zone(reading, res)
         if zone == DANGER:
             if reading.ram >= res.ram_danger:
-                return no("resources", f"RAM {reading.ram:.0f}% >= danger {res.ram_danger:.0f}%",
-                          resource="ram", value=round(reading.ram, 1), limit=res.ram_danger)
-            return no("resources", f"CPU {reading.cpu:.0f}% >= danger {res.cpu_danger:.0f}%",
-                      resource="cpu", value=round(reading.cpu, 1), limit=res.cpu_danger)
+                return no(
+                    "resources",
+                    f"RAM {reading.ram:.0f}% >= danger {res.ram_danger:.0f}%",
+                    resource="ram",
+                    value=round(reading.ram, 1),
+                    limit=res.ram_danger,
+                )
+            return no(
+                "resources",
+                f"CPU {reading.cpu:.0f}% >= danger {res.cpu_danger:.0f}%",
+                resource="cpu",
+                value=round(reading.cpu, 1),
+                limit=res.cpu_danger,
+            )
         if zone == WARNING and last_start_at is not None and now - last_start_at < res.warning_interval:
             wait = res.warning_interval - (now - last_start_at)
-            return no("warning", f"warning zone (CPU {reading.cpu:.0f}%, RAM {reading.ram:.0f}%): "
-                                 f"next start in {wait:.0f}s", until=last_start_at + res.warning_interval,
-                      cpu=round(reading.cpu, 1), ram=round(reading.ram, 1))
+            return no(
+                "warning",
+                f"warning zone (CPU {reading.cpu:.0f}%, RAM {reading.ram:.0f}%): next start in {wait:.0f}s",
+                until=last_start_at + res.warning_interval,
+                cpu=round(reading.cpu, 1),
+                ram=round(reading.ram, 1),
+            )
     if ahead:
         plural = "s" if len(ahead) != 1 else ""
-        return no("order", f"behind {len(ahead)} queued agent{plural} of equal or higher priority",
-                  ahead=[a.id for a in ahead])
+        return no(
+            "order",
+            f"behind {len(ahead)} queued agent{plural} of equal or higher priority",
+            ahead=[a.id for a in ahead],
+        )
     return Decision(True)
 
 

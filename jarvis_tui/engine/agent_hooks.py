@@ -46,8 +46,23 @@ CLAUDE_HOOKS: tuple[tuple[str, str | None, str], ...] = (
 
 def report_argv(sup: Supervisor, agent_id: str, state: str, via: str) -> list[str]:
     """``jarvis report --state STATE`` for one agent, runnable from any environment."""
-    return ["env", f"PYTHONPATH={PACKAGE_ROOT}", "JARVIS_NO_ENGINE=1", sys.executable, "-m", "jarvis_tui",
-            "--config", str(sup.config.path), "report", "--id", agent_id, "--state", state, "--via", via]
+    return [
+        "env",
+        f"PYTHONPATH={PACKAGE_ROOT}",
+        "JARVIS_NO_ENGINE=1",
+        sys.executable,
+        "-m",
+        "jarvis_tui",
+        "--config",
+        str(sup.config.path),
+        "report",
+        "--id",
+        agent_id,
+        "--state",
+        state,
+        "--via",
+        via,
+    ]
 
 
 def settings_path(sup: Supervisor, agent_id: str) -> str:
@@ -119,5 +134,14 @@ def hook_reason(via: str, state: str, payload: str | None) -> str:
     return state
 
 
-__all__ = ["CLAUDE_HOOKS", "SETTINGS_FILE", "claude_settings", "codex_notify", "hook_reason", "placeholders",
-           "prepare", "report_argv", "settings_path"]
+__all__ = [
+    "CLAUDE_HOOKS",
+    "SETTINGS_FILE",
+    "claude_settings",
+    "codex_notify",
+    "hook_reason",
+    "placeholders",
+    "prepare",
+    "report_argv",
+    "settings_path",
+]

@@ -82,8 +82,13 @@ class Spawned:
 
     def to_json(self) -> dict[str, Any]:
         """``jarvis spawn --batch --json`` and the MCP ``spawn_batch`` result."""
-        return {"batch": self.batch, "strategy": self.strategy, "width": self.width, "base": self.base,
-                "agents": [a.to_json() for a in self.agents]}
+        return {
+            "batch": self.batch,
+            "strategy": self.strategy,
+            "width": self.width,
+            "base": self.base,
+            "agents": [a.to_json() for a in self.agents],
+        }
 
 
 def load(text: str | bytes) -> Any:
@@ -109,7 +114,7 @@ def check(sup: Supervisor, data: Any) -> Batch:
     if isinstance(data, list):
         data = {"tasks": data}
     if not isinstance(data, dict):
-        raise BatchError("batch: expected a JSON object with \"tasks\" (or a list of tasks)")
+        raise BatchError('batch: expected a JSON object with "tasks" (or a list of tasks)')
     unknown = sorted(set(data) - set(BATCH_KEYS))
     if unknown:
         raise BatchError(f"batch: unknown key {unknown[0]!r} (known: {', '.join(BATCH_KEYS)})")
@@ -123,7 +128,7 @@ def check(sup: Supervisor, data: Any) -> Batch:
         raise BatchError(f"batch: {problem}")
     raw = data.get("tasks")
     if not isinstance(raw, list) or not raw:
-        raise BatchError("batch: \"tasks\" must be a non-empty list")
+        raise BatchError('batch: "tasks" must be a non-empty list')
     if len(raw) > MAX_TASKS:
         raise BatchError(f"batch: {len(raw)} tasks, over the limit of {MAX_TASKS}")
     names: dict[str, int] = {}
@@ -137,11 +142,12 @@ def check(sup: Supervisor, data: Any) -> Batch:
     return Batch(strategy=strategy, base=base, tasks=planned)
 
 
-def _check_task(sup: Supervisor, task: Any, index: int, count: int, names: dict[str, int], base: str | None,
-                strategy: str) -> Planned:
+def _check_task(
+    sup: Supervisor, task: Any, index: int, count: int, names: dict[str, int], base: str | None, strategy: str
+) -> Planned:
     where = f"tasks[{index}]"
     if not isinstance(task, dict):
-        raise BatchError(f"{where}: expected an object with at least a \"prompt\"")
+        raise BatchError(f'{where}: expected an object with at least a "prompt"')
     unknown = sorted(set(task) - set(TASK_KEYS))
     if unknown:
         raise BatchError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(TASK_KEYS)})")
@@ -159,7 +165,7 @@ def _check_task(sup: Supervisor, task: Any, index: int, count: int, names: dict[
     local: list[int] = []
     outside: list[str] = []
     refs = task.get("after")
-    for ref in (refs if isinstance(refs, list) else [] if refs is None else [refs]):
+    for ref in refs if isinstance(refs, list) else [] if refs is None else [refs]:
         if isinstance(ref, int) and not isinstance(ref, bool):
             if not 0 <= ref < count or ref == index:
                 raise BatchError(f"{where}: after {ref}: not another task of this batch (0 to {count - 1})")
@@ -177,10 +183,20 @@ def _check_task(sup: Supervisor, task: Any, index: int, count: int, names: dict[
     if strategy == "sequential" and index > 0:
         local.append(index - 1)
     try:
-        spec = spawn.validate(sup, task["prompt"], agent=task.get("agent"), title=task.get("title"),
-                              priority=task.get("priority") or "medium", after=outside, max_attempts=max_attempts,
-                              scope=scope, ticket=task.get("ticket"), kind=task.get("kind"), base=None,
-                              hold=bool(task.get("hold", False)))
+        spec = spawn.validate(
+            sup,
+            task["prompt"],
+            agent=task.get("agent"),
+            title=task.get("title"),
+            priority=task.get("priority") or "medium",
+            after=outside,
+            max_attempts=max_attempts,
+            scope=scope,
+            ticket=task.get("ticket"),
+            kind=task.get("kind"),
+            base=None,
+            hold=bool(task.get("hold", False)),
+        )
     except UnknownAgent as exc:
         raise UnknownAgent(f"{where}: after: {exc}") from None
     except SupervisorError as exc:
@@ -199,9 +215,10 @@ def _refuse_cycles(planned: Sequence[Planned]) -> None:
         path.append(i)
         for j in planned[i].local:
             if state.get(j) == 1:
-                loop = [*path[path.index(j):], j]
-                raise BatchError("batch: a cycle in after: " + " after ".join(f"tasks[{k}]" for k in loop)
-                                 + "; nothing was created")
+                loop = [*path[path.index(j) :], j]
+                raise BatchError(
+                    "batch: a cycle in after: " + " after ".join(f"tasks[{k}]" for k in loop) + "; nothing was created"
+                )
             if state.get(j) is None:
                 visit(j)
         path.pop()
@@ -232,10 +249,22 @@ def _order(planned: Sequence[Planned]) -> list[int]:
 
 def width_now(sup: Supervisor, batch: Batch) -> int:
     """How many of the batch's ready tasks admission would start right now (at least 1)."""
-    probes = [Agent(id=f"probe{i}", task_id=f"probe{i}", title=p.spec.title, prompt=p.spec.prompt,
-                    agent=p.spec.profile, priority=p.spec.priority, status=QUEUED, attempt=1,
-                    created_at=sup.clock() + i * 1e-6, scope=list(p.spec.scope))
-              for i, p in enumerate(batch.tasks) if not p.local and not p.spec.after and not p.spec.hold]
+    probes = [
+        Agent(
+            id=f"probe{i}",
+            task_id=f"probe{i}",
+            title=p.spec.title,
+            prompt=p.spec.prompt,
+            agent=p.spec.profile,
+            priority=p.spec.priority,
+            status=QUEUED,
+            attempt=1,
+            created_at=sup.clock() + i * 1e-6,
+            scope=list(p.spec.scope),
+        )
+        for i, p in enumerate(batch.tasks)
+        if not p.local and not p.spec.after and not p.spec.hold
+    ]
     entries = dispatch.preview(sup, extra=probes)
     return max(1, sum(1 for e in entries if e.start and e.agent.id.startswith("probe")))
 
@@ -258,10 +287,28 @@ def spawn_batch(sup: Supervisor, data: Any) -> Spawned:
         for i in _order(batch.tasks):
             planned = batch.tasks[i]
             deps = [*planned.spec.after, *(ids[j] for j in planned.local)]
-            spawn.record(sup, conn, planned.spec, task_id=ids[i], now=now + i * 1e-6, after=deps, batch=batch_id,
-                         batch_width=width)
-        sup.registry.add_event("batch", None, None, conn=conn, now=now, batch=batch_id, strategy=batch.strategy,
-                               width=width, base=batch.base, tasks=ids)
+            spawn.record(
+                sup,
+                conn,
+                planned.spec,
+                task_id=ids[i],
+                now=now + i * 1e-6,
+                after=deps,
+                batch=batch_id,
+                batch_width=width,
+            )
+        sup.registry.add_event(
+            "batch",
+            None,
+            None,
+            conn=conn,
+            now=now,
+            batch=batch_id,
+            strategy=batch.strategy,
+            width=width,
+            base=batch.base,
+            tasks=ids,
+        )
         for agent_id, planned in zip(ids, batch.tasks, strict=True):
             if not planned.spec.hold:
                 _, claim = sup.admit(agent_id, order=True)
@@ -273,8 +320,13 @@ def spawn_batch(sup: Supervisor, data: Any) -> Spawned:
             sup.start(agent_id, claim)
         except SupervisorError as exc:  # recorded as failed by the start itself; the others go on
             log.warning("%s could not start: %s", agent_id, exc)
-    return Spawned(batch=batch_id, strategy=batch.strategy, width=width, base=batch.base,
-                   agents=[sup.registry.get(agent_id) for agent_id in ids])
+    return Spawned(
+        batch=batch_id,
+        strategy=batch.strategy,
+        width=width,
+        base=batch.base,
+        agents=[sup.registry.get(agent_id) for agent_id in ids],
+    )
 
 
 def _new_batch_id(sup: Supervisor) -> str:
@@ -284,5 +336,15 @@ def _new_batch_id(sup: Supervisor) -> str:
             return candidate
 
 
-__all__ = ["BATCH_KEYS", "STRATEGIES", "TASK_KEYS", "Batch", "BatchError", "Spawned", "check", "load", "spawn_batch",
-           "width_now"]
+__all__ = [
+    "BATCH_KEYS",
+    "STRATEGIES",
+    "TASK_KEYS",
+    "Batch",
+    "BatchError",
+    "Spawned",
+    "check",
+    "load",
+    "spawn_batch",
+    "width_now",
+]

@@ -42,16 +42,26 @@ def check_agent(agent: Agent, profile: Profile | None, warn_at: float) -> Verdic
     if limit is None or agent.cost_usd is None:
         return None
     budget, source = limit
-    data = {"rule": "budget", "cost_usd": round(agent.cost_usd, 6), "budget_usd": budget, "budget_from": source,
-            "cost_source": agent.cost_source, "cost_note": agent.cost_note,
-            "tokens": agent.tokens.to_json() if agent.tokens else None}
+    data = {
+        "rule": "budget",
+        "cost_usd": round(agent.cost_usd, 6),
+        "budget_usd": budget,
+        "budget_from": source,
+        "cost_source": agent.cost_source,
+        "cost_note": agent.cost_note,
+        "tokens": agent.tokens.to_json() if agent.tokens else None,
+    }
     if agent.cost_usd >= budget:
-        return Verdict("budget", f"spent {usd(agent.cost_usd)} of its {usd(budget)} budget ({source})", data,
-                       fire="budget")
+        return Verdict(
+            "budget", f"spent {usd(agent.cost_usd)} of its {usd(budget)} budget ({source})", data, fire="budget"
+        )
     if warn_at > 0 and agent.cost_usd >= warn_at * budget and not agent.budget_warned:
         share = agent.cost_usd / budget
-        return Verdict("budget_warning", f"spent {usd(agent.cost_usd)}, {share:.0%} of its {usd(budget)} budget "
-                                         f"({source})", {**data, "warn_at": warn_at})
+        return Verdict(
+            "budget_warning",
+            f"spent {usd(agent.cost_usd)}, {share:.0%} of its {usd(budget)} budget ({source})",
+            {**data, "warn_at": warn_at},
+        )
     return None
 
 
@@ -73,12 +83,19 @@ class Daily:
 
     def text(self) -> str:
         who = "daily budget" if self.scope == ALL else f"profile {self.scope}: daily budget"
-        return f"{who} {usd(self.limit)} spent" if self.exhausted else (
-            f"{who}: {usd(self.spent)} of {usd(self.limit)} spent ({self.share:.0%})")
+        return (
+            f"{who} {usd(self.limit)} spent"
+            if self.exhausted
+            else (f"{who}: {usd(self.spent)} of {usd(self.limit)} spent ({self.share:.0%})")
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"scope": self.scope, "spent_usd": round(self.spent, 6), "budget_usd": self.limit,
-                "exhausted": self.exhausted}
+        return {
+            "scope": self.scope,
+            "spent_usd": round(self.spent, 6),
+            "budget_usd": self.limit,
+            "exhausted": self.exhausted,
+        }
 
 
 def daily(config: Config, spent: dict[str, float]) -> list[Daily]:

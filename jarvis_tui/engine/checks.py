@@ -62,12 +62,18 @@ def start(sup: Supervisor, ident: str) -> Agent:
         raise SupervisorError(refusal)
     argv = list(sup.config.check_command(agent.agent))
     if not argv:
-        raise UsageError(f"no check configured for profile {agent.agent}: set [review] check = [\"pytest\", \"-q\"] "
-                         "(or check = [...] in its [agents.*] table) in the config")
+        raise UsageError(
+            f'no check configured for profile {agent.agent}: set [review] check = ["pytest", "-q"] '
+            "(or check = [...] in its [agents.*] table) in the config"
+        )
     with sup.registry.transaction() as conn:
-        if not sup.registry.write_row(conn, agent.id, {"check_state": "running", "check_at": sup.clock(),
-                                                       "check_exit": None}, columns=ATTEMPT_FIELDS,
-                                      where="check_state IS NULL OR check_state != 'running'"):
+        if not sup.registry.write_row(
+            conn,
+            agent.id,
+            {"check_state": "running", "check_at": sup.clock(), "check_exit": None},
+            columns=ATTEMPT_FIELDS,
+            where="check_state IS NULL OR check_state != 'running'",
+        ):
             raise SupervisorError(f"agent {agent.id} is already being checked (jarvis check {agent.id} --wait)")
     from .git import review as git_review
     from .git import worktrees
@@ -96,8 +102,11 @@ def _launch(sup: Supervisor, agent: Agent, argv: list[str], copy: Path) -> None:
         argv[0] = sys.executable
     spec_path = sup.paths.session_dir(agent.id) / "check-spec.json"
     spec_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {"JARVIS_CHECK_OF": agent.id, "JARVIS_HOME": str(sup.config.state_dir),
-           "PYTHONPATH": os.pathsep.join(filter(None, (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH"))))}
+    env = {
+        "JARVIS_CHECK_OF": agent.id,
+        "JARVIS_HOME": str(sup.config.state_dir),
+        "PYTHONPATH": os.pathsep.join(filter(None, (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")))),
+    }
     spec = {"argv": argv, "cwd": str(copy), "env": env, "exit_file": str(_exit_path(sup, agent.id))}
     spec_path.write_text(json.dumps(spec, indent=2), encoding="utf-8")
     _exit_path(sup, agent.id).unlink(missing_ok=True)
@@ -155,8 +164,9 @@ def on_done(sup: Supervisor, now: float) -> list[Agent]:
     if not sup.config.review.check_on_done:
         return []
     started = []
-    for agent_id in sup.registry.ids("status = 'done' AND check_state IS NULL AND removed = 0 AND ended_at > ?",
-                                     (now - 3600,)):
+    for agent_id in sup.registry.ids(
+        "status = 'done' AND check_state IS NULL AND removed = 0 AND ended_at > ?", (now - 3600,)
+    ):
         agent = sup.registry.get(agent_id)
         if not sup.config.check_command(agent.agent):
             continue

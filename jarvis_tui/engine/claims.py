@@ -56,8 +56,15 @@ def _holder(claim: Claim) -> str:
     return f"pid {claim.pid}" + ("" if claim.host == socket.gethostname() else f" on {claim.host}")
 
 
-def take(registry: Registry, agent_id: str, op: str, *, now: float, data: dict[str, Any] | None = None,
-         conn: sqlite3.Connection | None = None) -> Claim:
+def take(
+    registry: Registry,
+    agent_id: str,
+    op: str,
+    *,
+    now: float,
+    data: dict[str, Any] | None = None,
+    conn: sqlite3.Connection | None = None,
+) -> Claim:
     """Claim ``agent_id`` for ``op``; raises :class:`Busy` if a live holder has it."""
     with registry.transaction() as txn:
         agent = registry.get(agent_id)
@@ -66,23 +73,50 @@ def take(registry: Registry, agent_id: str, op: str, *, now: float, data: dict[s
             if alive(current, now):
                 raise Busy(agent_id, current.op, _holder(current))
             log.warning("%s: taking over the %s claim of dead %s", agent_id, current.op, _holder(current))
-            registry.add_event("claim_taken_over", agent_id, agent.task_id, conn=txn, now=now,
-                               op=current.op, by_op=op, dead_pid=current.pid, since=current.at)
+            registry.add_event(
+                "claim_taken_over",
+                agent_id,
+                agent.task_id,
+                conn=txn,
+                now=now,
+                op=current.op,
+                by_op=op,
+                dead_pid=current.pid,
+                since=current.at,
+            )
         pid, started = _me()
-        claim = Claim(op=op, token=uuid.uuid4().hex, pid=pid, pid_started=started,
-                      host=socket.gethostname(), at=now, data=data or {})
-        registry.write_row(txn, agent_id, {
-            "claim_op": op, "claim_token": claim.token, "claim_pid": pid, "claim_pid_started": started,
-            "claim_host": claim.host, "claim_at": now, "claim_data": json.dumps(claim.data, default=str),
-        }, columns=CLAIM_FIELDS)
+        claim = Claim(
+            op=op,
+            token=uuid.uuid4().hex,
+            pid=pid,
+            pid_started=started,
+            host=socket.gethostname(),
+            at=now,
+            data=data or {},
+        )
+        registry.write_row(
+            txn,
+            agent_id,
+            {
+                "claim_op": op,
+                "claim_token": claim.token,
+                "claim_pid": pid,
+                "claim_pid_started": started,
+                "claim_host": claim.host,
+                "claim_at": now,
+                "claim_data": json.dumps(claim.data, default=str),
+            },
+            columns=CLAIM_FIELDS,
+        )
     return claim
 
 
 def release(registry: Registry, agent_id: str, claim: Claim) -> bool:
     """Give the claim up (only if it is still ours: a taker-over's claim is left alone)."""
     with registry.transaction() as conn:
-        return registry.write_row(conn, agent_id, dict(_EMPTY), columns=CLAIM_FIELDS,
-                                  where="claim_token = ?", params=(claim.token,))
+        return registry.write_row(
+            conn, agent_id, dict(_EMPTY), columns=CLAIM_FIELDS, where="claim_token = ?", params=(claim.token,)
+        )
 
 
 def holds(agent: Agent, claim: Claim | None) -> bool:
@@ -97,8 +131,13 @@ def blocks(agent: Agent, claim: Claim | None, now: float) -> bool:
 def request_stop(registry: Registry, agent_id: str, request: dict[str, Any]) -> bool:
     """Ask the start holding ``agent_id`` to fire it instead (False if no start holds it now)."""
     with registry.transaction() as conn:
-        return registry.write_row(conn, agent_id, {"stop_request": request}, columns={"stop_request"},
-                                  where="claim_op = 'start' AND stop_request IS NULL")
+        return registry.write_row(
+            conn,
+            agent_id,
+            {"stop_request": request},
+            columns={"stop_request"},
+            where="claim_op = 'start' AND stop_request IS NULL",
+        )
 
 
 __all__ = ["OTHER_HOST_STALE", "alive", "blocks", "holds", "release", "request_stop", "take"]

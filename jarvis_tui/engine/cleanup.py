@@ -44,10 +44,16 @@ def finish_remove(sup: Supervisor, agent: Agent) -> Agent:
     agent = retire(sup, agent)
     with sup.registry.transaction() as conn:
         sup.registry.write_row(conn, agent.id, {"removed": True}, columns={"removed"})
-        sup.registry.add_event("removed", agent.id, agent.task_id, conn=conn, status=str(agent.status),
-                               ref=agent.preserved_ref)
-    log.info("%s removed (%s); branch %s kept%s", agent.id, agent.status, agent.branch,
-             f", uncommitted work at {agent.preserved_ref}" if agent.preserved_ref else "")
+        sup.registry.add_event(
+            "removed", agent.id, agent.task_id, conn=conn, status=str(agent.status), ref=agent.preserved_ref
+        )
+    log.info(
+        "%s removed (%s); branch %s kept%s",
+        agent.id,
+        agent.status,
+        agent.branch,
+        f", uncommitted work at {agent.preserved_ref}" if agent.preserved_ref else "",
+    )
     return sup.registry.get(agent.id)
 
 

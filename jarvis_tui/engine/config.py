@@ -36,8 +36,22 @@ from .config_schema import (
     SupervisorConfig,
 )
 
-PLACEHOLDERS = ("prompt", "prompt_file", "worktree", "branch", "id", "task_id", "retry_context", "python",
-                "findings_file", "session_dir", "claude_settings", "codex_notify", "kind", "model")
+PLACEHOLDERS = (
+    "prompt",
+    "prompt_file",
+    "worktree",
+    "branch",
+    "id",
+    "task_id",
+    "retry_context",
+    "python",
+    "findings_file",
+    "session_dir",
+    "claude_settings",
+    "codex_notify",
+    "kind",
+    "model",
+)
 TEMPLATE_PLACEHOLDERS = (*PLACEHOLDERS, "task_prompt")  # prompt_template: the task's own prompt too
 _PLACEHOLDER_RE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -45,8 +59,14 @@ _PLACEHOLDER_RE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 class ConfigError(Exception):
     """A configuration problem, located in its file where possible."""
 
-    def __init__(self, message: str, path: Path | None = None, line: int | None = None,
-                 column: int | None = None, source_line: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        path: Path | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        source_line: str | None = None,
+    ) -> None:
         self.message = message
         self.path = path
         self.line = line
@@ -130,8 +150,10 @@ class _Locator:
     """Finds the line and column of a key path in TOML source (best effort, no parser)."""
 
     _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-    _KEY = re.compile(r"^(\s*)((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')"
-                      r"(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*=")
+    _KEY = re.compile(
+        r"^(\s*)((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')"
+        r"(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*="
+    )
 
     def __init__(self, text: str) -> None:
         self.lines = text.splitlines()
@@ -178,8 +200,9 @@ def load_config(path: str | os.PathLike[str] | None = None, *, check_repo: bool 
     try:
         raw_bytes = cfg_path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError("no such file (create one with 'jarvis init', or pass --config / set JARVIS_CONFIG)",
-                          cfg_path) from None
+        raise ConfigError(
+            "no such file (create one with 'jarvis init', or pass --config / set JARVIS_CONFIG)", cfg_path
+        ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", cfg_path) from None
     try:
@@ -207,7 +230,8 @@ def parse_config(text: str, path: Path, *, check_repo: bool = True) -> Config:
 
 def _describe(annotation: Any) -> str:
     return {int: "an integer", float: "a number", bool: "true or false", str: "a string", Path: "a path"}.get(
-        annotation, "a list of strings" if typing.get_origin(annotation) is tuple else "a table of strings")
+        annotation, "a list of strings" if typing.get_origin(annotation) is tuple else "a table of strings"
+    )
 
 
 class _Builder:
@@ -232,8 +256,7 @@ class _Builder:
             if key not in fields:
                 hint = difflib.get_close_matches(key, list(fields), n=1)
                 suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-                raise self.error(f"unknown key {key!r} in [{name}]{suggestion}; known keys: {', '.join(fields)}",
-                                 where)
+                raise self.error(f"unknown key {key!r} in [{name}]{suggestion}; known keys: {', '.join(fields)}", where)
             values[key] = self.value(value, hints[key], fields[key].metadata, f"{name}.{key}", where)
         return values
 
@@ -245,8 +268,11 @@ class _Builder:
                 raise wrong
             return value
         if annotation in (int, float):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                    annotation is int and not isinstance(value, int)):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or (annotation is int and not isinstance(value, int))
+            ):
                 raise wrong
             if not math.isfinite(value):
                 raise self.error(f"{label} must be a finite number, not {value!r}", where)
@@ -265,8 +291,9 @@ class _Builder:
                 raise wrong
             for number, item in enumerate(value, 1):
                 if not isinstance(item, str):
-                    raise self.error(f"{label} must be a list of strings; item {number} is "
-                                     f"{type(item).__name__} {item!r}", where)
+                    raise self.error(
+                        f"{label} must be a list of strings; item {number} is {type(item).__name__} {item!r}", where
+                    )
             return tuple(value)
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise wrong
@@ -283,12 +310,18 @@ class _Builder:
         sup = raw["supervisor"]
         socket = sup.get("tmux_socket", "jarvis")
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", socket) or socket == "default":
-            raise self.error("supervisor.tmux_socket must be a private socket name of letters, digits, "
-                             "'_', '.', '-' (and not 'default')", ("supervisor", "tmux_socket"))
+            raise self.error(
+                "supervisor.tmux_socket must be a private socket name of letters, digits, "
+                "'_', '.', '-' (and not 'default')",
+                ("supervisor", "tmux_socket"),
+            )
         default_agent = sup.get("default_agent", "")
         if default_agent and default_agent not in profiles:
-            raise self.error(f"supervisor.default_agent {default_agent!r} is not a profile under [agents]"
-                             f" (configured: {', '.join(profiles)})", ("supervisor", "default_agent"))
+            raise self.error(
+                f"supervisor.default_agent {default_agent!r} is not a profile under [agents]"
+                f" (configured: {', '.join(profiles)})",
+                ("supervisor", "default_agent"),
+            )
         base_dir = self.path.parent
         sup["repo"] = (base_dir / sup.get("repo", ".")).resolve()
         sup["state_dir"] = (base_dir / sup.get("state_dir", ".")).resolve()
@@ -298,18 +331,31 @@ class _Builder:
                 raise self.error(f"resources.{zone}_safe must not exceed {zone}_danger", ("resources", f"{zone}_safe"))
         routing = RoutingConfig(**raw["routing"])
         if routing.prefer not in ROUTING_PREFERENCES:
-            raise self.error(f"routing.prefer must be one of {', '.join(ROUTING_PREFERENCES)}, not {routing.prefer!r}",
-                             ("routing", "prefer"))
+            raise self.error(
+                f"routing.prefer must be one of {', '.join(ROUTING_PREFERENCES)}, not {routing.prefer!r}",
+                ("routing", "prefer"),
+            )
         for name in routing.profiles:
             if name not in profiles:
-                raise self.error(f"routing.profiles names {name!r}, which is not a profile under [agents]"
-                                 f" (configured: {', '.join(profiles)})", ("routing", "profiles"))
+                raise self.error(
+                    f"routing.profiles names {name!r}, which is not a profile under [agents]"
+                    f" (configured: {', '.join(profiles)})",
+                    ("routing", "profiles"),
+                )
         if "auto" in profiles:
-            raise self.error("a profile may not be called 'auto': spawn --agent auto picks one by routing",
-                             ("agents", "auto"))
-        config = Config(path=self.path, supervisor=SupervisorConfig(**sup), resources=resources,
-                        hooks=HooksConfig(**raw["hooks"]), profiles=profiles, review=ReviewConfig(**raw["review"]),
-                        budgets=BudgetsConfig(**raw["budgets"]), routing=routing)
+            raise self.error(
+                "a profile may not be called 'auto': spawn --agent auto picks one by routing", ("agents", "auto")
+            )
+        config = Config(
+            path=self.path,
+            supervisor=SupervisorConfig(**sup),
+            resources=resources,
+            hooks=HooksConfig(**raw["hooks"]),
+            profiles=profiles,
+            review=ReviewConfig(**raw["review"]),
+            budgets=BudgetsConfig(**raw["budgets"]),
+            routing=routing,
+        )
         if check_repo:
             self.check_repo(config)
         return config
@@ -336,32 +382,39 @@ class _Builder:
     def check_profile(self, name: str, values: dict[str, Any]) -> None:
         where = ("agents", name)
         if not values["command"]:
-            raise self.error(f"agents.{name}.command must be a non-empty list of strings (argv; no shell)",
-                             where + ("command",))
+            raise self.error(
+                f"agents.{name}.command must be a non-empty list of strings (argv; no shell)", where + ("command",)
+            )
         for key in ("command", "env", "prompt_template"):
             items = values.get(key, ())
             known = TEMPLATE_PLACEHOLDERS if key == "prompt_template" else PLACEHOLDERS
-            for item in (items.values() if isinstance(items, dict) else [items] if isinstance(items, str) else items):
+            for item in items.values() if isinstance(items, dict) else [items] if isinstance(items, str) else items:
                 for match in _PLACEHOLDER_RE.finditer(item):
                     placeholder = match.group(1)
                     if placeholder is not None and placeholder not in known:
-                        raise self.error(f"unknown placeholder {{{placeholder}}} in agents.{name}.{key}; known: "
-                                         f"{', '.join('{' + p + '}' for p in known)}", where + (key,))
+                        raise self.error(
+                            f"unknown placeholder {{{placeholder}}} in agents.{name}.{key}; known: "
+                            f"{', '.join('{' + p + '}' for p in known)}",
+                            where + (key,),
+                        )
         for key in ("waiting_patterns", "busy_patterns"):
             for pattern in values.get(key, ()):
                 try:
                     re.compile(pattern)
                 except re.error as exc:
-                    raise self.error(f"agents.{name}.{key}: bad regular expression {pattern!r}: {exc}",
-                                     where + (key,)) from None
+                    raise self.error(
+                        f"agents.{name}.{key}: bad regular expression {pattern!r}: {exc}", where + (key,)
+                    ) from None
         transcripts = values.get("transcripts", "")
         if transcripts and transcripts not in TRANSCRIPT_FORMATS:
-            raise self.error(f"agents.{name}.transcripts must be one of {', '.join(TRANSCRIPT_FORMATS)} (or empty), "
-                             f"not {transcripts!r}", where + ("transcripts",))
+            raise self.error(
+                f"agents.{name}.transcripts must be one of {', '.join(TRANSCRIPT_FORMATS)} (or empty), "
+                f"not {transcripts!r}",
+                where + ("transcripts",),
+            )
         for env_key in values.get("env", {}):
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env_key):
-                raise self.error(f"agents.{name}.env must map NAME = \"string\" (bad name {env_key!r})",
-                                 where + ("env",))
+                raise self.error(f'agents.{name}.env must map NAME = "string" (bad name {env_key!r})', where + ("env",))
 
     def check_repo(self, config: Config) -> None:
         repo = config.supervisor.repo
@@ -373,8 +426,10 @@ class _Builder:
         if not git.ok(repo, "rev-parse", "--show-toplevel"):
             raise self.error(f"supervisor.repo {str(repo)!r} is not a git repository", where)
         if not git.ok(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}"):
-            raise self.error(f"supervisor.repo {str(repo)!r} has no commits yet; agents branch from a commit "
-                             "(make a first commit)", where)
+            raise self.error(
+                f"supervisor.repo {str(repo)!r} has no commits yet; agents branch from a commit (make a first commit)",
+                where,
+            )
 
 
 # --------------------------------------------------------------------------- placeholders

@@ -47,16 +47,20 @@ class Profile:
     max_cpu_percent: float = key(0.0, "process-tree CPU limit, % of one core (0: off)", min=0, max=1e6)
     runaway_grace: float = key(30.0, "seconds over a limit before runaway fires", min=0, max=DAY)
     check: tuple[str, ...] = key((), "argv of this profile's checks (overrides [review] check)")
-    prompt_template: str = key("", "what the agent is told: placeholders as in command, plus {task_prompt} "
-                               "(empty: the task's prompt alone)")
+    prompt_template: str = key(
+        "", "what the agent is told: placeholders as in command, plus {task_prompt} (empty: the task's prompt alone)"
+    )
     busy_patterns: tuple[str, ...] = key((), "regexes that mean 'busy' when on screen (beats silence)")
-    pattern_lines: int = key(5, "how many of the screen's last non-blank lines the patterns look at",
-                             min=1, max=500)
-    transcripts: str = key("", "whose transcripts give its tokens: claude, codex, gemini, aider "
-                           "(empty: none, cost is estimated from cost_weight)")
+    pattern_lines: int = key(5, "how many of the screen's last non-blank lines the patterns look at", min=1, max=500)
+    transcripts: str = key(
+        "",
+        "whose transcripts give its tokens: claude, codex, gemini, aider "
+        "(empty: none, cost is estimated from cost_weight)",
+    )
     max_cost: float = key(0.0, "USD one attempt may spend; more => fired as budget (0: off)", min=0, max=1e9)
-    daily_budget: float = key(0.0, "USD this profile's agents may spend per day, then they queue (0: off)",
-                              min=0, max=1e9)
+    daily_budget: float = key(
+        0.0, "USD this profile's agents may spend per day, then they queue (0: off)", min=0, max=1e9
+    )
 
     def compiled_waiting_patterns(self) -> list[re.Pattern[str]]:
         return [re.compile(p) for p in self.waiting_patterns]
@@ -88,8 +92,7 @@ class ResourcesConfig:
     ram_danger: float = key(85.0, "system RAM % where the danger zone starts", min=0, max=1000)
     warning_interval: float = key(30.0, "warning zone: one start per this many seconds", min=0, max=DAY)
     window: float = key(10.0, "seconds of readings averaged", min=0, max=3600)
-    emergency_ram: float = key(0.0, "RAM % above which the lowest-priority agent is fired (0: off)",
-                               min=0, max=100)
+    emergency_ram: float = key(0.0, "RAM % above which the lowest-priority agent is fired (0: off)", min=0, max=100)
 
 
 @dataclass(frozen=True)
@@ -98,8 +101,7 @@ class ReviewConfig:
 
     check: tuple[str, ...] = key((), "argv run by `jarvis check` in a copy of the agent's work (no shell)")
     check_on_done: bool = key(False, "run the check when an agent ends done")
-    scan_interval: float = key(10.0, "seconds between scans for agents editing the same files (0: off)",
-                               min=0, max=DAY)
+    scan_interval: float = key(10.0, "seconds between scans for agents editing the same files (0: off)", min=0, max=DAY)
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,9 @@ class HooksConfig:
     """``[hooks]``."""
 
     on_status_change: tuple[str, ...] = key((), "argv run with one JSON event on stdin per status change")
-    on_budget: tuple[str, ...] = key((), "argv run with one JSON event on stdin when a budget reaches "
-                                     "[budgets] warn_at, or is spent")
+    on_budget: tuple[str, ...] = key(
+        (), "argv run with one JSON event on stdin when a budget reaches [budgets] warn_at, or is spent"
+    )
 
 
 TRANSCRIPT_FORMATS = ("claude", "codex", "gemini", "aider")
@@ -119,10 +122,13 @@ ROUTING_PREFERENCES = ("quality", "cost", "speed", "balanced")
 class BudgetsConfig:
     """``[budgets]``: money, in USD, priced from the agents' transcripts (or estimated)."""
 
-    daily: float = key(0.0, "USD all agents may spend per day; once spent nothing new starts until the day "
-                       "rolls over (0: off)", min=0, max=1e9)
-    warn_at: float = key(0.8, "fraction of a budget that raises a warning (event, hook, dashboard)",
-                         min=0, max=1)
+    daily: float = key(
+        0.0,
+        "USD all agents may spend per day; once spent nothing new starts until the day rolls over (0: off)",
+        min=0,
+        max=1e9,
+    )
+    warn_at: float = key(0.8, "fraction of a budget that raises a warning (event, hook, dashboard)", min=0, max=1)
 
 
 @dataclass(frozen=True)
@@ -145,5 +151,18 @@ SECTIONS: dict[str, type] = {
 }
 TOP_KEYS = (*SECTIONS, "agents")
 
-__all__ = ["DAY", "ROUTING_PREFERENCES", "SECTIONS", "TOP_KEYS", "TRANSCRIPT_FORMATS", "BudgetsConfig", "HooksConfig",
-           "Profile", "ResourcesConfig", "ReviewConfig", "RoutingConfig", "SupervisorConfig", "key"]
+__all__ = [
+    "DAY",
+    "ROUTING_PREFERENCES",
+    "SECTIONS",
+    "TOP_KEYS",
+    "TRANSCRIPT_FORMATS",
+    "BudgetsConfig",
+    "HooksConfig",
+    "Profile",
+    "ResourcesConfig",
+    "ReviewConfig",
+    "RoutingConfig",
+    "SupervisorConfig",
+    "key",
+]

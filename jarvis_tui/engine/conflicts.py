@@ -101,10 +101,19 @@ def report(sup: Supervisor) -> list[dict[str, Any]]:
             states[agent_id] = git_review.snapshot_worktree(Path(worktree)).commit
     out = []
     for pair in pairs:
-        conflicting = (git_overlap.would_conflict(sup.repo, states[pair.a], states[pair.b])
-                       if pair.a in states and pair.b in states else [])
-        out.append({"agents": [pair.a, pair.b], "paths": list(pair.paths), "conflict": bool(conflicting),
-                    "conflicting_paths": conflicting})
+        conflicting = (
+            git_overlap.would_conflict(sup.repo, states[pair.a], states[pair.b])
+            if pair.a in states and pair.b in states
+            else []
+        )
+        out.append(
+            {
+                "agents": [pair.a, pair.b],
+                "paths": list(pair.paths),
+                "conflict": bool(conflicting),
+                "conflicting_paths": conflicting,
+            }
+        )
     return out
 
 
@@ -130,8 +139,15 @@ def shared_with(sup: Supervisor, agent: Agent) -> list[dict[str, Any]]:
         if not paths:
             continue
         conflicting = git_overlap.would_conflict(sup.repo, mine[1], theirs[1])
-        out.append({"agent": other.id, "status": other.status, "paths": paths, "conflict": bool(conflicting),
-                    "conflicting_paths": conflicting})
+        out.append(
+            {
+                "agent": other.id,
+                "status": other.status,
+                "paths": paths,
+                "conflict": bool(conflicting),
+                "conflicting_paths": conflicting,
+            }
+        )
     return out
 
 

@@ -24,8 +24,13 @@ def details(sup: Supervisor, agent: Agent) -> dict[str, Any]:
     profile = sup.config.profiles.get(agent.agent)
     data["profile"] = {"model": profile.model, "role": profile.role} if profile else None
     data["decisions"] = [  # the engine's automatic decisions about this task, newest last
-        {"at": iso(e["at"]), "attempt_id": e["attempt_id"], "decision": e["data"].get("decision", ""),
-         "note": e["data"].get("note", ""), "data": e["data"]}
+        {
+            "at": iso(e["at"]),
+            "attempt_id": e["attempt_id"],
+            "decision": e["data"].get("decision", ""),
+            "note": e["data"].get("note", ""),
+            "data": e["data"],
+        }
         for e in sup.registry.events(task_id=agent.task_id, kinds=("policy",), limit=50, newest=True)
     ]
     worktree = Path(agent.worktree) if agent.worktree else None
@@ -34,14 +39,21 @@ def details(sup: Supervisor, agent: Agent) -> dict[str, Any]:
     data["last_commit"] = info.last_commit if info and info.commits_ahead else None
     data["dirty"] = info.dirty if info else None
     data["attempts"] = [
-        {"id": a.id, "attempt": a.attempt, "status": a.status, "exit_code": a.exit_code,
-         "status_reason": a.status_reason, "fires": [f.to_json() for f in a.fires]}
+        {
+            "id": a.id,
+            "attempt": a.attempt,
+            "status": a.status,
+            "exit_code": a.exit_code,
+            "status_reason": a.status_reason,
+            "fires": [f.to_json() for f in a.fires],
+        }
         for a in sup.registry.attempts_of(agent.task_id)
     ]
     data["notes"] = [n.to_json() for n in notes.notes(sup, tasks=[agent.task_id])]
     latest = {a.task_id: a for a in sup.registry.agents(include_removed=True, latest_only=True)}
-    waiting_on_it = sup.registry.query("SELECT task_id FROM task_deps WHERE dep_task_id = ? ORDER BY task_id",
-                                       (agent.task_id,))
+    waiting_on_it = sup.registry.query(
+        "SELECT task_id FROM task_deps WHERE dep_task_id = ? ORDER BY task_id", (agent.task_id,)
+    )
     data["dependencies"] = [_brief(latest[t]) for t in agent.dependencies if t in latest]
     data["dependants"] = [_brief(latest[r["task_id"]]) for r in waiting_on_it if r["task_id"] in latest]
     findings = sup.paths.findings(agent.id)

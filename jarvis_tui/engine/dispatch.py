@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -44,15 +43,27 @@ class Inputs:
 def inputs(sup: Supervisor, reading: SystemReading | None = None, *, tasks: Iterable[str] | None = None) -> Inputs:
     """``tasks``: only these tasks' latest attempts (one agent's dependencies), else every task's."""
     last = sup.registry.get_meta("last_start_at")
-    latest = (sup.registry.latest_of(*tasks) if tasks is not None
-              else {a.task_id: a for a in sup.registry.agents(include_removed=True, latest_only=True)})
-    return Inputs(active=sup.registry.agents(statuses=ACTIVE), latest=latest,
-                  last_start_at=float(last) if last else None,
-                  reading=reading if reading is not None else sup.reading())
+    latest = (
+        sup.registry.latest_of(*tasks)
+        if tasks is not None
+        else {a.task_id: a for a in sup.registry.agents(include_removed=True, latest_only=True)}
+    )
+    return Inputs(
+        active=sup.registry.agents(statuses=ACTIVE),
+        latest=latest,
+        last_start_at=float(last) if last else None,
+        reading=reading if reading is not None else sup.reading(),
+    )
 
 
-def decide(sup: Supervisor, agent: Agent, *, reading: SystemReading | None = None, order: bool = False,
-           given: Inputs | None = None) -> Decision:
+def decide(
+    sup: Supervisor,
+    agent: Agent,
+    *,
+    reading: SystemReading | None = None,
+    order: bool = False,
+    given: Inputs | None = None,
+) -> Decision:
     """Admission for one agent now; ``order``: a new agent queues behind equal or higher priorities.
     ``given``: inputs already read (a preview simulates the starts before this one in them)."""
     seen = given if given is not None else inputs(sup, reading, tasks=agent.dependencies)
@@ -62,15 +73,28 @@ def decide(sup: Supervisor, agent: Agent, *, reading: SystemReading | None = Non
         from .conflicts import scope_holder
 
         held = scope_holder(sup, agent, seen.active)
-    spent = daily_block(sup.config, agent.agent, spent_today(sup.registry, sup.clock())) if (
-        sup.config.budgets.daily > 0 or any(p.daily_budget > 0 for p in sup.config.profiles.values())) else None
-    return admit(agent, sup.config, seen.active, now=sup.clock(), reading=seen.reading,
-                 last_start_at=seen.last_start_at, tasks_latest=seen.latest, ahead=ahead,
-                 scope_held=(held[0], held[1].id) if held else None, budget_spent=spent)
+    spent = (
+        daily_block(sup.config, agent.agent, spent_today(sup.registry, sup.clock()))
+        if (sup.config.budgets.daily > 0 or any(p.daily_budget > 0 for p in sup.config.profiles.values()))
+        else None
+    )
+    return admit(
+        agent,
+        sup.config,
+        seen.active,
+        now=sup.clock(),
+        reading=seen.reading,
+        last_start_at=seen.last_start_at,
+        tasks_latest=seen.latest,
+        ahead=ahead,
+        scope_held=(held[0], held[1].id) if held else None,
+        budget_spent=spent,
+    )
 
 
-def admit_one(sup: Supervisor, agent_id: str, *, reading: SystemReading | None = None,
-              order: bool = False) -> tuple[Agent, Claim | None]:
+def admit_one(
+    sup: Supervisor, agent_id: str, *, reading: SystemReading | None = None, order: bool = False
+) -> tuple[Agent, Claim | None]:
     """Decide for one queued agent and record it: (the agent, the start claim if admitted)."""
     with sup.registry.transaction() as conn:
         agent = sup.registry.get(agent_id)
@@ -80,16 +104,26 @@ def admit_one(sup: Supervisor, agent_id: str, *, reading: SystemReading | None =
         queue = decision.queue
         if decision.admit:
             reading_now = {"cpu": round(reading.cpu, 1), "ram": round(reading.ram, 1)} if reading else {}
-            moved = sup.transition(agent, Event.ADMIT, reason="admitted", event_data=reading_now, queue_reason=None,
-                                   queue_kind=None, queue_data=None)
+            moved = sup.transition(
+                agent,
+                Event.ADMIT,
+                reason="admitted",
+                event_data=reading_now,
+                queue_reason=None,
+                queue_kind=None,
+                queue_data=None,
+            )
             if moved is None:  # claimed (a fire cancelling it) in the meantime
                 return sup.registry.get(agent_id), None
             sup.registry.set_meta("last_start_at", str(sup.clock()), conn=conn)
             claim = claims.take(sup.registry, agent_id, "start", now=sup.clock())
             return moved, claim
         assert queue is not None
-        fields: dict[str, Any] = {"queue_reason": queue.text, "queue_kind": queue.kind,
-                  "queue_data": json.dumps({"until": queue.until, **queue.data}, default=str)}
+        fields: dict[str, Any] = {
+            "queue_reason": queue.text,
+            "queue_kind": queue.kind,
+            "queue_data": json.dumps({"until": queue.until, **queue.data}, default=str),
+        }
         if decision.block:
             moved = sup.transition(agent, Event.BLOCK, reason=queue.text, **fields)
             return moved or sup.registry.get(agent_id), None
@@ -143,9 +177,17 @@ class Preview:
 
     def to_json(self) -> dict[str, Any]:
         a = self.agent
-        return {"id": a.id, "task_id": a.task_id, "title": a.title, "agent": a.agent, "priority": a.priority,
-                "ticket": a.ticket, "would_start": self.start, "would_block": self.block,
-                "queue": self.queue.to_json() if self.queue else None}
+        return {
+            "id": a.id,
+            "task_id": a.task_id,
+            "title": a.title,
+            "agent": a.agent,
+            "priority": a.priority,
+            "ticket": a.ticket,
+            "would_start": self.start,
+            "would_block": self.block,
+            "queue": self.queue.to_json() if self.queue else None,
+        }
 
 
 def preview(sup: Supervisor, *, reading: SystemReading | None = None, extra: Sequence[Agent] = ()) -> list[Preview]:
@@ -175,8 +217,11 @@ def preview_json(sup: Supervisor, entries: list[Preview], reading: SystemReading
         "would_start": [e.agent.id for e in entries if e.start],
         "queue": [e.to_json() for e in entries],
         "held": [a.id for a in others if a.status == HELD],
-        "blocked": [{"id": a.id, "queue": a.queue.to_json() if a.queue else None, "reason": a.status_reason}
-                    for a in others if a.status == BLOCKED],
+        "blocked": [
+            {"id": a.id, "queue": a.queue.to_json() if a.queue else None, "reason": a.status_reason}
+            for a in others
+            if a.status == BLOCKED
+        ],
     }
 
 

@@ -53,15 +53,28 @@ def run_checks(config_path: str | None, *, fix: bool = False, adopt: bool = Fals
     except ConfigError as exc:
         checks.append(Check("config", "fail", exc.render()))
         return checks
-    checks.append(Check("config", "ok", f"{config.path} ({len(config.profiles)} profiles, "
-                                       f"repo {config.supervisor.repo})"))
+    checks.append(
+        Check("config", "ok", f"{config.path} ({len(config.profiles)} profiles, repo {config.supervisor.repo})")
+    )
     base = config.base_problem()
     if base:
-        checks.append(Check("base", "warn", base, ["spawn, review and merge refuse until it exists again; "
-                                                   "running agents are unaffected"]))
+        checks.append(
+            Check(
+                "base",
+                "warn",
+                base,
+                ["spawn, review and merge refuse until it exists again; running agents are unaffected"],
+            )
+        )
     for name, why in presets.unavailable(config).items():
-        checks.append(Check(f"profile {name}", "warn", f"{why}; spawning it is refused until it is",
-                            [f"install it, or remove [agents.{name}] (jarvis profiles lists the presets)"]))
+        checks.append(
+            Check(
+                f"profile {name}",
+                "warn",
+                f"{why}; spawning it is refused until it is",
+                [f"install it, or remove [agents.{name}] (jarvis profiles lists the presets)"],
+            )
+        )
     try:
         if adopt:
             sup, moved = repair.rebuild(config)
@@ -70,8 +83,13 @@ def run_checks(config_path: str | None, *, fix: bool = False, adopt: bool = Fals
         else:
             sup = Supervisor(config)
         integrity = sup.registry.conn.execute("PRAGMA integrity_check").fetchone()[0]
-        checks.append(Check("registry", "ok" if integrity == "ok" else "fail",
-                            f"{config.registry_path} (schema {sup.registry.schema_version}, integrity {integrity})"))
+        checks.append(
+            Check(
+                "registry",
+                "ok" if integrity == "ok" else "fail",
+                f"{config.registry_path} (schema {sup.registry.schema_version}, integrity {integrity})",
+            )
+        )
     except StorageError as exc:
         checks.append(Check("registry", "fail", str(exc), ["jarvis doctor --adopt"]))
         return checks
@@ -96,19 +114,44 @@ def _describe(sup: Supervisor, orphans: Any) -> list[Check]:
     if orphans.sessions:
         checks.append(Check("orphan sessions", "warn", ", ".join(orphans.sessions), ["jarvis doctor --fix"]))
     if orphans.worktrees:
-        checks.append(Check("orphan worktrees", "warn", ", ".join(str(p) for p in orphans.worktrees),
-                            ["jarvis doctor --fix  (preserves their files to refs/jarvis/orphan/<name>, "
-                             "then removes them)"]))
+        checks.append(
+            Check(
+                "orphan worktrees",
+                "warn",
+                ", ".join(str(p) for p in orphans.worktrees),
+                ["jarvis doctor --fix  (preserves their files to refs/jarvis/orphan/<name>, then removes them)"],
+            )
+        )
     if orphans.processes:
-        checks.append(Check("orphan processes", "warn", ", ".join(f"{pid} ({a})" for pid, a in orphans.processes),
-                            ["jarvis doctor --fix"]))
+        checks.append(
+            Check(
+                "orphan processes",
+                "warn",
+                ", ".join(f"{pid} ({a})" for pid, a in orphans.processes),
+                ["jarvis doctor --fix"],
+            )
+        )
     if orphans.lost:
-        checks.append(Check("lost sessions", "warn", ", ".join(orphans.lost),
-                            ["their agents are marked failed at the next reconcile; their worktrees keep the work"]))
+        checks.append(
+            Check(
+                "lost sessions",
+                "warn",
+                ", ".join(orphans.lost),
+                ["their agents are marked failed at the next reconcile; their worktrees keep the work"],
+            )
+        )
     if orphans.stuck:
-        checks.append(Check("interrupted operations", "warn", ", ".join(orphans.stuck),
-                            ["a process died half-way through starting, firing or removing them; the next "
-                             "reconcile (any jarvis command, the engine) finishes or undoes it"]))
+        checks.append(
+            Check(
+                "interrupted operations",
+                "warn",
+                ", ".join(orphans.stuck),
+                [
+                    "a process died half-way through starting, firing or removing them; the next "
+                    "reconcile (any jarvis command, the engine) finishes or undoes it"
+                ],
+            )
+        )
     if not orphans:
         checks.append(Check("orphans", "ok", "no orphan sessions, worktrees or processes; nothing stuck"))
     return checks
@@ -122,21 +165,31 @@ def _lease(sup: Supervisor) -> Check | None:
     queued = len(sup.registry.agents(statuses=frozenset({QUEUED})))
     hint = ["jarvis engine   (or open the dashboard; any jarvis command starts one when work needs it)"]
     if info is None:
-        return Check("engine", "warn" if queued else "ok",
-                     f"no engine loop holds the lease; {queued} agent(s) queued", hint if queued else [])
+        return Check(
+            "engine",
+            "warn" if queued else "ok",
+            f"no engine loop holds the lease; {queued} agent(s) queued",
+            hint if queued else [],
+        )
     now = time.time()
     free = vacancy(info, now)
 
     def when(ts: float) -> str:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) + f" ({now - ts:.0f}s ago)"
 
-    detail = (f"lease held by pid {info.pid} on {info.host} ({info.owner}) since {when(info.acquired_at)}, "
-              f"last renewed {when(info.renewed_at)}, ttl {info.ttl:g}s: "
-              + ("alive" if free is None else f"NOT alive ({free})"))
+    detail = (
+        f"lease held by pid {info.pid} on {info.host} ({info.owner}) since {when(info.acquired_at)}, "
+        f"last renewed {when(info.renewed_at)}, ttl {info.ttl:g}s: "
+        + ("alive" if free is None else f"NOT alive ({free})")
+    )
     if free is None:
         return Check("engine", "ok", detail)
-    return Check("engine", "warn", detail + f"; {queued} agent(s) queued",
-                 ["the next engine loop takes the lease over"] + (hint if queued else []))
+    return Check(
+        "engine",
+        "warn",
+        detail + f"; {queued} agent(s) queued",
+        ["the next engine loop takes the lease over"] + (hint if queued else []),
+    )
 
 
 __all__ = ["MIN_GIT", "MIN_TMUX", "Check", "run_checks"]

@@ -24,8 +24,15 @@ class UnknownAgent(SupervisorError):
 class Busy(SupervisorError):
     """Another live operation holds the agent (its claim): "already being fired", exit 1."""
 
-    PAST = {"start": "started", "fire": "fired", "remove": "removed", "retry": "retried",
-            "merge": "merged", "check": "checked", "recover": "recovered"}
+    PAST = {
+        "start": "started",
+        "fire": "fired",
+        "remove": "removed",
+        "retry": "retried",
+        "merge": "merged",
+        "check": "checked",
+        "recover": "recovered",
+    }
 
     def __init__(self, agent_id: str, op: str, holder: str = "") -> None:
         self.agent_id = agent_id

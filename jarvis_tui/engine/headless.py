@@ -48,8 +48,13 @@ def needs_engine(sup: Supervisor, agent: Agent) -> bool:
     if profile is None:
         return False
     max_attempts = agent.max_attempts or profile.max_attempts
-    return bool(profile.max_runtime > 0 or profile.stall_timeout > 0 or profile.max_rss_mb > 0
-                or profile.max_cpu_percent > 0 or max_attempts > 1)
+    return bool(
+        profile.max_runtime > 0
+        or profile.stall_timeout > 0
+        or profile.max_rss_mb > 0
+        or profile.max_cpu_percent > 0
+        or max_attempts > 1
+    )
 
 
 def handoff(sup: Supervisor) -> bool:
@@ -84,8 +89,14 @@ def ensure_engine(sup: Supervisor) -> bool:
         "PYTHONPATH": os.pathsep.join(filter(None, (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")))),
     }
     try:
-        sup.tmux.start_session(ENGINE_SESSION, sup.config.state_dir, argv, sup.config.sessions_dir / "engine.log",
-                               env=env, remain_on_exit=False)
+        sup.tmux.start_session(
+            ENGINE_SESSION,
+            sup.config.state_dir,
+            argv,
+            sup.config.sessions_dir / "engine.log",
+            env=env,
+            remain_on_exit=False,
+        )
     except TmuxError:
         if sup.tmux.has_session(ENGINE_SESSION):
             return False
@@ -155,14 +166,18 @@ def serve(
                 failures += 1
                 # Back off (storage faults, a lost registry): never spin writing to a broken disk.
                 wait = min(BACKOFF_MAX, interval * 2 ** min(failures, 10))
-                log.error("tick failed (%d in a row), next try in %.1fs: %s", failures, wait, exc,
-                          exc_info=failures == 1)
+                log.error(
+                    "tick failed (%d in a row), next try in %.1fs: %s", failures, wait, exc, exc_info=failures == 1
+                )
                 say(f"tick failed ({failures} in a row; next try in {wait:.1f}s): {exc}")
                 result = None
             if result is not None:
                 if result.leader != was_leader:
-                    say("holding the engine lease: acting" if result.leader
-                        else "another loop holds the engine lease: standing by")
+                    say(
+                        "holding the engine lease: acting"
+                        if result.leader
+                        else "another loop holds the engine lease: standing by"
+                    )
                     was_leader = result.leader
                 for line in describe(result):
                     say(line)

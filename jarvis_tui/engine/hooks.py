@@ -28,16 +28,18 @@ class HookRunner:
     def status_changed(self, agent: Agent, old: str, new: str, reason: str | None) -> None:
         if not self.argv:
             return
-        self.send({
-            "id": agent.id,
-            "task_id": agent.task_id,
-            "title": agent.title,
-            "agent": agent.agent,
-            "old": old,
-            "new": new,
-            "reason": reason,
-            "at": time.time(),
-        })
+        self.send(
+            {
+                "id": agent.id,
+                "task_id": agent.task_id,
+                "title": agent.title,
+                "agent": agent.agent,
+                "old": old,
+                "new": new,
+                "reason": reason,
+                "at": time.time(),
+            }
+        )
 
     def send(self, event: dict[str, object]) -> None:
         """Start the hook with ``event`` as one JSON line on its stdin (not waited for)."""
@@ -49,8 +51,9 @@ class HookRunner:
                 if self.log_path is not None:
                     out = stack.enter_context(open(self.log_path, "ab"))
                 # Not waited for: a CLI process may exit before the hook does; subprocess reaps later.
-                proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=out, stderr=out,
-                                        start_new_session=True)
+                proc = subprocess.Popen(
+                    self.argv, stdin=subprocess.PIPE, stdout=out, stderr=out, start_new_session=True
+                )
                 assert proc.stdin is not None
                 proc.stdin.write(json.dumps(event, default=str).encode() + b"\n")
                 proc.stdin.close()

@@ -31,8 +31,14 @@ def config_text(*, repo: str = ".", agents: Sequence[str] = presets.ALL) -> str:
     return text
 
 
-def init_config(path: Path, *, force: bool = False, repo: str = ".", exclude_config: bool = False,
-                agents: Sequence[str] = presets.ALL) -> tuple[Path, list[str]]:
+def init_config(
+    path: Path,
+    *,
+    force: bool = False,
+    repo: str = ".",
+    exclude_config: bool = False,
+    agents: Sequence[str] = presets.ALL,
+) -> tuple[Path, list[str]]:
     """Write the config; returns its path and notes for the user (what was excluded from git,
     whether the config itself is left untracked in the repository, which agents are missing)."""
     path = path.expanduser().absolute()
@@ -48,8 +54,10 @@ def init_config(path: Path, *, force: bool = False, repo: str = ".", exclude_con
     notes = []
     missing = [row["program"] for row in presets.describe() if row["name"] in agents and not row["installed"]]
     if missing:
-        notes.append(f"not installed here (not on PATH): {', '.join(missing)}; their profiles are written, "
-                     "spawning them fails until they are")
+        notes.append(
+            f"not installed here (not on PATH): {', '.join(missing)}; their profiles are written, "
+            "spawning them fails until they are"
+        )
     for folder in ("sessions", "worktrees"):
         (path.parent / folder).mkdir(exist_ok=True)
     excluded = exclude_runtime_dirs(repo_path, path.parent)
@@ -61,9 +69,11 @@ def init_config(path: Path, *, force: bool = False, repo: str = ".", exclude_con
         if exclude_config:
             notes.append(f"added /{name} to {exclude_paths(repo_path, [f'/{name}'])}: the config stays out of git")
         elif not _tracked(repo_path, path):
-            notes.append(f"{name} is untracked in the repository: commit it to share this setup "
-                         f"(git add {name}), or keep it out of git by adding /{name} to .git/info/exclude "
-                         "(jarvis init --exclude-config does that)")
+            notes.append(
+                f"{name} is untracked in the repository: commit it to share this setup "
+                f"(git add {name}), or keep it out of git by adding /{name} to .git/info/exclude "
+                "(jarvis init --exclude-config does that)"
+            )
     return path, notes
 
 

@@ -43,8 +43,7 @@ def configure(sessions_dir: Path) -> Path | None:
         if _handler is not None and Path(_handler.baseFilename) == path.absolute():
             return path
         try:
-            handler = _Handler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8",
-                                          delay=True)
+            handler = _Handler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True)
         except OSError:
             return None
         handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"))

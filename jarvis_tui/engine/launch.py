@@ -107,16 +107,28 @@ def _start(sup: Supervisor, agent: Agent, claim: Claim) -> Agent:
             pane_id, pid = sup.tmux.start_session(session, worktree, launcher, sup.paths.log(agent.id))
         except TmuxError as exc:
             if "duplicate session" in str(exc):  # someone else's: never ours to kill
-                raise SupervisorError(f"a tmux session {session} already exists on socket {sup.tmux.socket}; "
-                                      "run 'jarvis doctor'") from None
+                raise SupervisorError(
+                    f"a tmux session {session} already exists on socket {sup.tmux.socket}; run 'jarvis doctor'"
+                ) from None
             made.session = True  # a failed chained call may have left the session behind
             raise
         made.pid = pid
         with sup.registry.transaction():
             _stop_requested(sup, agent.id)  # a fire that came in just now wins
-            started = sup.transition(agent, Event.LAUNCHED, reason="started", claim=claim, pane_id=pane_id,
-                                     pid=pid, base_commit=base_commit, started_at=sup.clock(),
-                                     last_output_at=None, queue_reason=None, queue_kind=None, queue_data=None)
+            started = sup.transition(
+                agent,
+                Event.LAUNCHED,
+                reason="started",
+                claim=claim,
+                pane_id=pane_id,
+                pid=pid,
+                base_commit=base_commit,
+                started_at=sup.clock(),
+                last_output_at=None,
+                queue_reason=None,
+                queue_kind=None,
+                queue_data=None,
+            )
         if started is None:
             raise SupervisorError("its record changed while it was starting")
         return started
@@ -126,8 +138,16 @@ def _start(sup: Supervisor, agent: Agent, claim: Claim) -> Agent:
         _undo(sup, agent, made, branch, worktree, session)
         message = f"could not start: {exc}"
         log.warning("%s %s", agent.id, message)
-        sup.transition(sup.registry.get(agent.id), Event.START_FAILED, reason=message, claim=claim,
-                       ended_at=sup.clock(), branch=None, worktree=None, tmux_session=None)
+        sup.transition(
+            sup.registry.get(agent.id),
+            Event.START_FAILED,
+            reason=message,
+            claim=claim,
+            ended_at=sup.clock(),
+            branch=None,
+            worktree=None,
+            tmux_session=None,
+        )
         raise SupervisorError(f"agent {agent.id} {message}") from None
 
 
@@ -147,16 +167,23 @@ def _undo(sup: Supervisor, agent: Agent, made: _Made, branch: str, worktree: Pat
             log.warning("%s: could not remove the half-made worktree: %s", agent.id, exc)
 
 
-def abort(sup: Supervisor, agent: Agent, claim: Claim, request: dict[str, Any], *, made_session: bool,
-          pid: int | None) -> Agent:
+def abort(
+    sup: Supervisor, agent: Agent, claim: Claim, request: dict[str, Any], *, made_session: bool, pid: int | None
+) -> Agent:
     """A fire won the race with this start: stop what was made, keep the files, record the fire."""
     from .stop import finish_fire  # late: stop imports launch's neighbours
 
     log.info("%s: fired while starting (%s)", agent.id, request.get("reason"))
     if made_session and pid:
         agent.pid = pid
-    return finish_fire(sup, agent, claim, str(request.get("reason", "derailed")), str(request.get("note", "")),
-                       automatic=bool(request.get("automatic")))
+    return finish_fire(
+        sup,
+        agent,
+        claim,
+        str(request.get("reason", "derailed")),
+        str(request.get("note", "")),
+        automatic=bool(request.get("automatic")),
+    )
 
 
 def _task_base(sup: Supervisor, agent: Agent) -> str | None:
@@ -190,7 +217,9 @@ def placeholder_values(sup: Supervisor, agent: Agent, profile: Profile, worktree
     return values
 
 
-def agent_argv(sup: Supervisor, agent: Agent, profile: Profile, worktree: Path, branch: str) -> tuple[list[str], dict[str, str]]:
+def agent_argv(
+    sup: Supervisor, agent: Agent, profile: Profile, worktree: Path, branch: str
+) -> tuple[list[str], dict[str, str]]:
     """The agent's argv and extra environment, placeholders substituted (no I/O)."""
     values = placeholder_values(sup, agent, profile, worktree, branch)
     argv = [substitute(item, values) for item in profile.command]
@@ -204,18 +233,29 @@ def argv_problem(argv: list[str], env: dict[str, str]) -> str | None:
     """Why the kernel would refuse this argv ("Argument list too long"), or None."""
     for item in argv:
         if len(os.fsencode(item)) > MAX_ARG_BYTES:
-            return (f"one argument is {len(os.fsencode(item)):,} bytes, over the system's limit of "
-                    f"{MAX_ARG_BYTES + 1:,} per argument; pass a long prompt as a file: use {{prompt_file}} "
-                    "instead of {prompt} in the profile's command")
+            return (
+                f"one argument is {len(os.fsencode(item)):,} bytes, over the system's limit of "
+                f"{MAX_ARG_BYTES + 1:,} per argument; pass a long prompt as a file: use {{prompt_file}} "
+                "instead of {prompt} in the profile's command"
+            )
     total = sum(len(os.fsencode(x)) + 1 for x in argv) + sum(len(k) + len(v) + 2 for k, v in env.items())
     if total > MAX_ARGV_BYTES:
-        return (f"the command line is {total:,} bytes, over {MAX_ARGV_BYTES:,}; pass the prompt as a file "
-                "with {prompt_file}")
+        return (
+            f"the command line is {total:,} bytes, over {MAX_ARGV_BYTES:,}; pass the prompt as a file "
+            "with {prompt_file}"
+        )
     return None
 
 
-def write_spec(sup: Supervisor, agent: Agent, profile: Profile, worktree: Path, branch: str, *,
-               extra_env: dict[str, str] | None = None) -> list[str]:
+def write_spec(
+    sup: Supervisor,
+    agent: Agent,
+    profile: Profile,
+    worktree: Path,
+    branch: str,
+    *,
+    extra_env: dict[str, str] | None = None,
+) -> list[str]:
     directory = sup.paths.session_dir(agent.id)
     directory.mkdir(parents=True, exist_ok=True)
     told = placeholder_values(sup, agent, profile, worktree, branch)["prompt"]
@@ -229,25 +269,42 @@ def write_spec(sup: Supervisor, agent: Agent, profile: Profile, worktree: Path, 
             env[name] = os.environ[name]
     if argv[0] == sys.executable:  # ...even when jarvis runs from a source checkout
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH"))))
-    env.update({
-        "JARVIS_AGENT_ID": agent.id,
-        "JARVIS_TASK_ID": agent.task_id,
-        "JARVIS_ATTEMPT": str(agent.attempt),
-        "JARVIS_HOME": str(sup.config.state_dir),
-        "JARVIS_CONFIG": str(sup.config.path),
-        "JARVIS_BRANCH": branch,
-        "PATH": agent_path(env.get("PATH")),
-    })
+    env.update(
+        {
+            "JARVIS_AGENT_ID": agent.id,
+            "JARVIS_TASK_ID": agent.task_id,
+            "JARVIS_ATTEMPT": str(agent.attempt),
+            "JARVIS_HOME": str(sup.config.state_dir),
+            "JARVIS_CONFIG": str(sup.config.path),
+            "JARVIS_BRANCH": branch,
+            "PATH": agent_path(env.get("PATH")),
+        }
+    )
     if agent.retry_context:
         env["JARVIS_RETRY_CONTEXT"] = agent.retry_context
     env.update(extra_env or {})
-    spec = {"argv": argv, "cwd": str(worktree), "env": env, "exit_file": str(sup.paths.exit(agent.id)),
-            # enough to rebuild the registry row if the registry is ever lost (doctor --adopt)
-            "record": {"id": agent.id, "task_id": agent.task_id, "attempt": agent.attempt, "title": agent.title,
-                       "agent": agent.agent, "priority": agent.priority, "branch": branch,
-                       "created_at": agent.created_at, "after": agent.after_task_id,
-                       "after_tasks": agent.dependencies, "ticket": agent.ticket, "kind": agent.kind,
-                       "budget_usd": agent.budget_usd}}
+    spec = {
+        "argv": argv,
+        "cwd": str(worktree),
+        "env": env,
+        "exit_file": str(sup.paths.exit(agent.id)),
+        # enough to rebuild the registry row if the registry is ever lost (doctor --adopt)
+        "record": {
+            "id": agent.id,
+            "task_id": agent.task_id,
+            "attempt": agent.attempt,
+            "title": agent.title,
+            "agent": agent.agent,
+            "priority": agent.priority,
+            "branch": branch,
+            "created_at": agent.created_at,
+            "after": agent.after_task_id,
+            "after_tasks": agent.dependencies,
+            "ticket": agent.ticket,
+            "kind": agent.kind,
+            "budget_usd": agent.budget_usd,
+        },
+    }
     spec_path = sup.paths.spec(agent.id)
     tmp = spec_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(spec, ensure_ascii=True, indent=2), encoding="ascii")
@@ -257,5 +314,13 @@ def write_spec(sup: Supervisor, agent: Agent, profile: Profile, worktree: Path, 
     return [sys.executable, str(Path(__file__).with_name("launcher.py")), str(spec_path)]
 
 
-__all__ = ["MAX_ARG_BYTES", "abort", "agent_argv", "argv_problem", "branch_name", "placeholder_values", "start",
-           "write_spec"]
+__all__ = [
+    "MAX_ARG_BYTES",
+    "abort",
+    "agent_argv",
+    "argv_problem",
+    "branch_name",
+    "placeholder_values",
+    "start",
+    "write_spec",
+]

@@ -77,8 +77,13 @@ def read_lease(registry: Registry) -> LeaseInfo | None:
         return None  # unreadable: treat as free, the next acquire overwrites it
 
 
-def vacancy(info: LeaseInfo | None, now: float, *, host: str | None = None,
-            alive: Callable[[int, float | None], bool] = pid_alive) -> str | None:
+def vacancy(
+    info: LeaseInfo | None,
+    now: float,
+    *,
+    host: str | None = None,
+    alive: Callable[[int, float | None], bool] = pid_alive,
+) -> str | None:
     """Why the lease is free to take (``None``: a live holder has it)."""
     if info is None:
         return "no holder"
@@ -127,15 +132,29 @@ class Lease:
             if not mine and why is None:
                 self.held = False
                 return False
-            info = LeaseInfo(owner=self.owner, pid=self.pid, host=self.host,
-                             acquired_at=current.acquired_at if mine and current else now,
-                             renewed_at=now, ttl=self.ttl, pid_started=self.pid_started)
+            info = LeaseInfo(
+                owner=self.owner,
+                pid=self.pid,
+                host=self.host,
+                acquired_at=current.acquired_at if mine and current else now,
+                renewed_at=now,
+                ttl=self.ttl,
+                pid_started=self.pid_started,
+            )
             self.registry.set_meta(LEASE_KEY, json.dumps(info.to_json()), conn=conn)
             if not mine:
                 kind = "taken_over" if current is not None else "acquired"
-                self.registry.add_event("lease", conn=conn, now=now, decision=kind, owner=self.owner,
-                                        pid=self.pid, host=self.host, why=why,
-                                        previous=current.to_json() if current else None)
+                self.registry.add_event(
+                    "lease",
+                    conn=conn,
+                    now=now,
+                    decision=kind,
+                    owner=self.owner,
+                    pid=self.pid,
+                    host=self.host,
+                    why=why,
+                    previous=current.to_json() if current else None,
+                )
         self.held = True
         return True
 
@@ -145,8 +164,9 @@ class Lease:
             current = read_lease(self.registry)
             if current is not None and (current.host, current.pid) == (self.host, self.pid):
                 self.registry.delete_meta(LEASE_KEY, conn=conn)
-                self.registry.add_event("lease", conn=conn, now=self.clock(), decision="released",
-                                        owner=self.owner, pid=self.pid)
+                self.registry.add_event(
+                    "lease", conn=conn, now=self.clock(), decision="released", owner=self.owner, pid=self.pid
+                )
         self.held = False
 
 

@@ -111,8 +111,12 @@ TRANSITIONS: tuple[Transition, ...] = tuple(
     + _rows((S.WORKING, S.WAITING), S.DONE, E.REPORTED_DONE, "the agent reported done (jarvis report)")
     + _rows((S.WORKING, S.WAITING), S.FAILED, E.REPORTED_FAILED, "the agent reported failed")
     + _rows((S.WORKING, S.WAITING), S.FAILED, E.LOST, "its tmux session vanished, or its pane died unrecorded")
-    + _rows((S.QUEUED, S.BLOCKED, S.STARTING, S.WORKING, S.WAITING), S.FIRED, E.FIRE,
-            "stopped by a person or a policy, with a recorded reason; all work preserved")
+    + _rows(
+        (S.QUEUED, S.BLOCKED, S.STARTING, S.WORKING, S.WAITING),
+        S.FIRED,
+        E.FIRE,
+        "stopped by a person or a policy, with a recorded reason; all work preserved",
+    )
     + _rows(S.DONE, S.MERGED, E.MERGE, "its work was merged into the base branch")
     + _rows((S.FAILED, S.FIRED), S.MERGED, E.MERGE, "merged with --force-ended")
     + _rows(S.HELD, S.QUEUED, E.RELEASE, "released (jarvis release): it joins the queue")
@@ -146,9 +150,18 @@ STATUS_COLUMNS = ATTEMPT_FIELDS | {"status"}  # what a transition may write; nob
 Notify = Callable[["Agent", str, str, "str | None"], None]
 
 
-def transition(registry: Registry, agent: Agent, event: Event, *, reason: str | None, now: float,
-               claim: Claim | None = None, notify: Notify | None = None,
-               event_data: dict[str, Any] | None = None, **fields: Any) -> Agent | None:
+def transition(
+    registry: Registry,
+    agent: Agent,
+    event: Event,
+    *,
+    reason: str | None,
+    now: float,
+    claim: Claim | None = None,
+    notify: Notify | None = None,
+    event_data: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Agent | None:
     """Apply ``event`` to ``agent`` as the caller read it: the ONE writer of status.
 
     Raises :class:`IllegalTransition` (logged, nothing written) if the table has no such
@@ -170,10 +183,19 @@ def transition(registry: Registry, agent: Agent, event: Event, *, reason: str | 
         if claims.blocks(current, claim, now):
             log.debug("%s: %s skipped: %s holds it", agent.id, event.value, current.claim_op)
             return None
-        registry.write_row(conn, agent.id, {"status": new, "status_reason": reason, **fields},
-                           columns=STATUS_COLUMNS)
-        registry.add_event("status", agent.id, agent.task_id, conn=conn, now=now, old=old, new=new.value,
-                           event=event.value, reason=reason, **(event_data or {}))
+        registry.write_row(conn, agent.id, {"status": new, "status_reason": reason, **fields}, columns=STATUS_COLUMNS)
+        registry.add_event(
+            "status",
+            agent.id,
+            agent.task_id,
+            conn=conn,
+            now=now,
+            old=old,
+            new=new.value,
+            event=event.value,
+            reason=reason,
+            **(event_data or {}),
+        )
 
         def announce() -> None:
             log.info("%s %s -> %s (%s)%s", agent.id, old, new.value, event.value, f": {reason}" if reason else "")
@@ -268,11 +290,25 @@ def allowed(agent: Agent, action: Action | str, *, force_ended: bool = False) ->
 
 def describe_table() -> list[dict[str, Any]]:
     """The transition table as data (``jarvis doctor --json``, docs, tests)."""
-    return [{"from": t.source.value, "to": t.target.value, "event": t.event.value, "doc": t.doc}
-            for t in TRANSITIONS]
+    return [{"from": t.source.value, "to": t.target.value, "event": t.event.value, "doc": t.doc} for t in TRANSITIONS]
 
 
 __all__ = [
-    "ACTIVE", "ENDED", "LIVE", "PENDING", "RUNNING", "STATUS_COLUMNS", "TRANSITIONS", "Action", "Event",
-    "IllegalTransition", "Status", "Transition", "allowed", "can", "describe_table", "target", "transition",
+    "ACTIVE",
+    "ENDED",
+    "LIVE",
+    "PENDING",
+    "RUNNING",
+    "STATUS_COLUMNS",
+    "TRANSITIONS",
+    "Action",
+    "Event",
+    "IllegalTransition",
+    "Status",
+    "Transition",
+    "allowed",
+    "can",
+    "describe_table",
+    "target",
+    "transition",
 ]

@@ -50,7 +50,7 @@ def normalise_line(raw: str, *, keep_sgr: bool = True) -> str:
                 pending = ""
             if cursor > len(cells):
                 cells.extend(" " * (cursor - len(cells)))
-            cells[cursor:cursor + len(chars)] = chars
+            cells[cursor : cursor + len(chars)] = chars
             cursor += len(chars)
             continue
         ctrl = match.group("ctrl")

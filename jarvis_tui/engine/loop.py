@@ -89,8 +89,9 @@ class EngineLoop:
         actions: list[Action] = []
         if leader:
             # CLI processes admit new spawns against this smoothed reading (Supervisor.reading).
-            self.sup.registry.set_meta("resources", json.dumps(
-                {"cpu": reading.cpu, "ram": reading.ram, "at": reading.at}))
+            self.sup.registry.set_meta(
+                "resources", json.dumps({"cpu": reading.cpu, "ram": reading.ram, "at": reading.at})
+            )
             if time.monotonic() - self._usage_at >= self.usage_interval:  # tokens and cost, then budgets
                 self._usage_at = time.monotonic()
                 usage.update(self.sup, self.sup.clock())
@@ -103,10 +104,20 @@ class EngineLoop:
             self._scanned_at = time.monotonic()
             overlaps = self.scanner.scan(self.sup)
         agents = self.sup.agents()
-        return TickResult(agents=agents, reading=reading, raw_reading=raw, usage=tree_usage, changed=changed,
-                          started=started, leader=leader, at=now, actions=actions, overlaps=overlaps,
-                          orchestrators=orchestrators.connected(self.sup.registry),
-                          spent_today=usage.spent_today(self.sup.registry, now))
+        return TickResult(
+            agents=agents,
+            reading=reading,
+            raw_reading=raw,
+            usage=tree_usage,
+            changed=changed,
+            started=started,
+            leader=leader,
+            at=now,
+            actions=actions,
+            overlaps=overlaps,
+            orchestrators=orchestrators.connected(self.sup.registry),
+            spent_today=usage.spent_today(self.sup.registry, now),
+        )
 
     def close(self) -> None:
         """Release the lease if this loop holds it (call on clean exit: a standby takes over at once)."""

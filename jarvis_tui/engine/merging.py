@@ -43,8 +43,10 @@ class MergeConflict(SupervisorError):
         self.paths = list(conflict.paths)
         self.into = conflict.into
         self.context = conflict.retry_context
-        super().__init__(f"merging {agent_id} would conflict ({conflict}); nothing was changed. "
-                         f"Retry the agent with the conflict as its context: jarvis retry {agent_id}")
+        super().__init__(
+            f"merging {agent_id} would conflict ({conflict}); nothing was changed. "
+            f"Retry the agent with the conflict as its context: jarvis retry {agent_id}"
+        )
 
 
 @dataclass
@@ -57,22 +59,46 @@ class Merged:
 
     def to_json(self) -> dict[str, Any]:
         r = self.result
-        return {"id": self.agent.id, "status": self.agent.status, "outcome": str(r.outcome), "into": r.into,
-                "previous": r.previous, "new": r.new, "files": list(r.files), "dry_run": r.dry_run,
-                "where": str(r.where) if r.where else None, "commits": list(r.commits), "skipped": list(r.skipped),
-                "uncommitted_left_out": self.left_out, "deleted_branch": self.deleted_branch,
-                "merged_at": self.agent.to_json()["merged_at"], "summary": r.summary, "notes": self.notes}
+        return {
+            "id": self.agent.id,
+            "status": self.agent.status,
+            "outcome": str(r.outcome),
+            "into": r.into,
+            "previous": r.previous,
+            "new": r.new,
+            "files": list(r.files),
+            "dry_run": r.dry_run,
+            "where": str(r.where) if r.where else None,
+            "commits": list(r.commits),
+            "skipped": list(r.skipped),
+            "uncommitted_left_out": self.left_out,
+            "deleted_branch": self.deleted_branch,
+            "merged_at": self.agent.to_json()["merged_at"],
+            "summary": r.summary,
+            "notes": self.notes,
+        }
 
 
-def merge(sup: Supervisor, ident: str, *, strategy: str = "merge", into: str | None = None,
-          message: str | None = None, dry_run: bool = False, include_uncommitted: bool = False,
-          force_ended: bool = False, delete_branch: bool = False) -> Merged:
+def merge(
+    sup: Supervisor,
+    ident: str,
+    *,
+    strategy: str = "merge",
+    into: str | None = None,
+    message: str | None = None,
+    dry_run: bool = False,
+    include_uncommitted: bool = False,
+    force_ended: bool = False,
+    delete_branch: bool = False,
+) -> Merged:
     agent = sup.get(ident)
     refusal = allowed(agent, Action.MERGE, force_ended=force_ended)
     if refusal:
         raise SupervisorError(refusal)
     if strategy not in {s.value for s in git_merge.Strategy}:
-        raise UsageError(f"unknown strategy {strategy!r} (choose from {', '.join(s.value for s in git_merge.Strategy)})")
+        raise UsageError(
+            f"unknown strategy {strategy!r} (choose from {', '.join(s.value for s in git_merge.Strategy)})"
+        )
     target = into or base_branch(sup, agent)
     claim = claims.take(sup.registry, agent.id, "merge", now=sup.clock())
     try:
@@ -82,11 +108,17 @@ def merge(sup: Supervisor, ident: str, *, strategy: str = "merge", into: str | N
             raise SupervisorError(refusal)
         source, left_out = _source(sup, agent, include_uncommitted)
         try:
-            result = git_merge.merge(sup.repo, source, into=target, strategy=strategy, message=message,
-                                     dry_run=dry_run)
+            result = git_merge.merge(sup.repo, source, into=target, strategy=strategy, message=message, dry_run=dry_run)
         except git_merge.MergeConflict as exc:
-            sup.registry.add_event("merge_conflict", agent.id, agent.task_id, into=target, strategy=strategy,
-                                   paths=list(exc.paths), context=exc.retry_context)
+            sup.registry.add_event(
+                "merge_conflict",
+                agent.id,
+                agent.task_id,
+                into=target,
+                strategy=strategy,
+                paths=list(exc.paths),
+                context=exc.retry_context,
+            )
             raise MergeConflict(agent.id, exc) from None
         except git_merge.MergeRefused as exc:
             raise SupervisorError(f"cannot merge {agent.id}: {exc}") from None
@@ -96,14 +128,27 @@ def merge(sup: Supervisor, ident: str, *, strategy: str = "merge", into: str | N
         if dry_run:
             return merged
         now = sup.clock()
-        moved = sup.transition(agent, Event.MERGE, reason=f"merged into {result.into} ({result.outcome})",
-                               claim=claim, event_data={"into": result.into, "commit": result.new,
-                                                        "outcome": str(result.outcome)},
-                               merged_at=now, merge_commit=result.new, merged_into=result.into)
+        moved = sup.transition(
+            agent,
+            Event.MERGE,
+            reason=f"merged into {result.into} ({result.outcome})",
+            claim=claim,
+            event_data={"into": result.into, "commit": result.new, "outcome": str(result.outcome)},
+            merged_at=now,
+            merge_commit=result.new,
+            merged_into=result.into,
+        )
         if moved is None:
             raise SupervisorError(f"agent {agent.id} changed while being merged; the branch did move ({result.new})")
-        sup.registry.add_event("merged", agent.id, agent.task_id, into=result.into, commit=result.new,
-                               outcome=str(result.outcome), files=len(result.files))
+        sup.registry.add_event(
+            "merged",
+            agent.id,
+            agent.task_id,
+            into=result.into,
+            commit=result.new,
+            outcome=str(result.outcome),
+            files=len(result.files),
+        )
         log.info("%s merged into %s: %s", agent.id, result.into, result.summary)
         merged.agent = retire(sup, moved)  # its work is in the branch; anything left out is kept first
         if delete_branch and agent.branch:
@@ -117,12 +162,18 @@ def _source(sup: Supervisor, agent: Agent, include_uncommitted: bool) -> tuple[s
     """(what to merge, whether uncommitted work exists that is left out of it)."""
     where = source_of(sup, agent)
     if "worktree" in where:
-        snapshot = worktrees.snapshot(where["worktree"], f"refs/jarvis/kept/{agent.id}",
-                                      f"jarvis: work of {agent.id} ({agent.status}) for merging")
+        snapshot = worktrees.snapshot(
+            where["worktree"],
+            f"refs/jarvis/kept/{agent.id}",
+            f"jarvis: work of {agent.id} ({agent.status}) for merging",
+        )
         if snapshot is not None:
             sup.registry.update_attempt(agent.id, preserved_ref=f"refs/jarvis/kept/{agent.id}")
-            return (snapshot, False) if include_uncommitted else (worktrees.resolve_commit(where["worktree"], "HEAD"),
-                                                                  True)
+            return (
+                (snapshot, False)
+                if include_uncommitted
+                else (worktrees.resolve_commit(where["worktree"], "HEAD"), True)
+            )
         return worktrees.resolve_commit(where["worktree"], "HEAD"), False
     if "snapshot" in where:
         ref = where["snapshot"]
@@ -147,8 +198,9 @@ def _delete_branch(sup: Supervisor, agent: Agent, into: str, notes: list[str]) -
 # --------------------------------------------------------------------------- prune
 
 
-def prune(sup: Supervisor, *, merged_only: bool = False, older_than: float | None = None,
-          dry_run: bool = False) -> list[dict[str, Any]]:
+def prune(
+    sup: Supervisor, *, merged_only: bool = False, older_than: float | None = None, dry_run: bool = False
+) -> list[dict[str, Any]]:
     """Delete the branches and ``refs/jarvis/*`` refs of cleaned-up agents whose work is
     contained elsewhere (never one that is not); each with its sha, to get it back."""
     now = sup.clock()
@@ -162,8 +214,11 @@ def prune(sup: Supervisor, *, merged_only: bool = False, older_than: float | Non
             continue
         if agent.worktree and Path(agent.worktree).exists():
             continue  # still has files on disk: not cleaned up
-        for ref in (f"refs/heads/{agent.branch}" if agent.branch else None, agent.preserved_ref,
-                    *(f.ref for f in agent.fires)):
+        for ref in (
+            f"refs/heads/{agent.branch}" if agent.branch else None,
+            agent.preserved_ref,
+            *(f.ref for f in agent.fires),
+        ):
             if ref and worktrees.ref_exists(sup.repo, ref):
                 candidates[ref] = agent
     if not candidates:
@@ -172,14 +227,23 @@ def prune(sup: Supervisor, *, merged_only: bool = False, older_than: float | Non
     done = []
     for check in git_prune.prune_check(sup.repo, list(candidates), keep):
         agent = candidates[check.ref]
-        row = {"ref": check.ref, "sha": check.sha, "agent": agent.id, "state": str(check.state),
-               "reason": check.reason, "deleted": False}
+        row = {
+            "ref": check.ref,
+            "sha": check.sha,
+            "agent": agent.id,
+            "state": str(check.state),
+            "reason": check.reason,
+            "deleted": False,
+        }
         if check.safe and not dry_run:
             git_prune.delete_ref(sup.repo, check.ref, check.sha)
             row["deleted"] = True
             sup.registry.add_event("pruned", agent.id, agent.task_id, ref=check.ref, sha=check.sha)
-        row["restore"] = (f"git branch {check.ref.removeprefix('refs/heads/')} {check.sha}"
-                          if check.ref.startswith("refs/heads/") else f"git update-ref {check.ref} {check.sha}")
+        row["restore"] = (
+            f"git branch {check.ref.removeprefix('refs/heads/')} {check.sha}"
+            if check.ref.startswith("refs/heads/")
+            else f"git update-ref {check.ref} {check.sha}"
+        )
         done.append(row)
     return done
 

@@ -65,8 +65,12 @@ def report_state(sup: Supervisor, ident: str, state: str, reason: str = "", *, v
     if state not in STATES:
         raise UsageError(f"report --state must be one of {', '.join(STATES)}")
     agent = sup.get(ident)
-    sup.registry.update_attempt(agent.id, reported_state=state, reported_state_at=sup.clock(),
-                                reported_state_reason=reason.strip()[:200] or None)
+    sup.registry.update_attempt(
+        agent.id,
+        reported_state=state,
+        reported_state_at=sup.clock(),
+        reported_state_reason=reason.strip()[:200] or None,
+    )
     sup.registry.add_event("state_report", agent.id, agent.task_id, state=state, reason=reason, via=via)
     if agent.status in ACTIVE:
         sup.reconcile()

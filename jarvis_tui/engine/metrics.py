@@ -32,12 +32,28 @@ from .routing import NO_KIND, Outcome
 
 def _empty(name: str, cost_weight: float, configured: bool) -> dict[str, Any]:
     return {
-        "profile": name, "configured": configured, "cost_weight": cost_weight,
-        "dispatched": 0, "retries": 0, "running": 0, "queued": 0, "blocked": 0,
-        "done": 0, "merged": 0, "failed": 0, "fired": 0, "fired_by_reason": {},
-        "success_rate": None, "median_time_to_done": None, "mean_time_to_done": None,
-        "hours": 0.0, "cost": 0.0, "tokens": {"input": 0, "output": 0, "cache_read": 0, "cache_write": 0},
-        "cost_usd": 0.0, "cost_source": None, "cost_per_success": None,
+        "profile": name,
+        "configured": configured,
+        "cost_weight": cost_weight,
+        "dispatched": 0,
+        "retries": 0,
+        "running": 0,
+        "queued": 0,
+        "blocked": 0,
+        "done": 0,
+        "merged": 0,
+        "failed": 0,
+        "fired": 0,
+        "fired_by_reason": {},
+        "success_rate": None,
+        "median_time_to_done": None,
+        "mean_time_to_done": None,
+        "hours": 0.0,
+        "cost": 0.0,
+        "tokens": {"input": 0, "output": 0, "cache_read": 0, "cache_write": 0},
+        "cost_usd": 0.0,
+        "cost_source": None,
+        "cost_per_success": None,
     }
 
 
@@ -121,10 +137,16 @@ def outcomes(registry: Registry) -> list[Outcome]:
         success = agent.status in (DONE, MERGED)
         if not success and not failed_against(agent):
             continue
-        seconds = (agent.ended_at - agent.started_at) if (
-            success and agent.started_at is not None and agent.ended_at is not None) else None
-        out.append(Outcome(agent.agent, agent.kind or NO_KIND, success, seconds, agent.cost_usd, agent.started_at,
-                           agent.ended_at))
+        seconds = (
+            (agent.ended_at - agent.started_at)
+            if (success and agent.started_at is not None and agent.ended_at is not None)
+            else None
+        )
+        out.append(
+            Outcome(
+                agent.agent, agent.kind or NO_KIND, success, seconds, agent.cost_usd, agent.started_at, agent.ended_at
+            )
+        )
     return out
 
 
@@ -167,8 +189,11 @@ def by_kind(registry: Registry) -> list[dict[str, Any]]:
     """Per kind: each profile's record (what auto routing learns from), and time to done when
     the task ran alone versus alongside others (mean concurrency during its run)."""
     history = outcomes(registry)
-    runs = [(a.started_at, a.ended_at or time.time()) for a in registry.agents(include_removed=True)
-            if a.started_at is not None]
+    runs = [
+        (a.started_at, a.ended_at or time.time())
+        for a in registry.agents(include_removed=True)
+        if a.started_at is not None
+    ]
     running = Concurrency([(s, e) for s, e in runs if e is not None])
     kinds: dict[str, list[Outcome]] = {}
     for outcome in history:
@@ -182,12 +207,17 @@ def by_kind(registry: Registry) -> list[dict[str, Any]]:
             wins = [o for o in mine if o.success]
             costs = [o.cost for o in mine if o.cost is not None]
             times = [o.seconds for o in wins if o.seconds is not None]
-            profiles.append({
-                "profile": name, "attempts": len(mine), "successes": len(wins), "failures": len(mine) - len(wins),
-                "success_rate": round(len(wins) / len(mine), 4),
-                "median_time_to_done": round(statistics.median(times), 3) if times else None,
-                "cost_per_success": round(sum(costs) / len(wins), 6) if wins and costs else None,
-            })
+            profiles.append(
+                {
+                    "profile": name,
+                    "attempts": len(mine),
+                    "successes": len(wins),
+                    "failures": len(mine) - len(wins),
+                    "success_rate": round(len(wins) / len(mine), 4),
+                    "median_time_to_done": round(statistics.median(times), 3) if times else None,
+                    "cost_per_success": round(sum(costs) / len(wins), 6) if wins and costs else None,
+                }
+            )
         alone: list[float] = []
         together: list[float] = []
         shares: list[float] = []
@@ -196,13 +226,21 @@ def by_kind(registry: Registry) -> list[dict[str, Any]]:
                 share = running.others(o.started_at, o.ended_at)
                 shares.append(share)
                 (alone if share < ALONE else together).append(o.seconds)
-        rows.append({
-            "kind": kind, "profiles": profiles,
-            "alone": {"done": len(alone), "median_time_to_done": round(statistics.median(alone), 3) if alone else None},
-            "alongside": {"done": len(together),
-                          "median_time_to_done": round(statistics.median(together), 3) if together else None},
-            "mean_concurrency": round(statistics.fmean(shares), 3) if shares else None,
-        })
+        rows.append(
+            {
+                "kind": kind,
+                "profiles": profiles,
+                "alone": {
+                    "done": len(alone),
+                    "median_time_to_done": round(statistics.median(alone), 3) if alone else None,
+                },
+                "alongside": {
+                    "done": len(together),
+                    "median_time_to_done": round(statistics.median(together), 3) if together else None,
+                },
+                "mean_concurrency": round(statistics.fmean(shares), 3) if shares else None,
+            }
+        )
     return rows
 
 

@@ -30,9 +30,7 @@ def iso(ts: float | None) -> str | None:
     """Epoch seconds to an ISO-8601 UTC string (the JSON format of every timestamp)."""
     if ts is None:
         return None
-    return _dt.datetime.fromtimestamp(ts, _dt.UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
-    )
+    return _dt.datetime.fromtimestamp(ts, _dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -44,12 +42,27 @@ class FireRecord:
     automatic: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"reason": self.reason, "note": self.note, "at": iso(self.at), "ref": self.ref,
-                "automatic": self.automatic}
+        return {
+            "reason": self.reason,
+            "note": self.note,
+            "at": iso(self.at),
+            "ref": self.ref,
+            "automatic": self.automatic,
+        }
 
 
-QUEUE_KINDS = ("dependency", "backoff", "capacity", "profile", "resources", "warning", "order",
-               "scope", "budget", "batch")
+QUEUE_KINDS = (
+    "dependency",
+    "backoff",
+    "capacity",
+    "profile",
+    "resources",
+    "warning",
+    "order",
+    "scope",
+    "budget",
+    "batch",
+)
 
 
 @dataclass(frozen=True)
@@ -98,8 +111,15 @@ class Note:
     author: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "task_id": self.task_id, "attempt_id": self.attempt_id, "at": iso(self.at),
-                "tag": self.tag, "text": self.text, "author": self.author}
+        return {
+            "id": self.id,
+            "task_id": self.task_id,
+            "attempt_id": self.attempt_id,
+            "at": iso(self.at),
+            "tag": self.tag,
+            "text": self.text,
+            "author": self.author,
+        }
 
 
 @dataclass(frozen=True)
@@ -116,9 +136,16 @@ class Orchestrator:
     host: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"pid": self.pid, "client": self.client, "client_version": self.client_version,
-                "since": iso(self.since), "last_call_at": iso(self.last_call_at), "last_tool": self.last_tool,
-                "calls": self.calls, "host": self.host}
+        return {
+            "pid": self.pid,
+            "client": self.client,
+            "client_version": self.client_version,
+            "since": iso(self.since),
+            "last_call_at": iso(self.last_call_at),
+            "last_tool": self.last_tool,
+            "calls": self.calls,
+            "host": self.host,
+        }
 
 
 @dataclass(frozen=True)
@@ -133,8 +160,12 @@ class Tokens:
     cache_write: int = 0
 
     def to_json(self) -> dict[str, int]:
-        return {"input": self.input, "output": self.output, "cache_read": self.cache_read,
-                "cache_write": self.cache_write}
+        return {
+            "input": self.input,
+            "output": self.output,
+            "cache_read": self.cache_read,
+            "cache_write": self.cache_write,
+        }
 
     @property
     def total(self) -> int:
@@ -208,6 +239,7 @@ class Agent:
         if self.after_tasks:
             return list(self.after_tasks)
         return [self.after_task_id] if self.after_task_id else []
+
     budget_usd: float | None = None  # the task's budget in USD (spawn --budget), for each attempt
     status_source: str | None = None  # what the status rests on: report, screen, silence, exit
     reported_state: str | None = None  # working / waiting / idle, from `jarvis report --state`
@@ -292,7 +324,30 @@ class Agent:
 
 
 __all__ = [
-    "ACTIVE", "BLOCKED", "DONE", "ENDED", "FAILED", "FIRED", "HELD", "LIVE", "MERGED", "PENDING", "QUEUED",
-    "QUEUE_KINDS", "RUNNING", "STARTING", "STATUSES", "WAITING", "WORKING", "Agent", "Claim", "FireRecord",
-    "Note", "Orchestrator", "QueueReason", "Status", "Tokens", "iso",
+    "ACTIVE",
+    "BLOCKED",
+    "DONE",
+    "ENDED",
+    "FAILED",
+    "FIRED",
+    "HELD",
+    "LIVE",
+    "MERGED",
+    "PENDING",
+    "QUEUED",
+    "QUEUE_KINDS",
+    "RUNNING",
+    "STARTING",
+    "STATUSES",
+    "WAITING",
+    "WORKING",
+    "Agent",
+    "Claim",
+    "FireRecord",
+    "Note",
+    "Orchestrator",
+    "QueueReason",
+    "Status",
+    "Tokens",
+    "iso",
 ]

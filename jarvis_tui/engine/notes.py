@@ -38,13 +38,16 @@ def check(text: str, tag: str | None) -> None:
     if "\x00" in text:
         raise UsageError("the note contains a NUL byte")
     if len(text.encode("utf-8", "surrogateescape")) > MAX_TEXT:
-        raise UsageError(f"the note is over {MAX_TEXT // 1024} KiB: keep findings short (point to a file in the branch)")
+        raise UsageError(
+            f"the note is over {MAX_TEXT // 1024} KiB: keep findings short (point to a file in the branch)"
+        )
     if tag is not None and not TAG.fullmatch(tag):
         raise UsageError(f"tag {tag!r}: use one short word (letters, digits, '.', '_', '-'), e.g. risk")
 
 
-def add(sup: Supervisor, ident: str, text: str, *, tag: str | None = None, author: str = "",
-        by_agent: bool = False) -> Note:
+def add(
+    sup: Supervisor, ident: str, text: str, *, tag: str | None = None, author: str = "", by_agent: bool = False
+) -> Note:
     """Record ``text`` on the task of agent ``ident``; ``by_agent``: the agent itself wrote it
     (its attempt is recorded with the note)."""
     check(text, tag)
@@ -52,17 +55,21 @@ def add(sup: Supervisor, ident: str, text: str, *, tag: str | None = None, autho
     now = sup.clock()
     attempt_id = agent.id if by_agent else None
     with sup.registry.transaction() as conn:
-        cursor = conn.execute("INSERT INTO notes (task_id, attempt_id, at, tag, text, author) VALUES (?, ?, ?, ?, ?, ?)",
-                              (agent.task_id, attempt_id, now, tag, text, author))
+        cursor = conn.execute(
+            "INSERT INTO notes (task_id, attempt_id, at, tag, text, author) VALUES (?, ?, ?, ?, ?, ?)",
+            (agent.task_id, attempt_id, now, tag, text, author),
+        )
         note_id = int(cursor.lastrowid or 0)
-        sup.registry.add_event("note", attempt_id, agent.task_id, conn=conn, now=now, note_id=note_id, tag=tag,
-                               author=author)
+        sup.registry.add_event(
+            "note", attempt_id, agent.task_id, conn=conn, now=now, note_id=note_id, tag=tag, author=author
+        )
     log.info("%s: note %d recorded%s", agent.task_id, note_id, f" [{tag}]" if tag else "")
     return Note(id=note_id, task_id=agent.task_id, attempt_id=attempt_id, at=now, tag=tag, text=text, author=author)
 
 
-def notes(sup: Supervisor, *, tasks: Sequence[str] | None = None, tag: str | None = None,
-          limit: int = 10_000) -> list[Note]:
+def notes(
+    sup: Supervisor, *, tasks: Sequence[str] | None = None, tag: str | None = None, limit: int = 10_000
+) -> list[Note]:
     """Notes in the order they were recorded; ``tasks``: only on these task ids."""
     sql = "SELECT * FROM notes WHERE 1 = 1"
     params: list[object] = []
@@ -76,8 +83,18 @@ def notes(sup: Supervisor, *, tasks: Sequence[str] | None = None, tag: str | Non
         params.append(tag)
     sql += " ORDER BY id LIMIT ?"
     params.append(limit)
-    return [Note(id=r["id"], task_id=r["task_id"], attempt_id=r["attempt_id"], at=r["at"], tag=r["tag"],
-                 text=r["text"], author=r["author"]) for r in sup.registry.query(sql, params)]
+    return [
+        Note(
+            id=r["id"],
+            task_id=r["task_id"],
+            attempt_id=r["attempt_id"],
+            at=r["at"],
+            tag=r["tag"],
+            text=r["text"],
+            author=r["author"],
+        )
+        for r in sup.registry.query(sql, params)
+    ]
 
 
 def render(sections: Sequence[tuple[Agent, Sequence[Note]]]) -> str:
@@ -111,8 +128,7 @@ def findings_for(sup: Supervisor, agent: Agent) -> str:
     by_task: dict[str, list[Note]] = {task: [] for task in deps}
     for note in notes(sup, tasks=deps):
         by_task[note.task_id].append(note)
-    latest = {a.task_id: a for a in sup.registry.agents(include_removed=True, latest_only=True)
-              if a.task_id in by_task}
+    latest = {a.task_id: a for a in sup.registry.agents(include_removed=True, latest_only=True) if a.task_id in by_task}
     return render([(latest[task], by_task[task]) for task in deps if task in latest])
 
 

@@ -46,8 +46,10 @@ def read_exit(paths: StatePaths, agent_id: str) -> tuple[int | None, str, float 
 def observe(sup: Supervisor, agents: list[Agent]) -> dict[str, Observation]:
     panes = sup.tmux.list_panes() if agents else {}
     wants_screen = [
-        panes[a.tmux_session].pane_id for a in agents
-        if a.tmux_session in panes and not panes[a.tmux_session].dead
+        panes[a.tmux_session].pane_id
+        for a in agents
+        if a.tmux_session in panes
+        and not panes[a.tmux_session].dead
         and (profile := sup.config.profiles.get(a.agent)) is not None
         and (profile.waiting_patterns or profile.busy_patterns)
     ]
@@ -61,8 +63,11 @@ def observe(sup: Supervisor, agents: list[Agent]) -> dict[str, Observation]:
         except FileNotFoundError:
             mtime = None
         observations[agent.id] = Observation(
-            pane=pane, screen=screens.get(pane.pane_id) if pane else None,
-            exit_code=exit_code, exit_note=note, ended_at=ended_at,
+            pane=pane,
+            screen=screens.get(pane.pane_id) if pane else None,
+            exit_code=exit_code,
+            exit_note=note,
+            ended_at=ended_at,
             last_output_at=mtime if (mtime and agent.started_at and mtime > agent.started_at) else None,
         )
     return observations

@@ -28,21 +28,28 @@ def register(registry: Registry, client: str, version: str | None, *, now: float
     started = process_started(pid)
     with registry.transaction() as conn:
         for row in conn.execute("SELECT pid, pid_started, host FROM orchestrators").fetchall():
-            if row["host"] == socket.gethostname() and row["pid"] != pid and not pid_alive(row["pid"], row["pid_started"]):
+            if (
+                row["host"] == socket.gethostname()
+                and row["pid"] != pid
+                and not pid_alive(row["pid"], row["pid_started"])
+            ):
                 conn.execute("DELETE FROM orchestrators WHERE pid = ?", (row["pid"],))
         conn.execute(
             "INSERT INTO orchestrators (pid, pid_started, host, client, client_version, since) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(pid) DO UPDATE SET client = excluded.client, client_version = excluded.client_version,"
             " pid_started = excluded.pid_started",
-            (pid, started, socket.gethostname(), client[:80] or "unknown", (version or "")[:40] or None, now))
+            (pid, started, socket.gethostname(), client[:80] or "unknown", (version or "")[:40] or None, now),
+        )
     log.info("orchestrator connected: %s %s (pid %d)", client, version or "", pid)
 
 
 def touch(registry: Registry, tool: str, *, now: float, pid: int | None = None) -> None:
     """A tool call: when, which, how many so far."""
     with registry.transaction() as conn:
-        conn.execute("UPDATE orchestrators SET last_call_at = ?, last_tool = ?, calls = calls + 1 WHERE pid = ?",
-                     (now, tool, os.getpid() if pid is None else pid))
+        conn.execute(
+            "UPDATE orchestrators SET last_call_at = ?, last_tool = ?, calls = calls + 1 WHERE pid = ?",
+            (now, tool, os.getpid() if pid is None else pid),
+        )
 
 
 def unregister(registry: Registry, *, pid: int | None = None) -> None:
@@ -57,9 +64,18 @@ def connected(registry: Registry) -> list[Orchestrator]:
     for row in registry.query("SELECT * FROM orchestrators ORDER BY since, pid"):
         if row["host"] == here and not pid_alive(row["pid"], row["pid_started"]):
             continue
-        out.append(Orchestrator(pid=row["pid"], client=row["client"], since=row["since"],
-                                client_version=row["client_version"], last_call_at=row["last_call_at"],
-                                last_tool=row["last_tool"], calls=row["calls"], host=row["host"]))
+        out.append(
+            Orchestrator(
+                pid=row["pid"],
+                client=row["client"],
+                since=row["since"],
+                client_version=row["client_version"],
+                last_call_at=row["last_call_at"],
+                last_tool=row["last_tool"],
+                calls=row["calls"],
+                host=row["host"],
+            )
+        )
     return out
 
 

@@ -65,8 +65,9 @@ class Overseer:
     # ------------------------------------------------------------------ helpers
 
     def _event(self, agent: Agent, decision: str, note: str, data: dict[str, Any]) -> None:
-        self.sup.registry.add_event("policy", agent.id, agent.task_id, now=self.sup.clock(),
-                                    decision=decision, note=note, **data)
+        self.sup.registry.add_event(
+            "policy", agent.id, agent.task_id, now=self.sup.clock(), decision=decision, note=note, **data
+        )
 
     def _fire(self, agent: Agent, verdict: Verdict) -> Action:
         assert verdict.fire is not None
@@ -75,8 +76,9 @@ class Overseer:
             self.sup.fire(agent.id, verdict.fire, verdict.note, automatic=True)
         except SupervisorError as exc:  # e.g. someone fired it a moment ago
             return Action("error", agent.id, f"could not fire ({verdict.fire}): {exc}")
-        return Action("fire", agent.id, f"fired as {verdict.fire}: {verdict.note}",
-                      {"reason": verdict.fire, **verdict.data})
+        return Action(
+            "fire", agent.id, f"fired as {verdict.fire}: {verdict.note}", {"reason": verdict.fire, **verdict.data}
+        )
 
     # ------------------------------------------------------------------ watch: timeout, runaway, stall
 
@@ -112,9 +114,14 @@ class Overseer:
     def _flag(self, agent: Agent, **fields: object) -> bool:
         """Set a flag (not a status) if the agent is still as read and nobody claims it."""
         with self.sup.registry.transaction() as conn:
-            return self.sup.registry.write_row(conn, agent.id, dict(fields), columns=ATTEMPT_FIELDS,
-                                               where="status = ? AND claim_token IS NULL",
-                                               params=(str(agent.status),))
+            return self.sup.registry.write_row(
+                conn,
+                agent.id,
+                dict(fields),
+                columns=ATTEMPT_FIELDS,
+                where="status = ? AND claim_token IS NULL",
+                params=(str(agent.status),),
+            )
 
     # ------------------------------------------------------------------ budgets
 
@@ -157,8 +164,14 @@ class Overseer:
         res = self.sup.config.resources
         if res.emergency_ram <= 0:
             return []
-        found = pressure_victim(self.sup.registry.agents(statuses=RUNNING), reading, res.emergency_ram,
-                                now=now, last_fire_at=self.last_pressure_at, cooldown=max(res.window, 2.0))
+        found = pressure_victim(
+            self.sup.registry.agents(statuses=RUNNING),
+            reading,
+            res.emergency_ram,
+            now=now,
+            last_fire_at=self.last_pressure_at,
+            cooldown=max(res.window, 2.0),
+        )
         if found is None:
             return []
         victim, verdict = found
@@ -188,8 +201,7 @@ class Overseer:
             data = {**plan.to_json(), "exit_code": agent.exit_code, "status_reason": agent.status_reason}
             self._event(agent, "retry", plan.note, data)
             try:
-                new = self.sup.retry(agent.id, not_before=now + plan.delay if plan.delay > 0 else None,
-                                     automatic=True)
+                new = self.sup.retry(agent.id, not_before=now + plan.delay if plan.delay > 0 else None, automatic=True)
             except SupervisorError as exc:
                 self._settled.add(agent.id)
                 actions.append(Action("error", agent.id, f"automatic retry failed: {exc}"))
@@ -199,8 +211,10 @@ class Overseer:
         return actions
 
     def _recorded(self, agent: Agent, decision: str) -> bool:
-        return any(e["kind"] == "policy" and e["data"].get("decision") == decision
-                   for e in self.sup.registry.events(attempt_id=agent.id))
+        return any(
+            e["kind"] == "policy" and e["data"].get("decision") == decision
+            for e in self.sup.registry.events(attempt_id=agent.id)
+        )
 
     # ------------------------------------------------------------------ dependencies
 
@@ -219,13 +233,25 @@ class Overseer:
             said = ", ".join(f"{task} is {dep.status if dep else 'gone'}" for task, dep in deps)
             note = f"dependency {said} again" if len(deps) == 1 else f"dependencies: {said}"
             queue = state.queue if state else None
-            if self.sup.transition(agent, Event.UNBLOCK, reason=note, queue_reason=queue.text if queue else None,
-                                   queue_kind=queue.kind if queue else None,
-                                   queue_data={"until": queue.until, **queue.data} if queue else None):
+            if self.sup.transition(
+                agent,
+                Event.UNBLOCK,
+                reason=note,
+                queue_reason=queue.text if queue else None,
+                queue_kind=queue.kind if queue else None,
+                queue_data={"until": queue.until, **queue.data} if queue else None,
+            ):
                 first = deps[0][1] if deps else None
-                self._event(agent, "unblocked", note, {"dependency": deps[0][0] if deps else None,
-                                                      "dependency_status": first.status if first else None,
-                                                      "dependencies": {t: d.status if d else None for t, d in deps}})
+                self._event(
+                    agent,
+                    "unblocked",
+                    note,
+                    {
+                        "dependency": deps[0][0] if deps else None,
+                        "dependency_status": first.status if first else None,
+                        "dependencies": {t: d.status if d else None for t, d in deps},
+                    },
+                )
                 actions.append(Action("unblocked", agent.id, note))
         return actions
 

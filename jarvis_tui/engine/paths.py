@@ -21,7 +21,7 @@ def agent_of_session(name: str) -> str | None:
     """The agent id of a ``jarvis-<id>`` session name (None for other sessions)."""
     if not name.startswith(SESSION_PREFIX) or name == ENGINE_SESSION:
         return None
-    return name[len(SESSION_PREFIX):]
+    return name[len(SESSION_PREFIX) :]
 
 
 @dataclass(frozen=True)

@@ -45,8 +45,9 @@ class Verdict:
 # --------------------------------------------------------------------------- retries
 
 
-def backoff_delay(retry_number: int, base: float, cap: float, *,
-                  rand: Callable[[], float] = random.random, jitter: float = JITTER) -> float:
+def backoff_delay(
+    retry_number: int, base: float, cap: float, *, rand: Callable[[], float] = random.random, jitter: float = JITTER
+) -> float:
     """Seconds before retry ``retry_number`` (1 = the first retry): base * 2^(n-1), +-jitter, <= cap.
 
     ``cap <= 0`` means uncapped; ``base <= 0`` means retry at once.
@@ -92,13 +93,19 @@ class RetryPlan:
     note: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"retry": self.retry, "next_attempt": self.next_attempt, "used": self.used,
-                "max_attempts": self.max_attempts, "delay": round(self.delay, 3),
-                "crash_loop": self.crash_loop}
+        return {
+            "retry": self.retry,
+            "next_attempt": self.next_attempt,
+            "used": self.used,
+            "max_attempts": self.max_attempts,
+            "delay": round(self.delay, 3),
+            "crash_loop": self.crash_loop,
+        }
 
 
-def plan_retry(attempts: Sequence[Agent], profile: Profile | None, *,
-               rand: Callable[[], float] = random.random) -> RetryPlan | None:
+def plan_retry(
+    attempts: Sequence[Agent], profile: Profile | None, *, rand: Callable[[], float] = random.random
+) -> RetryPlan | None:
     """Should a task whose latest attempt failed get another one, and when?
 
     ``None`` when the latest attempt did not fail (done, fired, still going: never retried).
@@ -113,7 +120,11 @@ def plan_retry(attempts: Sequence[Agent], profile: Profile | None, *,
     used = attempts_used(attempts, min_uptime)
     young = died_young(latest, min_uptime)
     nxt = latest.attempt + 1
-    why = f" (crash loop: attempt {latest.attempt} died within min_uptime {min_uptime:g}s, counted twice)" if young else ""
+    why = (
+        f" (crash loop: attempt {latest.attempt} died within min_uptime {min_uptime:g}s, counted twice)"
+        if young
+        else ""
+    )
     if used >= limit:
         note = f"no retry: {used} of max_attempts {limit} used{why}"
         return RetryPlan(False, latest.id, nxt, used, limit, 0.0, young, note)
@@ -134,9 +145,12 @@ def check_timeout(agent: Agent, profile: Profile, now: float) -> Verdict | None:
     runtime = now - agent.started_at
     if runtime <= profile.max_runtime:
         return None
-    return Verdict("timeout", f"ran {runtime:.0f}s > max_runtime {profile.max_runtime:g}s",
-                   {"rule": "max_runtime", "runtime": round(runtime, 1), "max_runtime": profile.max_runtime},
-                   fire="timeout")
+    return Verdict(
+        "timeout",
+        f"ran {runtime:.0f}s > max_runtime {profile.max_runtime:g}s",
+        {"rule": "max_runtime", "runtime": round(runtime, 1), "max_runtime": profile.max_runtime},
+        fire="timeout",
+    )
 
 
 def silent_for(agent: Agent, now: float) -> float | None:
@@ -168,13 +182,25 @@ def check_stall(agent: Agent, profile: Profile, now: float) -> Verdict | None:
     if silent is not None and silent >= profile.stall_timeout:
         if flagged and not profile.fire_stalled:
             return None
-        data = {"rule": "stall_timeout", "silent": round(silent, 1), "stall_timeout": profile.stall_timeout,
-                "last_output_at": agent.last_output_at, "heartbeat_at": agent.heartbeat_at}
-        return Verdict("stalled", f"silent {silent:.0f}s >= stall_timeout {profile.stall_timeout:g}s", data,
-                       fire="unresponsive" if profile.fire_stalled else None)
+        data = {
+            "rule": "stall_timeout",
+            "silent": round(silent, 1),
+            "stall_timeout": profile.stall_timeout,
+            "last_output_at": agent.last_output_at,
+            "heartbeat_at": agent.heartbeat_at,
+        }
+        return Verdict(
+            "stalled",
+            f"silent {silent:.0f}s >= stall_timeout {profile.stall_timeout:g}s",
+            data,
+            fire="unresponsive" if profile.fire_stalled else None,
+        )
     if flagged and agent.status == WORKING:
-        return Verdict("unstalled", f"output again after {STALLED_PREFIX.strip()} flag",
-                       {"rule": "stall_timeout", "silent": None if silent is None else round(silent, 1)})
+        return Verdict(
+            "unstalled",
+            f"output again after {STALLED_PREFIX.strip()} flag",
+            {"rule": "stall_timeout", "silent": None if silent is None else round(silent, 1)},
+        )
     return None
 
 
@@ -206,10 +232,16 @@ class RunawayTracker:
         since = self.over_since.setdefault(agent.id, now)
         if now - since < profile.runaway_grace:
             return None
-        data = {"rule": "runaway", "rss_mb": round(rss_mb, 1), "cpu": round(usage.cpu, 1),
-                "procs": usage.procs, "max_rss_mb": profile.max_rss_mb,
-                "max_cpu_percent": profile.max_cpu_percent, "over_for": round(now - since, 1),
-                "runaway_grace": profile.runaway_grace}
+        data = {
+            "rule": "runaway",
+            "rss_mb": round(rss_mb, 1),
+            "cpu": round(usage.cpu, 1),
+            "procs": usage.procs,
+            "max_rss_mb": profile.max_rss_mb,
+            "max_cpu_percent": profile.max_cpu_percent,
+            "over_for": round(now - since, 1),
+            "runaway_grace": profile.runaway_grace,
+        }
         note = ", ".join(over) + f" for {now - since:.0f}s (runaway_grace {profile.runaway_grace:g}s)"
         return Verdict("runaway", note, data, fire="runaway")
 
@@ -223,8 +255,15 @@ class RunawayTracker:
 # --------------------------------------------------------------------------- pressure
 
 
-def pressure_victim(agents: Iterable[Agent], reading: SystemReading, emergency_ram: float, *,
-                    now: float, last_fire_at: float | None, cooldown: float) -> tuple[Agent, Verdict] | None:
+def pressure_victim(
+    agents: Iterable[Agent],
+    reading: SystemReading,
+    emergency_ram: float,
+    *,
+    now: float,
+    last_fire_at: float | None,
+    cooldown: float,
+) -> tuple[Agent, Verdict] | None:
     """Above ``emergency_ram``: the lowest-priority, most recently started running agent.
 
     One at a time: after a pressure fire, nothing more until ``cooldown`` seconds have passed
@@ -238,8 +277,14 @@ def pressure_victim(agents: Iterable[Agent], reading: SystemReading, emergency_r
     if not running:
         return None
     victim = max(running, key=lambda a: (priority_rank(a.priority), a.started_at or 0.0, a.created_at))
-    data = {"rule": "emergency_ram", "ram": round(reading.ram, 1), "cpu": round(reading.cpu, 1),
-            "emergency_ram": emergency_ram, "priority": victim.priority, "started_at": victim.started_at}
+    data = {
+        "rule": "emergency_ram",
+        "ram": round(reading.ram, 1),
+        "cpu": round(reading.cpu, 1),
+        "emergency_ram": emergency_ram,
+        "priority": victim.priority,
+        "started_at": victim.started_at,
+    }
     note = f"RAM {reading.ram:.0f}% >= emergency_ram {emergency_ram:g}%; lowest priority ({victim.priority}), most recently started"
     return victim, Verdict("pressure", note, data, fire="pressure")
 

@@ -54,8 +54,16 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Claude Code 2.1.330: `claude --help` (interactive by default; a positional prompt starts the
     # session with it; --settings FILE merges with the user's settings, anthropics/claude-code#11392).
     "claude": {
-        "command": ["claude", "--model", "{model}", "--settings", "{claude_settings}",
-                    "--permission-mode", "acceptEdits", "{prompt}"],
+        "command": [
+            "claude",
+            "--model",
+            "{model}",
+            "--settings",
+            "{claude_settings}",
+            "--permission-mode",
+            "acceptEdits",
+            "{prompt}",
+        ],
         "prompt_template": WORKER_TEMPLATE,
         "waiting_patterns": [
             # binary strings: the permission dialog's question ("Do you want to proceed?", "Do you want
@@ -80,8 +88,21 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Codex CLI 0.169.0: `codex --help` ([PROMPT] starts the session; --full-auto is gone, so
     # -s workspace-write -a on-request); notify program: codex-rs/hooks/src/legacy_notify.rs.
     "codex": {
-        "command": ["codex", "--no-alt-screen", "-m", "{model}", "-s", "workspace-write", "-a", "on-request",
-                    "-c", 'projects."{worktree}".trust_level="trusted"', "-c", "{codex_notify}", "{prompt}"],
+        "command": [
+            "codex",
+            "--no-alt-screen",
+            "-m",
+            "{model}",
+            "-s",
+            "workspace-write",
+            "-a",
+            "on-request",
+            "-c",
+            'projects."{worktree}".trust_level="trusted"',
+            "-c",
+            "{codex_notify}",
+            "{prompt}",
+        ],
         "prompt_template": WORKER_TEMPLATE,
         "waiting_patterns": [
             # approval overlay (snapshot exec_approval_modal_exec.snap; labels in the 0.169 binary)
@@ -124,8 +145,18 @@ PRESETS: dict[str, dict[str, Any]] = {
     # task from the prompt file and exits (its exit code ends the run); its questions still wait.
     # --analytics-log writes token counts and aider's own price per call even with --no-analytics.
     "aider": {
-        "command": ["aider", "--model", "{model}", "--message-file", "{prompt_file}", "--no-gitignore",
-                    "--no-check-update", "--no-analytics", "--analytics-log", "{session_dir}/aider-analytics.jsonl"],
+        "command": [
+            "aider",
+            "--model",
+            "{model}",
+            "--message-file",
+            "{prompt_file}",
+            "--no-gitignore",
+            "--no-check-update",
+            "--no-analytics",
+            "--analytics-log",
+            "{session_dir}/aider-analytics.jsonl",
+        ],
         "prompt_template": AIDER_TEMPLATE,
         # io.py confirm_ask: "Run shell command? (Y)es/(N)o/(D)on't ask again [Yes]: "
         "waiting_patterns": [r"\(Y\)es/\(N\)o(?:/\(A\)ll)?(?:/\(S\)kip all)?(?:/\(D\)on't ask again)? \[[^\]]*\]: ?$"],
@@ -178,8 +209,10 @@ def parse_names(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in ALL]
     if unknown or not names:
-        raise ValueError(f"unknown agent preset {', '.join(unknown) or '(none given)'}; "
-                         f"choose from {', '.join(ALL)} (see jarvis profiles)")
+        raise ValueError(
+            f"unknown agent preset {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(ALL)} (see jarvis profiles)"
+        )
     return list(dict.fromkeys(names))
 
 
@@ -221,10 +254,19 @@ def describe() -> list[dict[str, Any]]:
         data = preset(name)
         exe = program(data["command"])
         installed = exe == "python" or shutil.which(exe, path=agent_path()) is not None
-        rows.append({"name": name, "program": exe, "installed": installed, "model": data.get("model", ""),
-                     "role": data.get("role", ""), "cost_weight": data.get("cost_weight", 1.0),
-                     "transcripts": data.get("transcripts", ""), "hooks": _hooks(data["command"]),
-                     "command": data["command"]})
+        rows.append(
+            {
+                "name": name,
+                "program": exe,
+                "installed": installed,
+                "model": data.get("model", ""),
+                "role": data.get("role", ""),
+                "cost_weight": data.get("cost_weight", 1.0),
+                "transcripts": data.get("transcripts", ""),
+                "hooks": _hooks(data["command"]),
+                "command": data["command"],
+            }
+        )
     return rows
 
 
@@ -237,5 +279,15 @@ def _hooks(command: list[str]) -> str:
     return ""
 
 
-__all__ = ["ALL", "DEMO", "PRESETS", "WORKER_TEMPLATE", "agent_path", "describe", "missing_program", "parse_names",
-           "preset", "unavailable"]
+__all__ = [
+    "ALL",
+    "DEMO",
+    "PRESETS",
+    "WORKER_TEMPLATE",
+    "agent_path",
+    "describe",
+    "missing_program",
+    "parse_names",
+    "preset",
+    "unavailable",
+]

@@ -34,9 +34,13 @@ def _usage(counts: Counts) -> Any:
 
     c = dict(zip(FIELDS, counts, strict=True))
     # genai-prices counts cache reads and writes inside input_tokens; ours are apart (Anthropic's way)
-    return Usage(input_tokens=c["input"] + c["cache_read"] + c["cache_write"], output_tokens=c["output"],
-                 cache_read_tokens=c["cache_read"], cache_write_tokens=c["cache_write"],
-                 cache_write_1h_tokens=c["cache_write_1h"])
+    return Usage(
+        input_tokens=c["input"] + c["cache_read"] + c["cache_write"],
+        output_tokens=c["output"],
+        cache_read_tokens=c["cache_read"],
+        cache_write_tokens=c["cache_write"],
+        cache_write_1h_tokens=c["cache_write_1h"],
+    )
 
 
 @functools.lru_cache(maxsize=256)

@@ -54,7 +54,7 @@ REPORTED_KIND = {"waiting": "question", "idle": "idle"}  # reported state -> wai
 def screen_lines(profile: Profile, screen: str) -> list[str]:
     """The last ``pattern_lines`` non-blank lines on screen: what the patterns look at."""
     lines = [line for line in strip_ansi(screen).splitlines() if line.strip()]
-    return lines[-profile.pattern_lines:]
+    return lines[-profile.pattern_lines :]
 
 
 def waiting_line(profile: Profile, screen: str) -> str | None:
@@ -116,11 +116,15 @@ def classify(agent: Agent, obs: Observation, profile: Profile | None, now: float
             return Verdict(Event.REPORTED_FAILED, "reported failed" + summary, {**fields, "status_source": "report"})
         return Verdict(Event.EXITED_ERROR, obs.exit_note or describe_exit(obs.exit_code), fields)
     if obs.pane is None:
-        return Verdict(Event.LOST, "tmux session vanished (server killed or machine restarted)",
-                       {"ended_at": now, **ended})
+        return Verdict(
+            Event.LOST, "tmux session vanished (server killed or machine restarted)", {"ended_at": now, **ended}
+        )
     if obs.pane.dead:
-        return Verdict(Event.LOST, "agent ended without recording an exit code (wrapper killed)",
-                       {"ended_at": now, "exit_code": obs.pane.dead_status, **ended})
+        return Verdict(
+            Event.LOST,
+            "agent ended without recording an exit code (wrapper killed)",
+            {"ended_at": now, "exit_code": obs.pane.dead_status, **ended},
+        )
     reported = {"ended_at": now, "waiting_kind": None, "status_source": "report"}
     if agent.reported_status == DONE:
         return Verdict(Event.REPORTED_DONE, "reported done" + summary, reported)
@@ -177,8 +181,14 @@ def reconcile(sup: Supervisor) -> list[Agent]:
                 fields["status_reason"] = verdict.reason
             if fields:
                 with sup.registry.transaction() as conn:  # not while someone claims it
-                    sup.registry.write_row(conn, agent.id, fields, columns=ATTEMPT_FIELDS,
-                                           where="claim_token IS NULL AND status = ?", params=(str(agent.status),))
+                    sup.registry.write_row(
+                        conn,
+                        agent.id,
+                        fields,
+                        columns=ATTEMPT_FIELDS,
+                        where="claim_token IS NULL AND status = ?",
+                        params=(str(agent.status),),
+                    )
             continue
         moved = sup.transition(agent, verdict.event, reason=verdict.reason, **fields)
         if moved is not None:
@@ -186,5 +196,13 @@ def reconcile(sup: Supervisor) -> list[Agent]:
     return changed
 
 
-__all__ = ["REPORT_GRACE", "Verdict", "busy_line", "classify", "describe_exit", "reconcile", "report_in_force",
-           "waiting_line"]
+__all__ = [
+    "REPORT_GRACE",
+    "Verdict",
+    "busy_line",
+    "classify",
+    "describe_exit",
+    "reconcile",
+    "report_in_force",
+    "waiting_line",
+]

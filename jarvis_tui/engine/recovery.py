@@ -36,8 +36,7 @@ def recover(sup: Supervisor, agent: Agent, obs: Observation) -> Agent | None:
     old = agent.claim
     op = old.op if old else "start"
     try:
-        claim = claims.take(sup.registry, agent.id, "recover", now=sup.clock(),
-                            data=old.data if old else {})
+        claim = claims.take(sup.registry, agent.id, "recover", now=sup.clock(), data=old.data if old else {})
     except Busy:
         return None  # another process took it over first
     holder = f"pid {old.pid}" if old else "an unknown process"
@@ -55,8 +54,14 @@ def recover(sup: Supervisor, agent: Agent, obs: Observation) -> Agent | None:
             from .stop import finish_fire
 
             data = claim.data
-            return finish_fire(sup, agent, claim, str(data.get("reason", "unresponsive")), str(data.get("note", "")),
-                               automatic=bool(data.get("automatic")))
+            return finish_fire(
+                sup,
+                agent,
+                claim,
+                str(data.get("reason", "unresponsive")),
+                str(data.get("note", "")),
+                automatic=bool(data.get("automatic")),
+            )
         if op == "remove":
             from .cleanup import finish_remove
 
@@ -76,26 +81,54 @@ def _start(sup: Supervisor, agent: Agent, claim: Claim, obs: Observation, holder
         request = agent.stop_request
         if obs.pane is not None and obs.pane.pid:
             agent.pid = obs.pane.pid
-        return finish_fire(sup, agent, claim, str(request.get("reason", "derailed")), str(request.get("note", "")),
-                           automatic=bool(request.get("automatic")))
+        return finish_fire(
+            sup,
+            agent,
+            claim,
+            str(request.get("reason", "derailed")),
+            str(request.get("note", "")),
+            automatic=bool(request.get("automatic")),
+        )
     now = sup.clock()
     if obs.pane is not None:  # the session exists: the start got that far
-        fields: dict[str, Any] = {"pane_id": obs.pane.pane_id, "pid": obs.pane.pid, "started_at": agent.started_at or now,
-                  "base_commit": agent.base_commit or _base(sup, agent), "queue_reason": None,
-                  "queue_kind": None, "queue_data": None}
+        fields: dict[str, Any] = {
+            "pane_id": obs.pane.pane_id,
+            "pid": obs.pane.pid,
+            "started_at": agent.started_at or now,
+            "base_commit": agent.base_commit or _base(sup, agent),
+            "queue_reason": None,
+            "queue_kind": None,
+            "queue_data": None,
+        }
         if obs.exit_code is not None:
             event = Event.EXITED_OK if obs.exit_code == 0 else Event.EXITED_ERROR
-            return sup.transition(agent, event, reason=f"exited {obs.exit_code} (start finished by recovery)",
-                                  claim=claim, exit_code=obs.exit_code, ended_at=obs.ended_at or now, **fields)
-        return sup.transition(agent, Event.LAUNCHED, reason=f"adopted after {holder} died while starting it",
-                              claim=claim, **fields)
-    ref, problem = preserve(sup, agent, f"refs/jarvis/kept/{agent.id}",
-                            f"jarvis: files of {agent.id} when its start was interrupted")
+            return sup.transition(
+                agent,
+                event,
+                reason=f"exited {obs.exit_code} (start finished by recovery)",
+                claim=claim,
+                exit_code=obs.exit_code,
+                ended_at=obs.ended_at or now,
+                **fields,
+            )
+        return sup.transition(
+            agent, Event.LAUNCHED, reason=f"adopted after {holder} died while starting it", claim=claim, **fields
+        )
+    ref, problem = preserve(
+        sup, agent, f"refs/jarvis/kept/{agent.id}", f"jarvis: files of {agent.id} when its start was interrupted"
+    )
     if problem is None:
         remove_worktree(sup, agent)
     reason = f"start interrupted: {holder} died before the session existed"
-    return sup.transition(sup.registry.get(agent.id), Event.START_INTERRUPTED, reason=reason, claim=claim,
-                          ended_at=now, preserved_ref=ref, tmux_session=None)
+    return sup.transition(
+        sup.registry.get(agent.id),
+        Event.START_INTERRUPTED,
+        reason=reason,
+        claim=claim,
+        ended_at=now,
+        preserved_ref=ref,
+        tmux_session=None,
+    )
 
 
 def _base(sup: Supervisor, agent: Agent) -> str | None:

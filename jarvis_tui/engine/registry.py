@@ -54,9 +54,11 @@ class Registry:
         self._local = threading.local()
         self._identity: tuple[int, int] | None = None
         if not create and not self.path.exists():
-            raise RegistryGone(f"the registry {self.path} is missing, but agents' records exist in "
-                               f"{self.path.parent}: refusing to start an empty one (it would orphan them). "
-                               "Restore it, or rebuild it from the records: jarvis doctor --adopt")
+            raise RegistryGone(
+                f"the registry {self.path} is missing, but agents' records exist in "
+                f"{self.path.parent}: refusing to start an empty one (it would orphan them). "
+                "Restore it, or rebuild it from the records: jarvis doctor --adopt"
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._migrate(create)
@@ -95,11 +97,15 @@ class Registry:
         try:
             stat = self.path.stat()
         except FileNotFoundError:
-            raise RegistryGone(f"the registry {self.path} was deleted while jarvis ran; refusing to act. "
-                               "Restore it, or rebuild it from the agents' records: jarvis doctor --adopt") from None
+            raise RegistryGone(
+                f"the registry {self.path} was deleted while jarvis ran; refusing to act. "
+                "Restore it, or rebuild it from the agents' records: jarvis doctor --adopt"
+            ) from None
         if (stat.st_dev, stat.st_ino) != self._identity or stat.st_size == 0:
-            raise RegistryGone(f"the registry {self.path} was replaced or emptied while jarvis ran; refusing "
-                               "to act on it. Restart the command; if agents are missing: jarvis doctor --adopt")
+            raise RegistryGone(
+                f"the registry {self.path} was replaced or emptied while jarvis ran; refusing "
+                "to act on it. Restart the command; if agents are missing: jarvis doctor --adopt"
+            )
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -159,12 +165,16 @@ class Registry:
         with self.transaction() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > len(MIGRATIONS):
-                raise RegistryError(f"{self.path} has schema version {version}, newer than this jarvis "
-                                    f"({len(MIGRATIONS)}); upgrade jarvis-tui")
+                raise RegistryError(
+                    f"{self.path} has schema version {version}, newer than this jarvis "
+                    f"({len(MIGRATIONS)}); upgrade jarvis-tui"
+                )
             if version == 0 and not create:
-                raise RegistryGone(f"the registry {self.path} is empty, but agents' records exist in "
-                                   f"{self.path.parent}: refusing to start fresh (it would orphan them). "
-                                   "Rebuild it from the records: jarvis doctor --adopt")
+                raise RegistryGone(
+                    f"the registry {self.path} is empty, but agents' records exist in "
+                    f"{self.path.parent}: refusing to start fresh (it would orphan them). "
+                    "Rebuild it from the records: jarvis doctor --adopt"
+                )
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in script.split(";"):
                     if statement.strip():
@@ -183,8 +193,9 @@ class Registry:
         """Six hex digits, unique among tasks and attempts (both share the space)."""
         for _ in range(100):
             candidate = os.urandom(3).hex()
-            row = self.conn.execute("SELECT 1 FROM attempts WHERE id = ? UNION SELECT 1 FROM tasks WHERE id = ?",
-                                    (candidate, candidate)).fetchone()
+            row = self.conn.execute(
+                "SELECT 1 FROM attempts WHERE id = ? UNION SELECT 1 FROM tasks WHERE id = ?", (candidate, candidate)
+            ).fetchone()
             if row is None:
                 return candidate
         raise RegistryError("could not find a free id")
@@ -197,7 +208,8 @@ class Registry:
             raise NotFound(f"no agent with id {prefix!r} (ids are hex, e.g. 3fa2c1)")
         rows = self.conn.execute(
             "SELECT id FROM attempts WHERE id LIKE ? || '%'" + ("" if include_removed else " AND removed = 0"),
-            (prefix,)).fetchall()
+            (prefix,),
+        ).fetchall()
         ids = [r["id"] for r in rows]
         if len(ids) == 1:
             return str(ids[0])
@@ -209,12 +221,27 @@ class Registry:
 
     # ------------------------------------------------------------------ writes
 
-    def create_task(self, conn: sqlite3.Connection, *, task_id: str, title: str, prompt: str, priority: str,
-                    profile: str, after_task_id: str | None = None, max_attempts: int | None = None,
-                    now: float | None = None, scope: list[str] | None = None, after: list[str] | None = None,
-                    ticket: str | None = None, kind: str | None = None, base: str | None = None,
-                    batch: str | None = None, batch_width: int | None = None,
-                    budget_usd: float | None = None) -> None:
+    def create_task(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        task_id: str,
+        title: str,
+        prompt: str,
+        priority: str,
+        profile: str,
+        after_task_id: str | None = None,
+        max_attempts: int | None = None,
+        now: float | None = None,
+        scope: list[str] | None = None,
+        after: list[str] | None = None,
+        ticket: str | None = None,
+        kind: str | None = None,
+        base: str | None = None,
+        batch: str | None = None,
+        batch_width: int | None = None,
+        budget_usd: float | None = None,
+    ) -> None:
         """A task row and its dependencies (``after``: task ids, all must be done; ``after_task_id``
         alone is the older single form, kept as the first of them)."""
         deps = list(after or ([after_task_id] if after_task_id else []))
@@ -222,13 +249,41 @@ class Registry:
             "INSERT INTO tasks (id, title, prompt, priority, profile, created_at, after_task_id, max_attempts, scope,"
             " ticket, kind, base, batch, batch_width, budget_usd)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (task_id, title, prompt, priority, profile, now or time.time(), deps[0] if deps else None, max_attempts,
-             json.dumps(scope) if scope else None, ticket, kind, base, batch, batch_width, budget_usd))
-        conn.executemany("INSERT INTO task_deps (task_id, dep_task_id, position) VALUES (?, ?, ?)",
-                         [(task_id, dep, position) for position, dep in enumerate(deps)])
+            (
+                task_id,
+                title,
+                prompt,
+                priority,
+                profile,
+                now or time.time(),
+                deps[0] if deps else None,
+                max_attempts,
+                json.dumps(scope) if scope else None,
+                ticket,
+                kind,
+                base,
+                batch,
+                batch_width,
+                budget_usd,
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO task_deps (task_id, dep_task_id, position) VALUES (?, ?, ?)",
+            [(task_id, dep, position) for position, dep in enumerate(deps)],
+        )
 
-    def create_attempt(self, conn: sqlite3.Connection, *, attempt_id: str, task_id: str, attempt: int,
-                       profile: str, status: str, now: float | None = None, **fields: Any) -> None:
+    def create_attempt(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        attempt_id: str,
+        task_id: str,
+        attempt: int,
+        profile: str,
+        status: str,
+        now: float | None = None,
+        **fields: Any,
+    ) -> None:
         """A new attempt, born in ``status`` (queued, or any status for seeded history)."""
         columns = ["id", "task_id", "attempt", "profile", "status", "created_at"]
         values: list[Any] = [attempt_id, task_id, attempt, profile, str(status), now or time.time()]
@@ -239,8 +294,16 @@ class Registry:
             values.append(value)
         conn.execute(f"INSERT INTO attempts ({', '.join(columns)}) VALUES ({', '.join('?' * len(values))})", values)
 
-    def write_row(self, conn: sqlite3.Connection, attempt_id: str, fields: dict[str, Any], *,
-                  columns: Collection[str], where: str = "", params: tuple[Any, ...] = ()) -> bool:
+    def write_row(
+        self,
+        conn: sqlite3.Connection,
+        attempt_id: str,
+        fields: dict[str, Any],
+        *,
+        columns: Collection[str],
+        where: str = "",
+        params: tuple[Any, ...] = (),
+    ) -> bool:
         """UPDATE one attempt's ``fields`` (each must be in ``columns``: the caller's own set).
 
         ``where`` adds a condition (compare-and-set). Returns whether the row changed.
@@ -248,8 +311,10 @@ class Registry:
         fields = encode(fields)
         for key in fields:
             if key not in columns:
-                raise KeyError(f"{key!r} may not be written here" + (
-                    " (status changes go through lifecycle.transition)" if key == "status" else ""))
+                raise KeyError(
+                    f"{key!r} may not be written here"
+                    + (" (status changes go through lifecycle.transition)" if key == "status" else "")
+                )
         if not fields:
             return False
         sets = ", ".join(f"{k} = ?" for k in fields)
@@ -261,13 +326,32 @@ class Registry:
         with self.transaction() as conn:
             return self.write_row(conn, attempt_id, fields, columns=ATTEMPT_FIELDS)
 
-    def add_fire(self, conn: sqlite3.Connection, attempt_id: str, reason: str, note: str, ref: str | None,
-                 *, automatic: bool = False, now: float | None = None) -> None:
-        conn.execute("INSERT INTO fires (attempt_id, reason, note, at, ref, automatic) VALUES (?, ?, ?, ?, ?, ?)",
-                     (attempt_id, reason, note, now or time.time(), ref, int(automatic)))
+    def add_fire(
+        self,
+        conn: sqlite3.Connection,
+        attempt_id: str,
+        reason: str,
+        note: str,
+        ref: str | None,
+        *,
+        automatic: bool = False,
+        now: float | None = None,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO fires (attempt_id, reason, note, at, ref, automatic) VALUES (?, ?, ?, ?, ?, ?)",
+            (attempt_id, reason, note, now or time.time(), ref, int(automatic)),
+        )
 
-    def add_event(self, kind: str, attempt_id: str | None = None, task_id: str | None = None, *,
-                  conn: sqlite3.Connection | None = None, now: float | None = None, **data: Any) -> int:
+    def add_event(
+        self,
+        kind: str,
+        attempt_id: str | None = None,
+        task_id: str | None = None,
+        *,
+        conn: sqlite3.Connection | None = None,
+        now: float | None = None,
+        **data: Any,
+    ) -> int:
         sql = "INSERT INTO events (at, attempt_id, task_id, kind, data) VALUES (?, ?, ?, ?, ?)"
         params = (now or time.time(), attempt_id, task_id, kind, json.dumps(data, default=str))
         if conn is not None:
@@ -287,7 +371,9 @@ class Registry:
             by_task.setdefault(agent.task_id, []).append(agent)
         rows = self.conn.execute(
             f"SELECT task_id, dep_task_id FROM task_deps WHERE task_id IN ({', '.join('?' * len(by_task))})"
-            " ORDER BY task_id, position", list(by_task)).fetchall()
+            " ORDER BY task_id, position",
+            list(by_task),
+        ).fetchall()
         for row in rows:
             for agent in by_task[row["task_id"]]:
                 agent.after_tasks.append(row["dep_task_id"])
@@ -298,12 +384,18 @@ class Registry:
             return agents
         by_id = {a.id: a for a in agents}
         rows = self.conn.execute(
-            f"SELECT * FROM fires WHERE attempt_id IN ({', '.join('?' * len(by_id))}) ORDER BY id",
-            list(by_id)).fetchall()
+            f"SELECT * FROM fires WHERE attempt_id IN ({', '.join('?' * len(by_id))}) ORDER BY id", list(by_id)
+        ).fetchall()
         for row in rows:
             by_id[row["attempt_id"]].fires.append(
-                FireRecord(reason=row["reason"], note=row["note"], at=row["at"], ref=row["ref"],
-                           automatic=bool(row["automatic"])))
+                FireRecord(
+                    reason=row["reason"],
+                    note=row["note"],
+                    at=row["at"],
+                    ref=row["ref"],
+                    automatic=bool(row["automatic"]),
+                )
+            )
         return agents
 
     @_guarded
@@ -314,8 +406,9 @@ class Registry:
         return self._complete([agent_from_row(row)])[0]
 
     @_guarded
-    def agents(self, *, include_removed: bool = False, latest_only: bool = False,
-               statuses: Collection[str] | None = None) -> list[Agent]:
+    def agents(
+        self, *, include_removed: bool = False, latest_only: bool = False, statuses: Collection[str] | None = None
+    ) -> list[Agent]:
         where = []
         params: list[Any] = []
         if not include_removed:
@@ -325,8 +418,11 @@ class Registry:
             params.extend(sorted(str(s) for s in statuses))
         if latest_only:  # in SQL: history does not make a tick slower
             where.append("a.attempt = (SELECT MAX(b.attempt) FROM attempts b WHERE b.task_id = a.task_id)")
-        sql = (SELECT_AGENTS + (" WHERE " + " AND ".join(where) if where else "")
-               + " ORDER BY t.created_at, a.attempt, a.id")
+        sql = (
+            SELECT_AGENTS
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY t.created_at, a.attempt, a.id"
+        )
         agents = [agent_from_row(r) for r in self.conn.execute(sql, params).fetchall()]
         return self._complete(agents)
 
@@ -342,7 +438,9 @@ class Registry:
             return {}
         rows = self.conn.execute(
             SELECT_AGENTS + f" WHERE a.task_id IN ({', '.join('?' * len(task_ids))})"
-            " AND a.attempt = (SELECT MAX(b.attempt) FROM attempts b WHERE b.task_id = a.task_id)", task_ids).fetchall()
+            " AND a.attempt = (SELECT MAX(b.attempt) FROM attempts b WHERE b.task_id = a.task_id)",
+            task_ids,
+        ).fetchall()
         return {a.task_id: a for a in self._attach_fires([agent_from_row(r) for r in rows])}
 
     @_guarded
@@ -356,9 +454,16 @@ class Registry:
         return self._complete([agent_from_row(r) for r in rows])
 
     @_guarded
-    def events(self, *, attempt_id: str | None = None, task_id: str | None = None,
-               kinds: tuple[str, ...] | None = None, since_id: int = 0, limit: int = 1000,
-               newest: bool = False) -> list[dict[str, Any]]:
+    def events(
+        self,
+        *,
+        attempt_id: str | None = None,
+        task_id: str | None = None,
+        kinds: tuple[str, ...] | None = None,
+        since_id: int = 0,
+        limit: int = 1000,
+        newest: bool = False,
+    ) -> list[dict[str, Any]]:
         """Events in order; ``newest`` keeps the LAST ``limit`` of them (still oldest first)."""
         sql = "SELECT * FROM events WHERE id > ?"
         params: list[Any] = [since_id]
@@ -376,8 +481,17 @@ class Registry:
         rows = self.conn.execute(sql, params).fetchall()
         if newest:
             rows.reverse()
-        return [{"id": r["id"], "at": r["at"], "attempt_id": r["attempt_id"], "task_id": r["task_id"],
-                 "kind": r["kind"], "data": json.loads(r["data"])} for r in rows]
+        return [
+            {
+                "id": r["id"],
+                "at": r["at"],
+                "attempt_id": r["attempt_id"],
+                "task_id": r["task_id"],
+                "kind": r["kind"],
+                "data": json.loads(r["data"]),
+            }
+            for r in rows
+        ]
 
     # ------------------------------------------------------------------ meta (leases, settings)
 

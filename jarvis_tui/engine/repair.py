@@ -68,8 +68,9 @@ def find_orphans(sup: Supervisor) -> Orphans:
             found.stuck.append(agent.id)
     referenced = {Path(a.worktree).resolve() for a in agents.values() if a.worktree}
     if sup.paths.worktrees.is_dir():
-        found.worktrees = [p for p in sorted(sup.paths.worktrees.iterdir())
-                           if p.is_dir() and p.resolve() not in referenced]
+        found.worktrees = [
+            p for p in sorted(sup.paths.worktrees.iterdir()) if p.is_dir() and p.resolve() not in referenced
+        ]
     return found
 
 
@@ -167,17 +168,38 @@ def _adopt_one(sup: Supervisor, agent_id: str, spec: dict[str, Any], panes: dict
     created = float(record.get("created_at") or spec_path_mtime(sup, agent_id) or now)
     with sup.registry.transaction() as conn:
         if not sup.registry.attempts_of(task_id):
-            sup.registry.create_task(conn, task_id=task_id, title=title, prompt=prompt,
-                                     priority=record.get("priority", "medium"), profile=record.get("agent", "adopted"),
-                                     after_task_id=None, now=created, ticket=record.get("ticket"), kind=record.get("kind"),
-                                     budget_usd=record.get("budget_usd"))
+            sup.registry.create_task(
+                conn,
+                task_id=task_id,
+                title=title,
+                prompt=prompt,
+                priority=record.get("priority", "medium"),
+                profile=record.get("agent", "adopted"),
+                after_task_id=None,
+                now=created,
+                ticket=record.get("ticket"),
+                kind=record.get("kind"),
+                budget_usd=record.get("budget_usd"),
+            )
         attempt = int(record.get("attempt") or env.get("JARVIS_ATTEMPT") or 1)
         sup.registry.create_attempt(
-            conn, attempt_id=agent_id, task_id=task_id, attempt=attempt, profile=record.get("agent", "adopted"),
-            status=status, now=created, branch=record.get("branch") or env.get("JARVIS_BRANCH"),
-            worktree=str(worktree) if worktree.is_dir() else None, tmux_session=f"jarvis-{agent_id}" if pane else None,
-            pane_id=pane.pane_id if pane else None, pid=pane.pid if pane else None, started_at=created,
-            ended_at=ended_at if status in ENDED else None, exit_code=exit_code, status_reason=reason)
+            conn,
+            attempt_id=agent_id,
+            task_id=task_id,
+            attempt=attempt,
+            profile=record.get("agent", "adopted"),
+            status=status,
+            now=created,
+            branch=record.get("branch") or env.get("JARVIS_BRANCH"),
+            worktree=str(worktree) if worktree.is_dir() else None,
+            tmux_session=f"jarvis-{agent_id}" if pane else None,
+            pane_id=pane.pane_id if pane else None,
+            pid=pane.pid if pane else None,
+            started_at=created,
+            ended_at=ended_at if status in ENDED else None,
+            exit_code=exit_code,
+            status_reason=reason,
+        )
         sup.registry.add_event("adopted", agent_id, task_id, conn=conn, status=str(status), reason=reason)
     return f"adopted {agent_id} as {status} ({reason})"
 

@@ -53,8 +53,7 @@ def worst(*zones: str) -> str:
 
 
 def system_zone(reading: SystemReading, cfg: ResourcesConfig) -> str:
-    return worst(zone_of(reading.cpu, cfg.cpu_safe, cfg.cpu_danger),
-                 zone_of(reading.ram, cfg.ram_safe, cfg.ram_danger))
+    return worst(zone_of(reading.cpu, cfg.cpu_safe, cfg.cpu_danger), zone_of(reading.ram, cfg.ram_safe, cfg.ram_danger))
 
 
 class Smoother:
@@ -106,8 +105,13 @@ class ResourceSampler:
         import psutil
 
         vm = psutil.virtual_memory()
-        return SystemReading(cpu=psutil.cpu_percent(interval=None), ram=vm.percent, at=time.time(),
-                             ram_used=vm.total - vm.available, ram_total=vm.total)
+        return SystemReading(
+            cpu=psutil.cpu_percent(interval=None),
+            ram=vm.percent,
+            at=time.time(),
+            ram_used=vm.total - vm.available,
+            ram_total=vm.total,
+        )
 
     @staticmethod
     def _stat_pass() -> dict[int, tuple[int, float, int]]:
@@ -122,7 +126,7 @@ class ResourceSampler:
                     data = fh.read()
             except OSError:
                 continue  # exited between the listing and the read
-            fields = data[data.rfind(b")") + 2:].split()  # after "(comm)", which may hold spaces
+            fields = data[data.rfind(b")") + 2 :].split()  # after "(comm)", which may hold spaces
             table[int(name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick, int(fields[19]))
         return table
 
@@ -138,7 +142,7 @@ class ResourceSampler:
             tag = None
             for item in env.split(b"\0"):
                 if item.startswith(b"JARVIS_AGENT_ID="):
-                    tag = item[len(b"JARVIS_AGENT_ID="):].decode(errors="replace") or None
+                    tag = item[len(b"JARVIS_AGENT_ID=") :].decode(errors="replace") or None
                     break
             self._tags[key] = tag
         return self._tags[key]

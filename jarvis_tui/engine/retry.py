@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("jarvis.retry")
 
 
-def retry(sup: Supervisor, ident: str, *, fresh: bool = False, not_before: float | None = None,
-          automatic: bool = False) -> Agent:
+def retry(
+    sup: Supervisor, ident: str, *, fresh: bool = False, not_before: float | None = None, automatic: bool = False
+) -> Agent:
     """A new attempt of ``ident``'s task. ``not_before`` (epoch seconds) queues it until then
     (automatic retry backoff); ``automatic`` retries only ever follow the latest attempt."""
     previous = sup.get(ident)
@@ -55,16 +56,40 @@ def retry(sup: Supervisor, ident: str, *, fresh: bool = False, not_before: float
             if automatic and number != previous.attempt + 1:
                 raise SupervisorError(f"task {previous.task_id} already has a newer attempt than {previous.id}")
             agent_id = sup.registry.new_id()
-            sup.registry.create_attempt(conn, attempt_id=agent_id, task_id=previous.task_id, attempt=number,
-                                        profile=previous.agent, status=QUEUED, now=now, retry_context=context,
-                                        start_point=start_point, start_ref=start_ref, not_before=not_before)
-            sup.registry.add_event("retried", agent_id, previous.task_id, conn=conn, now=now, previous=previous.id,
-                                   fresh=fresh, automatic=automatic)
+            sup.registry.create_attempt(
+                conn,
+                attempt_id=agent_id,
+                task_id=previous.task_id,
+                attempt=number,
+                profile=previous.agent,
+                status=QUEUED,
+                now=now,
+                retry_context=context,
+                start_point=start_point,
+                start_ref=start_ref,
+                not_before=not_before,
+            )
+            sup.registry.add_event(
+                "retried",
+                agent_id,
+                previous.task_id,
+                conn=conn,
+                now=now,
+                previous=previous.id,
+                fresh=fresh,
+                automatic=automatic,
+            )
             admitted, start_claim = sup.admit(agent_id, order=True)
     finally:
         claims.release(sup.registry, previous.id, claim)
-    log.info("%s retried as %s (attempt %d%s): %s", previous.id, agent_id, number, ", fresh" if fresh else "",
-             admitted.status)
+    log.info(
+        "%s retried as %s (attempt %d%s): %s",
+        previous.id,
+        agent_id,
+        number,
+        ", fresh" if fresh else "",
+        admitted.status,
+    )
     if start_claim is not None:
         return sup.start(agent_id, start_claim)
     return admitted
@@ -73,8 +98,10 @@ def retry(sup: Supervisor, ident: str, *, fresh: bool = False, not_before: float
 def _refuse_if_live(sup: Supervisor, previous: Agent) -> None:
     for attempt in sup.registry.attempts_of(previous.task_id):
         if attempt.status in LIVE and not attempt.removed:
-            raise SupervisorError(f"task {previous.task_id} already has a live attempt {attempt.id} "
-                                  f"({attempt.status}); fire it first to retry")
+            raise SupervisorError(
+                f"task {previous.task_id} already has a live attempt {attempt.id} "
+                f"({attempt.status}); fire it first to retry"
+            )
 
 
 def _start_from(sup: Supervisor, previous: Agent) -> tuple[str | None, str | None]:

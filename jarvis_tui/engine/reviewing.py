@@ -31,8 +31,9 @@ def base_branch(sup: Supervisor, agent: Agent | None = None) -> str:
         try:
             return git_review.resolve_branch(sup.repo, agent.base).name
         except git_review.NotABranch:
-            raise SupervisorError(f"agent {agent.id} started from {agent.base!r}, a commit, not a branch: "
-                                  "name a branch with --into") from None
+            raise SupervisorError(
+                f"agent {agent.id} started from {agent.base!r}, a commit, not a branch: name a branch with --into"
+            ) from None
     problem = sup.config.base_problem()
     if problem:
         raise SupervisorError(problem)
@@ -40,8 +41,10 @@ def base_branch(sup: Supervisor, agent: Agent | None = None) -> str:
     try:
         return git_review.resolve_branch(sup.repo, base).name
     except git_review.NotABranch:
-        raise SupervisorError(f"supervisor.base {base!r} is a commit, not a branch: nothing can be merged into it; "
-                              "name a branch with --into") from None
+        raise SupervisorError(
+            f"supervisor.base {base!r} is a commit, not a branch: nothing can be merged into it; "
+            "name a branch with --into"
+        ) from None
 
 
 def review(sup: Supervisor, ident: str, *, into: str | None = None) -> tuple[Agent, git_review.Review]:
@@ -80,8 +83,17 @@ def to_json(agent: Agent, found: git_review.Review) -> dict[str, Any]:
         "head": found.head,
         "source": found.source,
         "commits": [{"sha": c.sha, "subject": c.subject, "author": c.author, "at": iso(c.at)} for c in found.commits],
-        "files": [{"path": f.path, "status": str(f.status), "old_path": f.old_path, "added": f.added,
-                   "deleted": f.deleted, "binary": f.binary} for f in found.files],
+        "files": [
+            {
+                "path": f.path,
+                "status": str(f.status),
+                "old_path": f.old_path,
+                "added": f.added,
+                "deleted": f.deleted,
+                "binary": f.binary,
+            }
+            for f in found.files
+        ],
         "uncommitted": found.uncommitted,
         "preview": {"status": str(preview.status), "conflicts": list(preview.conflicts), "summary": preview.summary},
         "check": agent.check,

@@ -27,8 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-WEIGHTS = {"quality": (3.0, 1.0, 1.0), "cost": (1.0, 3.0, 1.0), "speed": (1.0, 1.0, 3.0),
-           "balanced": (1.0, 1.0, 1.0)}
+WEIGHTS = {"quality": (3.0, 1.0, 1.0), "cost": (1.0, 3.0, 1.0), "speed": (1.0, 1.0, 3.0), "balanced": (1.0, 1.0, 1.0)}
 PRIOR_SHARE = 0.25  # how much a profile's record on other kinds counts for this kind
 DEFAULT_SECONDS = 1800.0  # typical time to done when nobody has history yet
 NO_KIND = "(none)"
@@ -71,19 +70,28 @@ class Score:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"profile": self.profile, "successes": self.successes, "failures": self.failures,
-                "theta": round(self.theta, 4), "mean": round(self.mean, 4), "cost_per_success": round(self.cost, 4),
-                "cost_known": self.cost_known, "seconds": round(self.seconds, 1),
-                "score": None if math.isinf(self.score) else round(self.score, 4),
-                "unavailable": self.unavailable, "at_limit": self.at_limit}
+        return {
+            "profile": self.profile,
+            "successes": self.successes,
+            "failures": self.failures,
+            "theta": round(self.theta, 4),
+            "mean": round(self.mean, 4),
+            "cost_per_success": round(self.cost, 4),
+            "cost_known": self.cost_known,
+            "seconds": round(self.seconds, 1),
+            "score": None if math.isinf(self.score) else round(self.score, 4),
+            "unavailable": self.unavailable,
+            "at_limit": self.at_limit,
+        }
 
 
 def _kind(kind: str | None) -> str:
     return kind or NO_KIND
 
 
-def rank(history: Sequence[Outcome], candidates: Sequence[Candidate], kind: str | None, prefer: str,
-         rng: random.Random) -> list[Score]:
+def rank(
+    history: Sequence[Outcome], candidates: Sequence[Candidate], kind: str | None, prefer: str, rng: random.Random
+) -> list[Score]:
     """Every candidate scored, best first (the unavailable ones last, unscored)."""
     kind = _kind(kind)
     wq, wc, ws = WEIGHTS[prefer]
@@ -97,11 +105,18 @@ def rank(history: Sequence[Outcome], candidates: Sequence[Candidate], kind: str 
         s, f = sum(o.success for o in here), sum(not o.success for o in here)
         s2, f2 = sum(o.success for o in other), sum(not o.success for o in other)
         alpha, beta = 1 + s + PRIOR_SHARE * s2, 1 + f + PRIOR_SHARE * f2
-        sc = Score(cand.name, successes=s, failures=f, mean=alpha / (alpha + beta), unavailable=cand.unavailable,
-                   at_limit=cand.at_limit)
+        sc = Score(
+            cand.name,
+            successes=s,
+            failures=f,
+            mean=alpha / (alpha + beta),
+            unavailable=cand.unavailable,
+            at_limit=cand.at_limit,
+        )
         sc.theta = rng.betavariate(alpha, beta)  # drawn for every candidate, so the stream is stable
         times = [o.seconds for o in here if o.success and o.seconds] or [
-            o.seconds for o in mine if o.success and o.seconds]
+            o.seconds for o in mine if o.success and o.seconds
+        ]
         sc.seconds = statistics.median(times) if times else typical
         spent = [o.cost for o in (here if s else mine) if o.cost is not None]
         wins = s if s else s + s2
@@ -115,8 +130,11 @@ def rank(history: Sequence[Outcome], candidates: Sequence[Candidate], kind: str 
     cheapest = min((sc.cost for sc in pool if sc.cost > 0), default=1.0)
     fastest = min((sc.seconds for sc in pool if sc.seconds > 0), default=1.0)
     for sc in pool:
-        sc.score = (wq * math.log(max(sc.theta, 1e-9)) - wc * math.log(max(sc.cost, 1e-9) / cheapest)
-                    - ws * math.log(max(sc.seconds, 1e-9) / fastest))
+        sc.score = (
+            wq * math.log(max(sc.theta, 1e-9))
+            - wc * math.log(max(sc.cost, 1e-9) / cheapest)
+            - ws * math.log(max(sc.seconds, 1e-9) / fastest)
+        )
     return sorted(scores, key=lambda sc: (sc.unavailable is not None, sc.at_limit and _free(pool), -sc.score))
 
 

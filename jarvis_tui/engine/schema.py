@@ -184,19 +184,68 @@ MIGRATIONS: list[str] = [
 
 # Columns of ``attempts`` that generic updates may write. ``status`` is NOT among them: only
 # :func:`.lifecycle.transition` changes a status, and only :mod:`.claims` the claim columns.
-ATTEMPT_FIELDS = frozenset({
-    "branch", "worktree", "tmux_session", "pane_id", "pid", "base_commit", "exit_code",
-    "started_at", "ended_at", "last_output_at", "heartbeat_at", "heartbeat_note",
-    "status_reason", "queue_reason", "queue_kind", "queue_data", "summary", "retry_context",
-    "reported_status", "not_before", "preserved_ref", "start_point", "start_ref", "removed",
-    "waiting_kind", "stalled", "stop_request", "merged_at", "merge_commit", "merged_into", "check_state",
-    "check_exit", "check_at", "overlaps", "out_of_scope",
-    "status_source", "reported_state", "reported_state_at", "reported_state_reason", "tokens_input",
-    "tokens_output", "tokens_cache_read", "tokens_cache_write", "cost_usd", "cost_source", "cost_note", "cost_at",
-    "budget_warned",
-})
-CLAIM_FIELDS = frozenset({
-    "claim_op", "claim_token", "claim_pid", "claim_pid_started", "claim_host", "claim_at", "claim_data",
-})
+ATTEMPT_FIELDS = frozenset(
+    {
+        "branch",
+        "worktree",
+        "tmux_session",
+        "pane_id",
+        "pid",
+        "base_commit",
+        "exit_code",
+        "started_at",
+        "ended_at",
+        "last_output_at",
+        "heartbeat_at",
+        "heartbeat_note",
+        "status_reason",
+        "queue_reason",
+        "queue_kind",
+        "queue_data",
+        "summary",
+        "retry_context",
+        "reported_status",
+        "not_before",
+        "preserved_ref",
+        "start_point",
+        "start_ref",
+        "removed",
+        "waiting_kind",
+        "stalled",
+        "stop_request",
+        "merged_at",
+        "merge_commit",
+        "merged_into",
+        "check_state",
+        "check_exit",
+        "check_at",
+        "overlaps",
+        "out_of_scope",
+        "status_source",
+        "reported_state",
+        "reported_state_at",
+        "reported_state_reason",
+        "tokens_input",
+        "tokens_output",
+        "tokens_cache_read",
+        "tokens_cache_write",
+        "cost_usd",
+        "cost_source",
+        "cost_note",
+        "cost_at",
+        "budget_warned",
+    }
+)
+CLAIM_FIELDS = frozenset(
+    {
+        "claim_op",
+        "claim_token",
+        "claim_pid",
+        "claim_pid_started",
+        "claim_host",
+        "claim_at",
+        "claim_data",
+    }
+)
 
 __all__ = ["ATTEMPT_FIELDS", "CLAIM_FIELDS", "MIGRATIONS"]

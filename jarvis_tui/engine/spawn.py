@@ -54,15 +54,22 @@ class Route:
     ranking: list[routing.Score]
 
     def to_json(self) -> dict[str, Any]:
-        return {"chosen": self.chosen, "kind": self.kind, "prefer": self.prefer, "seed": self.seed,
-                "ranking": [score.to_json() for score in self.ranking]}
+        return {
+            "chosen": self.chosen,
+            "kind": self.kind,
+            "prefer": self.prefer,
+            "seed": self.seed,
+            "ranking": [score.to_json() for score in self.ranking],
+        }
 
     @property
     def note(self) -> str:
         best = next(s for s in self.ranking if s.profile == self.chosen)
-        return (f"auto: {self.chosen} for kind {self.kind or routing.NO_KIND} (prefer {self.prefer}; "
-                f"{best.successes} done / {best.failures} failed on this kind, sampled success {best.theta:.2f}, "
-                f"${best.cost:.2f} per success, score {best.score:.2f})")
+        return (
+            f"auto: {self.chosen} for kind {self.kind or routing.NO_KIND} (prefer {self.prefer}; "
+            f"{best.successes} done / {best.failures} failed on this kind, sampled success {best.theta:.2f}, "
+            f"${best.cost:.2f} per success, score {best.score:.2f})"
+        )
 
 
 def route(sup: Supervisor, kind: str | None, *, advance: bool = False) -> Route:
@@ -78,8 +85,11 @@ def route(sup: Supervisor, kind: str | None, *, advance: bool = False) -> Route:
         spent_out = budgets.daily_block(sup.config, name, spent)
         why = missing_program(profile) or (spent_out.text() if spent_out else None)
         busy = sum(1 for a in active if a.agent == name)
-        candidates.append(routing.Candidate(name, profile.cost_weight, why,
-                                            bool(profile.max_concurrent and busy >= profile.max_concurrent)))
+        candidates.append(
+            routing.Candidate(
+                name, profile.cost_weight, why, bool(profile.max_concurrent and busy >= profile.max_concurrent)
+            )
+        )
     count = int(sup.registry.get_meta("routes") or 0)
     seed = cfg.seed * 1_000_003 + count if cfg.seed else int.from_bytes(os.urandom(4)) % 2**31
     ranking = routing.rank(metrics.outcomes(sup.registry), candidates, kind, cfg.prefer, random.Random(seed))
@@ -90,6 +100,7 @@ def route(sup: Supervisor, kind: str | None, *, advance: bool = False) -> Route:
     if advance:
         sup.registry.set_meta("routes", str(count + 1))
     return Route(best.profile, kind, cfg.prefer, seed, ranking)
+
 
 # A ticket id goes into a branch name (jarvis/<ticket>-<slug>-<id>): letters, digits, '.', '_',
 # '-', nothing git refuses in a ref ('..', a trailing '.' or '.lock') and nothing a shell mangles.
@@ -132,8 +143,10 @@ def split_after(after: str | Sequence[str] | None) -> list[str]:
 
 def ticket_problem(ticket: str) -> str | None:
     if not TICKET.fullmatch(ticket) or ".." in ticket or ticket.endswith((".", ".lock")):
-        return (f"ticket {ticket!r} cannot go into a branch name: use letters, digits, '.', '_' and '-' "
-                "(up to 64, starting with a letter or digit), e.g. PROJ-123")
+        return (
+            f"ticket {ticket!r} cannot go into a branch name: use letters, digits, '.', '_' and '-' "
+            "(up to 64, starting with a letter or digit), e.g. PROJ-123"
+        )
     return None
 
 
@@ -148,11 +161,23 @@ def base_problem(sup: Supervisor, base: str) -> str | None:
     return None
 
 
-def validate(sup: Supervisor, prompt: str, *, agent: str | None = None, title: str | None = None,
-             priority: str = "medium", after: str | Sequence[str] | None = None,
-             max_attempts: int | None = None, scope: Sequence[str] | None = None, ticket: str | None = None,
-             kind: str | None = None, base: str | None = None, hold: bool = False, budget: float | None = None,
-             advance_route: bool = False) -> TaskSpec:
+def validate(
+    sup: Supervisor,
+    prompt: str,
+    *,
+    agent: str | None = None,
+    title: str | None = None,
+    priority: str = "medium",
+    after: str | Sequence[str] | None = None,
+    max_attempts: int | None = None,
+    scope: Sequence[str] | None = None,
+    ticket: str | None = None,
+    kind: str | None = None,
+    base: str | None = None,
+    hold: bool = False,
+    budget: float | None = None,
+    advance_route: bool = False,
+) -> TaskSpec:
     """Check a spawn request without recording anything.
 
     Raises UsageError (or UnknownAgent for an ``after`` id) with a message for the user;
@@ -192,8 +217,18 @@ def validate(sup: Supervisor, prompt: str, *, agent: str | None = None, title: s
         raise UsageError(problem)
     if title is None or not title.strip():
         title = prompt.strip().splitlines()[0][:72]
-    probe = Agent(id="000000", task_id="000000", title=title, prompt=prompt, agent=profile.name,
-                  priority=priority, status=QUEUED, attempt=1, created_at=0.0, kind=kind)
+    probe = Agent(
+        id="000000",
+        task_id="000000",
+        title=title,
+        prompt=prompt,
+        agent=profile.name,
+        priority=priority,
+        status=QUEUED,
+        attempt=1,
+        created_at=0.0,
+        kind=kind,
+    )
     too_long = argv_problem(*agent_argv(sup, probe, profile, Path("/worktree"), "jarvis/branch"))
     if too_long:
         raise UsageError(f"profile {profile.name}: {too_long}")
@@ -202,31 +237,93 @@ def validate(sup: Supervisor, prompt: str, *, agent: str | None = None, title: s
         task = sup.get(ref).task_id
         if task not in after_tasks:
             after_tasks.append(task)
-    return TaskSpec(prompt=prompt, title=title, profile=profile.name, priority=priority, after=tuple(after_tasks),
-                    max_attempts=max_attempts, scope=tuple(scope or ()), ticket=ticket, kind=kind, base=base,
-                    hold=hold, budget=budget, route=chosen)
+    return TaskSpec(
+        prompt=prompt,
+        title=title,
+        profile=profile.name,
+        priority=priority,
+        after=tuple(after_tasks),
+        max_attempts=max_attempts,
+        scope=tuple(scope or ()),
+        ticket=ticket,
+        kind=kind,
+        base=base,
+        hold=hold,
+        budget=budget,
+        route=chosen,
+    )
 
 
-def record(sup: Supervisor, conn: sqlite3.Connection, spec: TaskSpec, *, task_id: str, now: float,
-           after: Sequence[str] = (), batch: str | None = None, batch_width: int | None = None) -> None:
+def record(
+    sup: Supervisor,
+    conn: sqlite3.Connection,
+    spec: TaskSpec,
+    *,
+    task_id: str,
+    now: float,
+    after: Sequence[str] = (),
+    batch: str | None = None,
+    batch_width: int | None = None,
+) -> None:
     """Write a checked task and its first attempt (queued, or held) inside the caller's transaction.
 
     ``after``: the task's dependencies when the caller resolved more than ``spec.after`` (a
     batch's references to its own tasks)."""
     deps = list(after or spec.after)
-    sup.registry.create_task(conn, task_id=task_id, title=spec.title, prompt=spec.prompt, priority=spec.priority,
-                             profile=spec.profile, after=deps, max_attempts=spec.max_attempts, now=now,
-                             scope=list(spec.scope), ticket=spec.ticket, kind=spec.kind, base=spec.base, batch=batch,
-                             batch_width=batch_width, budget_usd=spec.budget)
-    sup.registry.create_attempt(conn, attempt_id=task_id, task_id=task_id, attempt=1, profile=spec.profile,
-                                status=HELD if spec.hold else QUEUED, now=now)
-    sup.registry.add_event("spawned", task_id, task_id, conn=conn, now=now, agent=spec.profile,
-                           priority=spec.priority, after=deps[0] if deps else None, after_tasks=deps,
-                           ticket=spec.ticket, hold=spec.hold, batch=batch, task_kind=spec.kind,
-                           budget_usd=spec.budget)
+    sup.registry.create_task(
+        conn,
+        task_id=task_id,
+        title=spec.title,
+        prompt=spec.prompt,
+        priority=spec.priority,
+        profile=spec.profile,
+        after=deps,
+        max_attempts=spec.max_attempts,
+        now=now,
+        scope=list(spec.scope),
+        ticket=spec.ticket,
+        kind=spec.kind,
+        base=spec.base,
+        batch=batch,
+        batch_width=batch_width,
+        budget_usd=spec.budget,
+    )
+    sup.registry.create_attempt(
+        conn,
+        attempt_id=task_id,
+        task_id=task_id,
+        attempt=1,
+        profile=spec.profile,
+        status=HELD if spec.hold else QUEUED,
+        now=now,
+    )
+    sup.registry.add_event(
+        "spawned",
+        task_id,
+        task_id,
+        conn=conn,
+        now=now,
+        agent=spec.profile,
+        priority=spec.priority,
+        after=deps[0] if deps else None,
+        after_tasks=deps,
+        ticket=spec.ticket,
+        hold=spec.hold,
+        batch=batch,
+        task_kind=spec.kind,
+        budget_usd=spec.budget,
+    )
     if spec.route is not None:
-        sup.registry.add_event("policy", task_id, task_id, conn=conn, now=now, decision="route",
-                               note=spec.route.note, route=spec.route.to_json())
+        sup.registry.add_event(
+            "policy",
+            task_id,
+            task_id,
+            conn=conn,
+            now=now,
+            decision="route",
+            note=spec.route.note,
+            route=spec.route.to_json(),
+        )
 
 
 def check_base(sup: Supervisor, spec: TaskSpec) -> None:
@@ -237,14 +334,40 @@ def check_base(sup: Supervisor, spec: TaskSpec) -> None:
             raise ConfigError(problem, sup.config.path)
 
 
-def spawn(sup: Supervisor, prompt: str, *, agent: str | None = None, title: str | None = None,
-          priority: str = "medium", after: str | Sequence[str] | None = None, max_attempts: int | None = None,
-          scope: Sequence[str] | None = None, ticket: str | None = None, kind: str | None = None,
-          base: str | None = None, hold: bool = False, budget: float | None = None) -> Agent:
+def spawn(
+    sup: Supervisor,
+    prompt: str,
+    *,
+    agent: str | None = None,
+    title: str | None = None,
+    priority: str = "medium",
+    after: str | Sequence[str] | None = None,
+    max_attempts: int | None = None,
+    scope: Sequence[str] | None = None,
+    ticket: str | None = None,
+    kind: str | None = None,
+    base: str | None = None,
+    hold: bool = False,
+    budget: float | None = None,
+) -> Agent:
     """Record a task and its first attempt; start it now if admission allows, else queue it
     (or hold it)."""
-    spec = validate(sup, prompt, agent=agent, title=title, priority=priority, after=after, max_attempts=max_attempts,
-                    scope=scope, ticket=ticket, kind=kind, base=base, hold=hold, budget=budget, advance_route=True)
+    spec = validate(
+        sup,
+        prompt,
+        agent=agent,
+        title=title,
+        priority=priority,
+        after=after,
+        max_attempts=max_attempts,
+        scope=scope,
+        ticket=ticket,
+        kind=kind,
+        base=base,
+        hold=hold,
+        budget=budget,
+        advance_route=True,
+    )
     check_base(sup, spec)
     now = sup.clock()
     with sup.registry.transaction() as conn:
@@ -261,6 +384,15 @@ def spawn(sup: Supervisor, prompt: str, *, agent: str | None = None, title: str 
 
 
 __all__ = [
-    "AUTO", "Route", "TaskSpec", "base_problem", "check_base", "record", "route", "spawn", "split_after",
-    "ticket_problem", "validate",
+    "AUTO",
+    "Route",
+    "TaskSpec",
+    "base_problem",
+    "check_base",
+    "record",
+    "route",
+    "spawn",
+    "split_after",
+    "ticket_problem",
+    "validate",
 ]

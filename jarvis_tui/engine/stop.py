@@ -66,24 +66,35 @@ def fire(sup: Supervisor, ident: str, reason: str, note: str = "", *, automatic:
         claims.release(sup.registry, agent.id, claim)
 
 
-def finish_fire(sup: Supervisor, agent: Agent, claim: Claim, reason: str, note: str, *,
-                automatic: bool = False) -> Agent:
+def finish_fire(
+    sup: Supervisor, agent: Agent, claim: Claim, reason: str, note: str, *, automatic: bool = False
+) -> Agent:
     """The fire itself, under ``claim``: stop, preserve, record, remove the worktree."""
     stop_processes(sup, agent)
     exit_code = agent.exit_code if agent.exit_code is not None else sup.read_exit(agent.id)[0]
-    ref, problem = preserve(sup, agent, f"refs/jarvis/fired/{agent.id}",
-                            f"jarvis: work of {agent.id} when fired ({reason})\n\n{note}")
+    ref, problem = preserve(
+        sup, agent, f"refs/jarvis/fired/{agent.id}", f"jarvis: work of {agent.id} when fired ({reason})\n\n{note}"
+    )
     now = sup.clock()
     text = f"fired: {reason}" + (f" ({note})" if note else "")
     if problem:
         text += f"; {problem}"
     with sup.registry.transaction() as conn:
         sup.registry.add_fire(conn, agent.id, reason, note, ref, automatic=automatic, now=now)
-        fired = sup.transition(agent, Event.FIRE, reason=text, claim=claim,
-                               event_data={"fire_reason": reason, "ref": ref, "automatic": automatic},
-                               ended_at=agent.ended_at or now, exit_code=exit_code,
-                               preserved_ref=ref or agent.preserved_ref, queue_reason=None, queue_kind=None,
-                               queue_data=None, stop_request=None)
+        fired = sup.transition(
+            agent,
+            Event.FIRE,
+            reason=text,
+            claim=claim,
+            event_data={"fire_reason": reason, "ref": ref, "automatic": automatic},
+            ended_at=agent.ended_at or now,
+            exit_code=exit_code,
+            preserved_ref=ref or agent.preserved_ref,
+            queue_reason=None,
+            queue_kind=None,
+            queue_data=None,
+            stop_request=None,
+        )
         if fired is None:  # cannot happen under our claim unless the record vanished
             raise SupervisorError(f"agent {agent.id} changed while being fired; nothing recorded")
     if problem is None:
@@ -156,8 +167,9 @@ def retire(sup: Supervisor, agent: Agent) -> Agent:
     preserved, having removed nothing."""
     stop_processes(sup, agent)
     if agent.worktree and Path(agent.worktree).exists():
-        kept, problem = preserve(sup, agent, f"refs/jarvis/kept/{agent.id}",
-                                 f"jarvis: work of {agent.id} ({agent.status}) kept on cleanup")
+        kept, problem = preserve(
+            sup, agent, f"refs/jarvis/kept/{agent.id}", f"jarvis: work of {agent.id} ({agent.status}) kept on cleanup"
+        )
         if problem:
             raise SupervisorError(f"could not preserve the work of {agent.id}, so nothing was removed: {problem}")
         if kept:

@@ -46,16 +46,22 @@ def storage_error(exc: BaseException, path: Path) -> StorageError:
         read_only, full = _filesystem(folder)
         text = "read-only" if read_only else "disk is full" if full else text
     if "no such table" in text:
-        return RegistryGone(f"the registry {path} has lost its tables (emptied or replaced while jarvis ran); "
-                            "refusing to act. Restore it, or rebuild it: jarvis doctor --adopt")
+        return RegistryGone(
+            f"the registry {path} has lost its tables (emptied or replaced while jarvis ran); "
+            "refusing to act. Restore it, or rebuild it: jarvis doctor --adopt"
+        )
     if "readonly" in text or "read-only" in text or "permission denied" in text:
-        return StorageError(f"cannot write the registry {path}: the state folder is read-only. "
-                            f"Check the permissions of {folder} (or set [supervisor] state_dir)")
+        return StorageError(
+            f"cannot write the registry {path}: the state folder is read-only. "
+            f"Check the permissions of {folder} (or set [supervisor] state_dir)"
+        )
     if "disk is full" in text or "no space" in text:
         return StorageError(f"cannot write the registry {path}: the disk is full. Free some space and retry")
     if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return StorageError(f"the registry {path} is corrupt (not a valid SQLite database). Move it aside and "
-                            f"rebuild it from the agents' records: mv {path} {path}.bad && jarvis doctor --adopt")
+        return StorageError(
+            f"the registry {path} is corrupt (not a valid SQLite database). Move it aside and "
+            f"rebuild it from the agents' records: mv {path} {path}.bad && jarvis doctor --adopt"
+        )
     if "locked" in text or "busy" in text:
         return StorageError(f"the registry {path} stayed locked by another process; retry in a moment")
     if "unable to open" in text:

@@ -30,8 +30,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import batch, cleanup, details, dispatch, journal, launch, lifecycle, messaging, notes, reconcile, retry
-from . import spawn, stop, waiting
+from . import (
+    batch,
+    cleanup,
+    details,
+    dispatch,
+    journal,
+    launch,
+    lifecycle,
+    messaging,
+    notes,
+    reconcile,
+    retry,
+    spawn,
+    stop,
+    waiting,
+)
 from .config import Config, ConfigError, Profile
 from .errors import Busy, SupervisorError, UnknownAgent, UsageError
 from .hooks import HookRunner
@@ -52,8 +66,13 @@ describe_exit = reconcile.describe_exit
 
 
 class Supervisor:
-    def __init__(self, config: Config, *, clock: Callable[[], float] = time.time,
-                 readings: Callable[[], SystemReading] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Callable[[], float] = time.time,
+        readings: Callable[[], SystemReading] | None = None,
+    ) -> None:
         self.config = config
         self.clock = clock
         self.paths = StatePaths(config.sessions_dir, config.worktrees_dir)
@@ -81,11 +100,20 @@ class Supervisor:
         """
         old = self.config.supervisor
         new = config.supervisor
-        moved = [name for name, a, b in (("repo", old.repo, new.repo), ("state_dir", old.state_dir, new.state_dir),
-                                         ("tmux_socket", old.tmux_socket, new.tmux_socket)) if a != b]
+        moved = [
+            name
+            for name, a, b in (
+                ("repo", old.repo, new.repo),
+                ("state_dir", old.state_dir, new.state_dir),
+                ("tmux_socket", old.tmux_socket, new.tmux_socket),
+            )
+            if a != b
+        ]
         if moved:
-            raise UsageError(f"{', '.join(moved)} changed: that takes a restart (the running agents stay "
-                             "where they are); the rest of the config is not applied either")
+            raise UsageError(
+                f"{', '.join(moved)} changed: that takes a restart (the running agents stay "
+                "where they are); the rest of the config is not applied either"
+            )
         self.config = config
         self.hooks = HookRunner(config.hooks.on_status_change, config.sessions_dir / "hooks.log")
         self.budget_hooks = HookRunner(config.hooks.on_budget, config.sessions_dir / "hooks.log")
@@ -127,11 +155,28 @@ class Supervisor:
         """Agents to show: the latest attempt of each task, not removed (``include_all``: every one)."""
         return self.registry.agents(include_removed=include_all, latest_only=not include_all)
 
-    def transition(self, agent: Agent, event: Event, *, reason: str | None, claim: Claim | None = None,
-                   event_data: dict[str, Any] | None = None, **fields: Any) -> Agent | None:
+    def transition(
+        self,
+        agent: Agent,
+        event: Event,
+        *,
+        reason: str | None,
+        claim: Claim | None = None,
+        event_data: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> Agent | None:
         """:func:`.lifecycle.transition` with this engine's clock and status hook."""
-        return lifecycle.transition(self.registry, agent, event, reason=reason, now=self.clock(), claim=claim,
-                                    notify=self.hooks.status_changed, event_data=event_data, **fields)
+        return lifecycle.transition(
+            self.registry,
+            agent,
+            event,
+            reason=reason,
+            now=self.clock(),
+            claim=claim,
+            notify=self.hooks.status_changed,
+            event_data=event_data,
+            **fields,
+        )
 
     @property
     def sampler(self) -> ResourceSampler:
@@ -162,8 +207,9 @@ class Supervisor:
         """How ``spawn --agent auto`` would choose now (nothing recorded)."""
         return spawn.route(self, kind)
 
-    def admit(self, agent_id: str, *, reading: SystemReading | None = None,
-              order: bool = False) -> tuple[Agent, Claim | None]:
+    def admit(
+        self, agent_id: str, *, reading: SystemReading | None = None, order: bool = False
+    ) -> tuple[Agent, Claim | None]:
         return dispatch.admit_one(self, agent_id, reading=reading, order=order)
 
     def dispatch(self, *, reading: SystemReading | None = None) -> list[Agent]:
@@ -178,8 +224,9 @@ class Supervisor:
     def fire(self, ident: str, reason: str, note: str = "", *, automatic: bool = False) -> Agent:
         return stop.fire(self, ident, reason, note, automatic=automatic)
 
-    def retry(self, ident: str, *, fresh: bool = False, not_before: float | None = None,
-              automatic: bool = False) -> Agent:
+    def retry(
+        self, ident: str, *, fresh: bool = False, not_before: float | None = None, automatic: bool = False
+    ) -> Agent:
         return retry.retry(self, ident, fresh=fresh, not_before=not_before, automatic=automatic)
 
     def retry_context(self, previous: Agent) -> str:
@@ -262,6 +309,13 @@ class Supervisor:
 
 
 __all__ = [
-    "PACKAGE_ROOT", "SESSION_PREFIX", "Busy", "StorageError", "Supervisor", "SupervisorError",
-    "UnknownAgent", "UsageError", "describe_exit",
+    "PACKAGE_ROOT",
+    "SESSION_PREFIX",
+    "Busy",
+    "StorageError",
+    "Supervisor",
+    "SupervisorError",
+    "UnknownAgent",
+    "UsageError",
+    "describe_exit",
 ]

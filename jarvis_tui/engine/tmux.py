@@ -64,17 +64,26 @@ class Tmux:
     def base_argv(self) -> list[str]:
         return [self.exe, "-L", self.socket, "-f", "/dev/null"]
 
-    def run(self, *args: str, input: str | None = None, check: bool = True,
-            timeout: float = 20.0) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 20.0
+    ) -> subprocess.CompletedProcess[str]:
         argv = self.base_argv() + list(args)
         try:
             # stdin never a tty: tmux would take the pane owning that tty for "current".
             if input is None:
-                proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=self._env,
-                                      timeout=timeout, stdin=subprocess.DEVNULL)
+                proc = subprocess.run(
+                    argv,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                    env=self._env,
+                    timeout=timeout,
+                    stdin=subprocess.DEVNULL,
+                )
             else:
-                proc = subprocess.run(argv, input=input, capture_output=True, text=True, check=False,
-                                      env=self._env, timeout=timeout)
+                proc = subprocess.run(
+                    argv, input=input, capture_output=True, text=True, check=False, env=self._env, timeout=timeout
+                )
         except FileNotFoundError:
             raise TmuxError("tmux is not installed (apt-get install tmux)") from None
         except subprocess.TimeoutExpired:
@@ -86,9 +95,17 @@ class Tmux:
     # ------------------------------------------------------------------ sessions
 
     def start_session(
-        self, name: str, cwd: Path, argv: list[str], log_path: Path, *,
-        width: int = 200, height: int = 50, env: dict[str, str] | None = None,
-        remain_on_exit: bool = True, label: str | None = None,
+        self,
+        name: str,
+        cwd: Path,
+        argv: list[str],
+        log_path: Path,
+        *,
+        width: int = 200,
+        height: int = 50,
+        env: dict[str, str] | None = None,
+        remain_on_exit: bool = True,
+        label: str | None = None,
     ) -> tuple[str, int]:
         """Create a detached session running ``argv`` (exec'd directly, no shell).
 
@@ -99,8 +116,21 @@ class Tmux:
         """
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.touch()
-        args = ["new-session", "-d", "-P", "-F", f"#{{pane_id}}{FIELD_SEP}#{{pane_pid}}",
-                "-s", name, "-x", str(width), "-y", str(height), "-c", str(cwd)]
+        args = [
+            "new-session",
+            "-d",
+            "-P",
+            "-F",
+            f"#{{pane_id}}{FIELD_SEP}#{{pane_pid}}",
+            "-s",
+            name,
+            "-x",
+            str(width),
+            "-y",
+            str(height),
+            "-c",
+            str(cwd),
+        ]
         for key, value in (env or {}).items():
             args += ["-e", f"{key}={value}"]
         args += argv
@@ -108,9 +138,23 @@ class Tmux:
         # orchestrating agent running `jarvis spawn`), tmux would otherwise resolve "current"
         # to the CALLER's pane and re-point its pipe-pane and options.
         target = f"={name}:"
-        args += [";", "set-option", "-w", "-t", target, "remain-on-exit", "on" if remain_on_exit else "off",
-                 ";", *session_ui(target, label or f"{name} · ctrl-q detach"),
-                 ";", "pipe-pane", "-O", "-t", target, f"exec cat >> {shlex.quote(str(log_path))}"]
+        args += [
+            ";",
+            "set-option",
+            "-w",
+            "-t",
+            target,
+            "remain-on-exit",
+            "on" if remain_on_exit else "off",
+            ";",
+            *session_ui(target, label or f"{name} · ctrl-q detach"),
+            ";",
+            "pipe-pane",
+            "-O",
+            "-t",
+            target,
+            f"exec cat >> {shlex.quote(str(log_path))}",
+        ]
         proc = self.run(*args)
         first = proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else ""
         pane_id, _, pid = first.partition(FIELD_SEP)
@@ -120,9 +164,7 @@ class Tmux:
 
     def list_panes(self) -> dict[str, Pane]:
         """Every pane on our server, keyed by session name: ONE tmux call. Empty if no server."""
-        fmt = FIELD_SEP.join(
-            ["#{session_name}", "#{pane_id}", "#{pane_pid}", "#{pane_dead}", "#{pane_dead_status}"]
-        )
+        fmt = FIELD_SEP.join(["#{session_name}", "#{pane_id}", "#{pane_pid}", "#{pane_dead}", "#{pane_dead_status}"])
         proc = self.run("list-panes", "-a", "-F", fmt, check=False)
         if proc.returncode != 0:
             if _no_server(proc.stderr):
@@ -134,10 +176,16 @@ class Tmux:
             if len(parts) != 5:
                 continue
             session, pane_id, pid, dead, dead_status = parts
-            panes.setdefault(session, Pane(
-                session=session, pane_id=pane_id, pid=int(pid) if pid.isdigit() else None,
-                dead=dead == "1", dead_status=int(dead_status) if dead_status.lstrip("-").isdigit() else None,
-            ))
+            panes.setdefault(
+                session,
+                Pane(
+                    session=session,
+                    pane_id=pane_id,
+                    pid=int(pid) if pid.isdigit() else None,
+                    dead=dead == "1",
+                    dead_status=int(dead_status) if dead_status.lstrip("-").isdigit() else None,
+                ),
+            )
         return panes
 
     def capture_many(self, pane_ids: list[str], *, escapes: bool = False) -> dict[str, str]:
@@ -150,8 +198,18 @@ class Tmux:
                 args.append(";")
             # #{pane_id}, not the literal id: display-message runs strftime over its text,
             # which turns a literal "%3" into " %3" (a field width), "%10" into "      %10".
-            args += ["display-message", "-p", "-t", pane_id, f"{_CAPTURE_MARK}#{{pane_id}}", ";",
-                     "capture-pane", "-p", "-t", pane_id]
+            args += [
+                "display-message",
+                "-p",
+                "-t",
+                pane_id,
+                f"{_CAPTURE_MARK}#{{pane_id}}",
+                ";",
+                "capture-pane",
+                "-p",
+                "-t",
+                pane_id,
+            ]
             if escapes:
                 args.append("-e")
         proc = self.run(*args, check=False)
@@ -162,7 +220,7 @@ class Tmux:
             if line.startswith(_CAPTURE_MARK):
                 if current is not None:
                     screens[current] = "\n".join(lines)
-                current, lines = line[len(_CAPTURE_MARK):], []
+                current, lines = line[len(_CAPTURE_MARK) :], []
             else:
                 lines.append(line)
         if current is not None:
@@ -221,8 +279,9 @@ class Tmux:
 
         Both are re-issued here because the session may predate them (an older jarvis started
         it) and because this is the moment the user needs them."""
-        setup = session_ui(f"={name}:", status) if status is not None else ["bind-key", "-n", DETACH_KEY,
-                                                                             "detach-client"]
+        setup = (
+            session_ui(f"={name}:", status) if status is not None else ["bind-key", "-n", DETACH_KEY, "detach-client"]
+        )
         return self.base_argv() + setup + [";", "attach-session", "-t", f"={name}"]
 
     def attach_env(self) -> dict[str, str]:
@@ -245,8 +304,13 @@ def status_literal(text: str) -> str:
 def session_ui(target: str, label: str) -> list[str]:
     """Chained tmux commands: a one-line status bar showing ``label`` (user text, escaped) and
     nothing else, and the detach key. ``target`` is ``=NAME:``."""
-    options = (("status", "on"), ("status-left", status_literal(label)), ("status-left-length", "300"),
-               ("status-right", ""), ("status-style", "bg=blue,fg=white"))
+    options = (
+        ("status", "on"),
+        ("status-left", status_literal(label)),
+        ("status-left-length", "300"),
+        ("status-right", ""),
+        ("status-style", "bg=blue,fg=white"),
+    )
     window_options = (("window-status-format", ""), ("window-status-current-format", ""))
     args: list[str] = []
     for name, value in options:
@@ -260,5 +324,13 @@ def _no_server(stderr: str) -> bool:
     text = stderr.lower()
     # "server exited unexpectedly" / "no current target": asked while the server was shutting
     # down (killed, or its last session just ended)
-    return any(sign in text for sign in ("no server running", "error connecting", "no such file",
-                                         "server exited unexpectedly", "no current target"))
+    return any(
+        sign in text
+        for sign in (
+            "no server running",
+            "error connecting",
+            "no such file",
+            "server exited unexpectedly",
+            "no current target",
+        )
+    )

@@ -191,8 +191,9 @@ class ClaudeReader(Reader):
     def locate(self, state: dict[str, Any], where: Where) -> list[str]:
         projects = where.home("CLAUDE_CONFIG_DIR", "~/.claude") / "projects"
         found: list[str] = []
-        for name in dict.fromkeys((claude_project_dir(where.worktree),
-                                   claude_project_dir(os.path.realpath(where.worktree)))):
+        for name in dict.fromkeys(
+            (claude_project_dir(where.worktree), claude_project_dir(os.path.realpath(where.worktree)))
+        ):
             folders = [projects / name] if len(name) <= 200 else list(projects.glob(f"{name[:200]}-*"))
             for folder in folders:
                 if folder.is_dir():
@@ -211,10 +212,13 @@ class ClaudeReader(Reader):
             return False
         usage = message["usage"]
         creation = usage.get("cache_creation") if isinstance(usage.get("cache_creation"), dict) else {}
-        counts = _counts(input=_int(usage.get("input_tokens")), output=_int(usage.get("output_tokens")),
-                         cache_read=_int(usage.get("cache_read_input_tokens")),
-                         cache_write=_int(usage.get("cache_creation_input_tokens")),
-                         cache_write_1h=_int(creation.get("ephemeral_1h_input_tokens")))
+        counts = _counts(
+            input=_int(usage.get("input_tokens")),
+            output=_int(usage.get("output_tokens")),
+            cache_read=_int(usage.get("cache_read_input_tokens")),
+            cache_write=_int(usage.get("cache_creation_input_tokens")),
+            cache_write_1h=_int(creation.get("ephemeral_1h_input_tokens")),
+        )
         recent: list[list[Any]] = info.setdefault("recent", [])
         key = f"{message.get('id')}:{record.get('requestId', '')}" if message.get("id") else None
         out = FIELDS.index("output")
@@ -225,7 +229,7 @@ class ClaudeReader(Reader):
                 if grown <= 0:
                     return False
                 # the same response, its output grown: only the growth is new (priced as the difference)
-                after = [*before[:out], counts[out], *before[out + 1:]]
+                after = [*before[:out], counts[out], *before[out + 1 :]]
                 old, new = _cost(model, before), _cost(model, after)
                 entry[1] = after
                 _add(info, model, _counts(output=grown), None if old is None or new is None else new - old)
@@ -274,8 +278,12 @@ class CodexReader(Reader):
         total = (payload.get("info") or {}).get("total_token_usage")
         if not isinstance(total, dict):
             return False
-        now = [_int(total.get("input_tokens")), _int(total.get("cached_input_tokens")),
-               _int(total.get("output_tokens")), _int(total.get("cache_write_input_tokens"))]
+        now = [
+            _int(total.get("input_tokens")),
+            _int(total.get("cached_input_tokens")),
+            _int(total.get("output_tokens")),
+            _int(total.get("cache_write_input_tokens")),
+        ]
         last = info.get("last", [0, 0, 0, 0])
         delta = [a - b for a, b in zip(now, last, strict=True)]
         if any(d < 0 for d in delta):  # the cumulative count started over: all of it is new
@@ -284,8 +292,9 @@ class CodexReader(Reader):
         if not any(delta):
             return False
         # OpenAI's input includes cached input (and cache writes); output includes reasoning.
-        counts = _counts(input=delta[0] - delta[1] - delta[3], cache_read=delta[1], cache_write=delta[3],
-                         output=delta[2])
+        counts = _counts(
+            input=delta[0] - delta[1] - delta[3], cache_read=delta[1], cache_write=delta[3], output=delta[2]
+        )
         model = str(info.get("model", "unknown"))
         _add(info, model, counts, _cost(model, counts))  # a token_count follows each request
         return True
@@ -307,8 +316,7 @@ def _day_folders(sessions: Path, start: float, end: float) -> Iterator[Path]:
 class GeminiReader(Reader):
     def locate(self, state: dict[str, Any], where: Where) -> list[str]:
         tmp = where.home("GEMINI_CLI_HOME", "~") / ".gemini" / "tmp"
-        wanted = {hashlib.sha256(p.encode()).hexdigest()
-                  for p in (where.worktree, os.path.realpath(where.worktree))}
+        wanted = {hashlib.sha256(p.encode()).hexdigest() for p in (where.worktree, os.path.realpath(where.worktree))}
         found: list[str] = []
         name = Path(where.worktree).name.lower()
         foreign: list[str] = state.setdefault("foreign", [])
@@ -336,8 +344,11 @@ class GeminiReader(Reader):
             return False
         cached = _int(tokens.get("cached"))
         # input includes cached; thoughts are billed as output
-        counts = _counts(input=_int(tokens.get("input")) - cached,
-                         output=_int(tokens.get("output")) + _int(tokens.get("thoughts")), cache_read=cached)
+        counts = _counts(
+            input=_int(tokens.get("input")) - cached,
+            output=_int(tokens.get("output")) + _int(tokens.get("thoughts")),
+            cache_read=cached,
+        )
         messages: dict[str, Any] = info.setdefault("messages", {})
         model = str(record.get("model") or "unknown")
         old = messages.get(str(record["id"]))
@@ -363,15 +374,34 @@ class AiderReader(Reader):
             return False
         cost = props.get("cost")
         usd = float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else 0.0
-        _add(info, str(props.get("main_model") or "unknown"),
-             _counts(input=_int(props.get("prompt_tokens")), output=_int(props.get("completion_tokens"))), usd)
+        _add(
+            info,
+            str(props.get("main_model") or "unknown"),
+            _counts(input=_int(props.get("prompt_tokens")), output=_int(props.get("completion_tokens"))),
+            usd,
+        )
         info["cost"] = info.get("cost", 0.0) + usd  # aider prices its own calls (litellm's table)
         return True
 
 
-READERS: dict[str, Reader] = {"claude": ClaudeReader(), "codex": CodexReader(), "gemini": GeminiReader(),
-                              "aider": AiderReader()}
+READERS: dict[str, Reader] = {
+    "claude": ClaudeReader(),
+    "codex": CodexReader(),
+    "gemini": GeminiReader(),
+    "aider": AiderReader(),
+}
 
 
-__all__ = ["FIELDS", "HOME_VARIABLES", "MAX_READ", "READERS", "Totals", "Where", "claude_project_dir", "new_state",
-           "read_lines", "totals", "update"]
+__all__ = [
+    "FIELDS",
+    "HOME_VARIABLES",
+    "MAX_READ",
+    "READERS",
+    "Totals",
+    "Where",
+    "claude_project_dir",
+    "new_state",
+    "read_lines",
+    "totals",
+    "update",
+]

@@ -58,8 +58,9 @@ class Reading:
 
 def due(sup: Supervisor) -> list[Agent]:
     """Agents to read now: every started one still running, and each ended one not read since."""
-    ended = sup.registry.ids("started_at IS NOT NULL AND ended_at IS NOT NULL AND "
-                             "(cost_at IS NULL OR cost_at < ended_at)")
+    ended = sup.registry.ids(
+        "started_at IS NOT NULL AND ended_at IS NOT NULL AND (cost_at IS NULL OR cost_at < ended_at)"
+    )
     agents = [a for a in sup.registry.agents(statuses=ACTIVE, include_removed=True) if a.started_at]
     return agents + [sup.registry.get(agent_id) for agent_id in ended]
 
@@ -68,9 +69,14 @@ def where(sup: Supervisor, agent: Agent, profile: Profile | None, now: float) ->
     homes = {name: os.environ[name] for name in transcripts.HOME_VARIABLES if name in os.environ}
     if profile is not None:
         homes.update({k: v for k, v in profile.env.items() if k in transcripts.HOME_VARIABLES})
-    return transcripts.Where(worktree=agent.worktree or str(sup.paths.worktree(agent.id)),
-                             session_dir=str(sup.paths.session_dir(agent.id)), agent_id=agent.id,
-                             started_at=agent.started_at or now, now=now, homes=homes)
+    return transcripts.Where(
+        worktree=agent.worktree or str(sup.paths.worktree(agent.id)),
+        session_dir=str(sup.paths.session_dir(agent.id)),
+        agent_id=agent.id,
+        started_at=agent.started_at or now,
+        now=now,
+        homes=homes,
+    )
 
 
 def load_state(registry: Registry, agent_id: str) -> dict[str, Any] | None:
@@ -104,8 +110,12 @@ def read(sup: Supervisor, agent: Agent, now: float) -> Reading | None:
         sums = [sum(counts[i] for counts in models.values()) for i in range(4)]
         tokens = Tokens(input=sums[0], output=sums[1], cache_read=sums[2], cache_write=sums[3])
         if tokens != agent.tokens:
-            fields.update(tokens_input=tokens.input, tokens_output=tokens.output,
-                          tokens_cache_read=tokens.cache_read, tokens_cache_write=tokens.cache_write)
+            fields.update(
+                tokens_input=tokens.input,
+                tokens_output=tokens.output,
+                tokens_cache_read=tokens.cache_read,
+                tokens_cache_write=tokens.cache_write,
+            )
     delta = 0.0
     if price is not None and price.usd is not None:
         delta = price.usd - (agent.cost_usd or 0.0)
@@ -132,11 +142,17 @@ def update(sup: Supervisor, now: float) -> list[Reading]:
         for r in readings:
             sup.registry.write_row(conn, r.agent.id, r.fields, columns=ATTEMPT_FIELDS)
             if r.state is not None:
-                conn.execute("INSERT INTO usage_state (attempt_id, state) VALUES (?, ?) ON CONFLICT(attempt_id) "
-                             "DO UPDATE SET state = excluded.state", (r.agent.id, json.dumps(r.state)))
+                conn.execute(
+                    "INSERT INTO usage_state (attempt_id, state) VALUES (?, ?) ON CONFLICT(attempt_id) "
+                    "DO UPDATE SET state = excluded.state",
+                    (r.agent.id, json.dumps(r.state)),
+                )
             if r.delta:
-                conn.execute("INSERT INTO spend (day, profile, usd) VALUES (?, ?, ?) ON CONFLICT(day, profile) "
-                             "DO UPDATE SET usd = usd + excluded.usd", (day, r.agent.agent, r.delta))
+                conn.execute(
+                    "INSERT INTO spend (day, profile, usd) VALUES (?, ?, ?) ON CONFLICT(day, profile) "
+                    "DO UPDATE SET usd = usd + excluded.usd",
+                    (day, r.agent.agent, r.delta),
+                )
     return [r for r in readings if set(r.fields) != {"cost_at"}]
 
 

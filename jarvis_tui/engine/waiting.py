@@ -44,7 +44,7 @@ UNTIL_HELP = "done, ended, waiting, running, started, or statuses (" + ", ".join
 def parse_until(until: str | Sequence[str] | None) -> frozenset[str]:
     """``done`` / ``ended`` / ``waiting,failed`` (comma lists, repeatable) to a set of statuses."""
     words: list[str] = []
-    for item in ([until] if isinstance(until, str) else list(until or ["ended"])):
+    for item in [until] if isinstance(until, str) else list(until or ["ended"]):
         words += [w.strip().lower() for w in str(item).split(",") if w.strip()]
     if not words:
         words = ["ended"]
@@ -71,8 +71,15 @@ class Outcome:
 
     def to_json(self, until: Collection[str], *, any_: bool, waited: float) -> dict[str, Any]:
         """``jarvis wait --json`` and the MCP ``wait_for`` result."""
-        return {"outcome": self.word, "exit_code": self.code, "until": sorted(until), "any": any_,
-                "waited": round(waited, 3), "otherwise": self.otherwise, "agents": [a.to_json() for a in self.agents]}
+        return {
+            "outcome": self.word,
+            "exit_code": self.code,
+            "until": sorted(until),
+            "any": any_,
+            "waited": round(waited, 3),
+            "otherwise": self.otherwise,
+            "agents": [a.to_json() for a in self.agents],
+        }
 
 
 def final(agent: Agent, targets: frozenset[str], retrying: Collection[str]) -> bool:
@@ -93,8 +100,9 @@ def final(agent: Agent, targets: frozenset[str], retrying: Collection[str]) -> b
     return False
 
 
-def reached(agents: Sequence[Agent], targets: frozenset[str], *, any_: bool = False,
-            retrying: Collection[str] = ()) -> Outcome | None:
+def reached(
+    agents: Sequence[Agent], targets: frozenset[str], *, any_: bool = False, retrying: Collection[str] = ()
+) -> Outcome | None:
     """The outcome once it is known, else ``None`` (keep waiting)."""
     hit = [a for a in agents if a.status in targets]
     lost = [a.id for a in agents if final(a, targets, retrying)]
@@ -130,9 +138,18 @@ def retrying_tasks(sup: Supervisor, agents: Iterable[Agent]) -> set[str]:
     return out
 
 
-def wait(sup: Supervisor, idents: Sequence[str], *, until: str | Sequence[str] | None = None, any_: bool = False,
-         timeout: float | None = None, interval: float = 0.5, observe_every: float = 1.0,
-         clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> Outcome:
+def wait(
+    sup: Supervisor,
+    idents: Sequence[str],
+    *,
+    until: str | Sequence[str] | None = None,
+    any_: bool = False,
+    timeout: float | None = None,
+    interval: float = 0.5,
+    observe_every: float = 1.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Outcome:
     """Block until the agents reach ``until`` (default ``ended``), or ``timeout`` seconds pass.
 
     Polls the registry every ``interval`` seconds; every ``observe_every`` seconds it
@@ -155,12 +172,12 @@ def wait(sup: Supervisor, idents: Sequence[str], *, until: str | Sequence[str] |
             observed = clock()
             if holder_alive(sup.registry) is None:
                 sup.reconcile()
-        latest = {a.task_id: a for a in sup.registry.agents(include_removed=True, latest_only=True)
-                  if a.task_id in tasks}
+        latest = {
+            a.task_id: a for a in sup.registry.agents(include_removed=True, latest_only=True) if a.task_id in tasks
+        }
         agents = [latest[t] for t in tasks if t in latest]
         concerned = [a for a in agents if a.status in (FAILED, BLOCKED)]
-        outcome = reached(agents, targets, any_=any_,
-                          retrying=retrying_tasks(sup, concerned) if concerned else ())
+        outcome = reached(agents, targets, any_=any_, retrying=retrying_tasks(sup, concerned) if concerned else ())
         if outcome is not None:
             return outcome
         if deadline is not None and clock() >= deadline:
@@ -168,5 +185,16 @@ def wait(sup: Supervisor, idents: Sequence[str], *, until: str | Sequence[str] |
         sleep(interval if deadline is None else max(0.0, min(interval, deadline - clock())))
 
 
-__all__ = ["ALIASES", "EXIT_OTHERWISE", "EXIT_REACHED", "EXIT_TIMEOUT", "UNTIL_HELP", "Outcome", "final",
-           "parse_until", "reached", "retrying_tasks", "wait"]
+__all__ = [
+    "ALIASES",
+    "EXIT_OTHERWISE",
+    "EXIT_REACHED",
+    "EXIT_TIMEOUT",
+    "UNTIL_HELP",
+    "Outcome",
+    "final",
+    "parse_until",
+    "reached",
+    "retrying_tasks",
+    "wait",
+]

@@ -68,8 +68,9 @@ class Link:
     async def _register(self, name: str, version: str | None) -> None:
         self.client = name
         try:
-            await anyio.to_thread.run_sync(lambda: orchestrators.register(self.sup.registry, name, version,
-                                                                          now=self.sup.clock()))
+            await anyio.to_thread.run_sync(
+                lambda: orchestrators.register(self.sup.registry, name, version, now=self.sup.clock())
+            )
         except RegistryError as exc:  # the registry is the dashboard's window on us, not our reason to live
             log.warning("could not record the orchestrator %s: %s", name, exc)
 
@@ -131,18 +132,38 @@ class Link:
                 agent = self.sup.registry.get(event["attempt_id"])
             except NotFound:
                 return None
-            return (STATUS_LEVEL.get(str(data.get("new")), "info"), "jarvis.status", {
-                "event": "status", "id": agent.id, "task_id": agent.task_id, "title": agent.title,
-                "ticket": agent.ticket, "old": data.get("old"), "new": data.get("new"), "reason": data.get("reason"),
-                "at": iso(event["at"]),
-            })
+            return (
+                STATUS_LEVEL.get(str(data.get("new")), "info"),
+                "jarvis.status",
+                {
+                    "event": "status",
+                    "id": agent.id,
+                    "task_id": agent.task_id,
+                    "title": agent.title,
+                    "ticket": agent.ticket,
+                    "old": data.get("old"),
+                    "new": data.get("new"),
+                    "reason": data.get("reason"),
+                    "at": iso(event["at"]),
+                },
+            )
         rows = self.sup.registry.query("SELECT * FROM notes WHERE id = ?", (data.get("note_id"),))
         if not rows:
             return None
         note = rows[0]
-        return ("info", "jarvis.notes", {"event": "note", "task_id": note["task_id"], "attempt_id": note["attempt_id"],
-                                         "note_id": note["id"], "tag": note["tag"], "text": note["text"],
-                                         "at": iso(note["at"])})
+        return (
+            "info",
+            "jarvis.notes",
+            {
+                "event": "note",
+                "task_id": note["task_id"],
+                "attempt_id": note["attempt_id"],
+                "note_id": note["id"],
+                "tag": note["tag"],
+                "text": note["text"],
+                "at": iso(note["at"]),
+            },
+        )
 
 
 __all__ = ["Link"]

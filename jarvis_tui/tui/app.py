@@ -129,8 +129,14 @@ class JarvisApp(App[str]):
     def closing_down(self) -> bool:
         # not is_running: shutting down without exit() (run_test, a crash) prunes the screens'
         # widgets while worker results are still being delivered.
-        return bool(self._exit or not self.is_running or self._closing or self._closed or not self.screen_stack
-                    or not self.screen_stack[0].is_attached)
+        return bool(
+            self._exit
+            or not self.is_running
+            or self._closing
+            or self._closed
+            or not self.screen_stack
+            or not self.screen_stack[0].is_attached
+        )
 
     def on_mount(self) -> None:
         # (The first tick starts when the main screen is on: MainScreen.on_mount.)
@@ -162,7 +168,7 @@ class JarvisApp(App[str]):
         try:
             self.check_config()
             result = self.loop.tick()
-        except Exception as exc:  # tmux gone, registry locked, disk full...: shown, retried
+        except Exception as exc:  # noqa: BLE001 - tmux gone, registry locked, disk full...: shown, retried
             self.post_message(TickFailed(str(exc) or type(exc).__name__))
         else:
             self.post_message(Ticked(result))
@@ -202,7 +208,7 @@ class JarvisApp(App[str]):
         except NoMatches:
             if not self.closing_down:
                 raise
-        except Exception as exc:  # a display bug must not stop the poll: say it, carry on
+        except Exception as exc:  # noqa: BLE001 - a display bug must not stop the poll: say it, carry on
             self.say(f"{type(exc).__name__}: {exc}", severity="error", title="dashboard error")
         finally:
             self.schedule_tick()
@@ -233,14 +239,20 @@ class JarvisApp(App[str]):
             return
         if message.config is None:
             self.config_error = message.error
-            self.say(message.error, title="config.toml refused (the last good one stays in use)",
-                     severity="error", timeout=15)
+            self.say(
+                message.error,
+                title="config.toml refused (the last good one stays in use)",
+                severity="error",
+                timeout=15,
+            )
         else:
             self.config_error = ""
             self.gauge.configure(message.config.resources, message.config.supervisor.max_agents)
             config = message.config
-            self.say(f"max_agents {config.supervisor.max_agents}, {len(config.profiles)} profiles",
-                     title="config.toml read again")
+            self.say(
+                f"max_agents {config.supervisor.max_agents}, {len(config.profiles)} profiles",
+                title="config.toml read again",
+            )
         self.gauge.config_error = bool(self.config_error)
 
     def on_engine_changed(self, message: EngineChanged) -> None:
@@ -254,7 +266,9 @@ class JarvisApp(App[str]):
 
     # ------------------------------------------------------------------ telling the user
 
-    def say(self, message: str, *, severity: str = "information", title: str = "", timeout: float | None = None) -> None:
+    def say(
+        self, message: str, *, severity: str = "information", title: str = "", timeout: float | None = None
+    ) -> None:
         self.notify(message, title=title, severity=severity, markup=False, timeout=timeout)  # type: ignore[arg-type]
 
     def announce(self, changed: Iterable[Agent]) -> None:
@@ -280,11 +294,19 @@ class JarvisApp(App[str]):
         """
         previous, self.statuses = self.statuses, {a.id: a.status for a in result.agents}
         changed = {a.id for a in result.changed}
-        started = [a for a in result.agents if a.status == WAITING and a.id not in self.table.busy
-                   and (a.id in changed if previous is None else previous.get(a.id) != WAITING)]
+        started = [
+            a
+            for a in result.agents
+            if a.status == WAITING
+            and a.id not in self.table.busy
+            and (a.id in changed if previous is None else previous.get(a.id) != WAITING)
+        ]
         for agent in started:
-            self.say(f"{agent.id} is waiting: {agent.status_reason or 'for input'} (s answers)",
-                     title="waiting for you", severity="warning")
+            self.say(
+                f"{agent.id} is waiting: {agent.status_reason or 'for input'} (s answers)",
+                title="waiting for you",
+                severity="warning",
+            )
         if started and previous is not None:
             self.bell()
 
@@ -296,16 +318,28 @@ class JarvisApp(App[str]):
             seen = previous.get(agent.id) if previous is not None else None
             if seen is not None and seen != self.checks_seen[agent.id] and agent.check_state in ("passed", "failed"):
                 failed = agent.check_state == "failed"
-                self.say(check_message(agent, str(checks.log_path(self.sup, agent.id))), title="check",
-                         severity="error" if failed else "information", timeout=15 if failed else None)
+                self.say(
+                    check_message(agent, str(checks.log_path(self.sup, agent.id))),
+                    title="check",
+                    severity="error" if failed else "information",
+                    timeout=15 if failed else None,
+                )
 
     def announce_actions(self, actions: Iterable[Action]) -> None:
         """The engine's own decisions this tick (automatic retries, policy fires...)."""
-        severities = {"fire": "error", "error": "error", "retry_exhausted": "error", "retry": "warning",
-                      "stalled": "warning"}
+        severities = {
+            "fire": "error",
+            "error": "error",
+            "retry_exhausted": "error",
+            "retry": "warning",
+            "stalled": "warning",
+        }
         for action in actions:
-            self.say(f"{action.agent_id}: {action.note}", title=f"engine: {action.kind.replace('_', ' ')}",
-                     severity=severities.get(action.kind, "information"))
+            self.say(
+                f"{action.agent_id}: {action.note}",
+                title=f"engine: {action.kind.replace('_', ' ')}",
+                severity=severities.get(action.kind, "information"),
+            )
 
     # ------------------------------------------------------------------ git facts
 
@@ -318,8 +352,9 @@ class JarvisApp(App[str]):
             return
         if time.monotonic() - self._git_last < self.git_interval:
             return
-        todo = [a for a in agents if a.branch and a.base_commit
-                and (a.is_active or self._git_status.get(a.id) != a.status)]
+        todo = [
+            a for a in agents if a.branch and a.base_commit and (a.is_active or self._git_status.get(a.id) != a.status)
+        ]
         if not todo:
             return
         self._git_running = True
@@ -334,9 +369,10 @@ class JarvisApp(App[str]):
         try:
             for agent in agents:
                 try:
-                    info = worktrees.details(self.sup.repo, Path(agent.worktree) if agent.worktree else None,
-                                             agent.branch, agent.base_commit)
-                except Exception:  # a worktree vanishing mid-call: try again next round
+                    info = worktrees.details(
+                        self.sup.repo, Path(agent.worktree) if agent.worktree else None, agent.branch, agent.base_commit
+                    )
+                except Exception:  # noqa: BLE001, S112 - a worktree vanishing mid-call: try again next round
                     continue
                 facts[agent.id] = GitFacts(info.commits_ahead, info.dirty)
                 statuses[agent.id] = agent.status
@@ -382,5 +418,7 @@ class JarvisApp(App[str]):
         queued = sum(1 for a in agents if a.status in PENDING)
         plural = "agent" if running == 1 else "agents"
         queue = f" ({queued} queued: they start when an engine runs, e.g. this dashboard)" if queued else ""
-        return (f"{running} {plural} still running on tmux socket {self.sup.tmux.socket}{queue}; "
-                f"reopen with `{self.cli}`, list with `{self.cli} ls`")
+        return (
+            f"{running} {plural} still running on tmux socket {self.sup.tmux.socket}{queue}; "
+            f"reopen with `{self.cli}`, list with `{self.cli} ls`"
+        )

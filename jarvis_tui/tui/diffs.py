@@ -32,8 +32,7 @@ BLOCK_ROWS = 200  # rows lexed together (the lexer's state does not cross a bloc
 MAX_BLOCK_CHARS = 60_000  # a block of minified lines is coloured as a diff only
 CACHED_BLOCKS = 64
 TAB = 4
-STATUS_LETTER = {"added": "A", "modified": "M", "deleted": "D", "renamed": "R", "copied": "C",
-                 "type changed": "T"}
+STATUS_LETTER = {"added": "A", "modified": "M", "deleted": "D", "renamed": "R", "copied": "C", "type changed": "T"}
 # Control characters would reach the terminal as escape codes: show them as symbols (␛).
 _CONTROL = {c: 0x2400 + c for c in range(32) if c != 9} | {0x7F: 0x2421}
 
@@ -101,9 +100,16 @@ class DiffStyles:
 
 
 PLAIN = DiffStyles(  # without a theme (tests, a console)
-    added=Style(bgcolor="#12361f"), removed=Style(bgcolor="#3d1418"), added_sign=Style(color="green", bold=True),
-    removed_sign=Style(color="red", bold=True), hunk=Style(color="cyan"), file=Style(bold=True),
-    gutter=Style(dim=True), meta=Style(dim=True, italic=True), note=Style(color="yellow", italic=True))
+    added=Style(bgcolor="#12361f"),
+    removed=Style(bgcolor="#3d1418"),
+    added_sign=Style(color="green", bold=True),
+    removed_sign=Style(color="red", bold=True),
+    hunk=Style(color="cyan"),
+    file=Style(bold=True),
+    gutter=Style(dim=True),
+    meta=Style(dim=True, italic=True),
+    note=Style(color="yellow", italic=True),
+)
 
 
 @dataclass(frozen=True)
@@ -182,8 +188,13 @@ class DiffDocument:
         patch = self.files[row.file]
         digits = patch.digits
         fill = styles.added if row.kind is Kind.ADD else styles.removed if row.kind is Kind.DEL else None
-        sign_style = (styles.added_sign if row.kind is Kind.ADD else styles.removed_sign if row.kind is Kind.DEL
-                      else styles.gutter)
+        sign_style = (
+            styles.added_sign
+            if row.kind is Kind.ADD
+            else styles.removed_sign
+            if row.kind is Kind.DEL
+            else styles.gutter
+        )
         old = "" if row.old is None or row.kind is Kind.ADD else str(row.old)
         new = "" if row.new is None or row.kind is Kind.DEL else str(row.new)
         text = Text(style=fill or "", no_wrap=True, end="")
@@ -262,10 +273,22 @@ class DiffDocument:
         if style is None:
             found = Syntax.get_theme(self._theme).get_style_for_token(kind)
             # the row's own background (added/removed) must show through
-            style = self._styles[kind] = Style(color=found.color, bold=found.bold, italic=found.italic,
-                                               underline=found.underline)
+            style = self._styles[kind] = Style(
+                color=found.color, bold=found.bold, italic=found.italic, underline=found.underline
+            )
         return style
 
 
-__all__ = ["CODE", "PLAIN", "STATUS_LETTER", "DiffDocument", "DiffStyles", "FilePatch", "Kind", "Row", "View", "clean",
-           "text_width"]
+__all__ = [
+    "CODE",
+    "PLAIN",
+    "STATUS_LETTER",
+    "DiffDocument",
+    "DiffStyles",
+    "FilePatch",
+    "Kind",
+    "Row",
+    "View",
+    "clean",
+    "text_width",
+]

@@ -68,7 +68,7 @@ class EngineCalls:
             yield outcome
         except SupervisorError as exc:
             self.app.say(str(exc), severity="error", title=f"{what} failed")
-        except Exception as exc:  # tmux/git/registry trouble: shown, the app lives on
+        except Exception as exc:  # noqa: BLE001 - tmux/git/registry trouble: shown, the app lives on
             self.app.say(f"{type(exc).__name__}: {exc}", severity="error", title=f"{what} failed")
         finally:
             self.sup.registry.close()  # this thread's connection
@@ -80,9 +80,14 @@ class EngineCalls:
         def work() -> None:
             with self.engine_call("spawn") as outcome:
                 try:
-                    agent = self.sup.spawn(request.prompt, agent=request.agent, title=request.title or None,
-                                           priority=request.priority, kind=request.kind or None,
-                                           budget=request.budget_value())
+                    agent = self.sup.spawn(
+                        request.prompt,
+                        agent=request.agent,
+                        title=request.title or None,
+                        priority=request.priority,
+                        kind=request.kind or None,
+                        budget=request.budget_value(),
+                    )
                 except UsageError as exc:
                     self.screen.post_message(SpawnRejected(request, str(exc)))
                     return
@@ -106,8 +111,9 @@ class EngineCalls:
                 agent = self.sup.retry(agent_id, fresh=fresh)
                 outcome.select = agent.id
                 how = "fresh from base" if fresh else "from its files"
-                self.app.say(f"{agent_id} retried as {agent.id} (attempt {agent.attempt}, {how}): {agent.status}",
-                             title="retry")
+                self.app.say(
+                    f"{agent_id} retried as {agent.id} (attempt {agent.attempt}, {how}): {agent.status}", title="retry"
+                )
 
         self.run(work, "retry_worker", "retry")
 
@@ -151,9 +157,14 @@ class EngineCalls:
             try:
                 with self.engine_call("merge", agent_id):
                     try:
-                        done = self.sup.merge(agent_id, strategy=request.strategy, message=request.message,
-                                              include_uncommitted=request.include_uncommitted,
-                                              force_ended=request.force_ended, delete_branch=request.delete_branch)
+                        done = self.sup.merge(
+                            agent_id,
+                            strategy=request.strategy,
+                            message=request.message,
+                            include_uncommitted=request.include_uncommitted,
+                            force_ended=request.force_ended,
+                            delete_branch=request.delete_branch,
+                        )
                     except MergeConflict as exc:  # nothing changed: offer the retry that is told why
                         self.app.call_from_thread(self.conflicted, agent_id, exc.into, exc.paths)
                         return
@@ -171,8 +182,9 @@ class EngineCalls:
                 self.screen.table.busy[agent_id] = "retrying"
                 self.retry(agent_id, False)
 
-        self.app.push_screen(ConfirmScreen(f"{agent_id} conflicts with {into}", conflict_question(agent_id, into, paths)),
-                             answered)
+        self.app.push_screen(
+            ConfirmScreen(f"{agent_id} conflicts with {into}", conflict_question(agent_id, into, paths)), answered
+        )
 
     def attach(self, agent: Agent) -> None:
         def work() -> None:

@@ -43,8 +43,9 @@ def parse(patch: str, files: Sequence[FileChange], *, head: Sequence[Text] = (),
         file.width = text_width(file.label) + 24
         if len(rows) >= MAX_ROWS:
             file.cut = len(chunk)
-            rows.append(Row(Kind.NOTE, f"not shown: the patch is over {MAX_ROWS:,} lines; {whole}".rstrip("; "),
-                            file=index))
+            rows.append(
+                Row(Kind.NOTE, f"not shown: the patch is over {MAX_ROWS:,} lines; {whole}".rstrip("; "), file=index)
+            )
             file.width = max(file.width, text_width(rows[-1].text))
         else:
             file.width = max(file.width, _file_rows(chunk, file, rows, whole))
@@ -71,7 +72,7 @@ def _path_of(chunk: list[str]) -> str:
         if line.startswith("+++ ") and line != "+++ /dev/null":
             return line[4:].removeprefix("b/")
         if line.startswith("rename to "):
-            return line[len("rename to "):]
+            return line[len("rename to ") :]
     header = chunk[0] if chunk else ""
     return header.rsplit(" b/", 1)[-1] if " b/" in header else header.removeprefix("diff --git ")
 
@@ -103,7 +104,7 @@ def _file_rows(chunk: list[str], file: FilePatch, rows: list[Row], whole: str) -
                 in_hunk = True
             else:
                 if line.startswith("similarity index "):
-                    file.similarity = line[len("similarity index "):]
+                    file.similarity = line[len("similarity index ") :]
                 elif line.startswith(("old mode ", "new mode ")):
                     modes.append(line.split()[-1])
                 elif line.startswith(("Binary files ", "GIT binary patch")):
@@ -140,12 +141,13 @@ def _file_rows(chunk: list[str], file: FilePatch, rows: list[Row], whole: str) -
         rows.insert(file.start + 1, Row(Kind.META, f"mode {' → '.join(modes)}", file=index))
         file.hunks = [h + 1 for h in file.hunks]
     if file.cut:
-        rows.append(Row(Kind.NOTE, f"… {file.cut:,} more lines of this file not shown; {whole}".rstrip("; "),
-                        file=index))
+        rows.append(
+            Row(Kind.NOTE, f"… {file.cut:,} more lines of this file not shown; {whole}".rstrip("; "), file=index)
+        )
     if len(rows) == file.start + 1:
         what = "renamed only" if file.change is not None and file.change.old_path else "no lines changed"
         rows.append(Row(Kind.NOTE, f"{what}: nothing to show", file=index))
-    others = max((text_width(r.text) for r in rows[file.start + 1:] if r.kind not in CODE), default=0)
+    others = max((text_width(r.text) for r in rows[file.start + 1 :] if r.kind not in CODE), default=0)
     return max(width + 2 * file.digits + 3, others)
 
 

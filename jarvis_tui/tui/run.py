@@ -24,9 +24,11 @@ def close_engine(app: JarvisApp) -> str:
     try:
         app.loop.close()
         if handoff(app.sup):
-            return (f"queued agents and policies carry on in a headless engine "
-                    f"(tmux -L {app.sup.tmux.socket} session {ENGINE_SESSION})")
-    except Exception as exc:  # never lose the goodbye over this
+            return (
+                f"queued agents and policies carry on in a headless engine "
+                f"(tmux -L {app.sup.tmux.socket} session {ENGINE_SESSION})"
+            )
+    except Exception as exc:  # noqa: BLE001 - never lose the goodbye over this
         return f"warning: could not hand over to a headless engine ({exc}); run `jarvis engine`"
     return ""
 
@@ -56,8 +58,10 @@ def run_demo(keep: bool = False, no_tui: bool = False) -> int:
     cli = _cli_prefix(demo.config_path)
     if no_tui:
         print(demo.config_path)
-        print(f"open the dashboard: {cli}\nclean up: tmux -L {demo.socket} kill-server; rm -rf {demo.root}",
-              file=sys.stderr)
+        print(
+            f"open the dashboard: {cli}\nclean up: tmux -L {demo.socket} kill-server; rm -rf {demo.root}",
+            file=sys.stderr,
+        )
         return 0
     code = 1
     message = ""
@@ -79,6 +83,7 @@ def run_demo(keep: bool = False, no_tui: bool = False) -> int:
             print(f"demo kept in {demo.root}; stop it: tmux -L {demo.socket} kill-server")
         else:
             destroy_demo(demo)
-            print("demo over: its agents were stopped and its scratch folder deleted "
-                  "(`jarvis demo --keep` keeps them).")
+            print(
+                "demo over: its agents were stopped and its scratch folder deleted (`jarvis demo --keep` keeps them)."
+            )
     return code

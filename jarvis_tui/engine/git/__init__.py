@@ -29,11 +29,20 @@ from pathlib import Path
 log = logging.getLogger("jarvis.git")
 
 # Variables that would point our commands at another repository, index or work tree.
-_REPO_VARS = frozenset({
-    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX",
-    "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE",
-    "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM",
-})
+_REPO_VARS = frozenset(
+    {
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_COMMON_DIR",
+        "GIT_PREFIX",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_NAMESPACE",
+        "GIT_CEILING_DIRECTORIES",
+        "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+    }
+)
 
 # Commits jarvis makes on its own behalf need an identity even on a machine with none set.
 IDENTITY = {
@@ -64,17 +73,38 @@ def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
     return env
 
 
-def probe(cwd: Path | str, *args: str, env: Mapping[str, str] | None = None, input: str | None = None,
-          timeout: float = DEFAULT_TIMEOUT) -> subprocess.CompletedProcess[str]:
+def probe(
+    cwd: Path | str,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> subprocess.CompletedProcess[str]:
     """Run ``git -C cwd ARGS`` and return the result whatever the exit code (for questions
     whose 'no' is a non-zero exit, like ``rev-parse --verify``)."""
     argv = ["git", "-C", str(cwd), *args]
     try:
         if input is None:  # never the caller's stdin: git must not wait on a terminal
-            return subprocess.run(argv, capture_output=True, text=True, check=False, env=_env(env),
-                                  stdin=subprocess.DEVNULL, timeout=timeout, errors="surrogateescape")
-        return subprocess.run(argv, capture_output=True, text=True, check=False, env=_env(env), input=input,
-                              timeout=timeout, errors="surrogateescape")
+            return subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                check=False,
+                env=_env(env),
+                stdin=subprocess.DEVNULL,
+                timeout=timeout,
+                errors="surrogateescape",
+            )
+        return subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=_env(env),
+            input=input,
+            timeout=timeout,
+            errors="surrogateescape",
+        )
     except FileNotFoundError:
         raise GitError("git is not installed (apt-get install git)") from None
     except subprocess.TimeoutExpired:
@@ -82,8 +112,14 @@ def probe(cwd: Path | str, *args: str, env: Mapping[str, str] | None = None, inp
         raise GitError(f"git {args[0] if args else ''} timed out after {timeout:.0f}s") from None
 
 
-def run(cwd: Path | str, *args: str, env: Mapping[str, str] | None = None, input: str | None = None,
-        strip: bool = True, timeout: float = DEFAULT_TIMEOUT) -> str:
+def run(
+    cwd: Path | str,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
+    strip: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> str:
     """Run ``git -C cwd ARGS``; its stdout (trailing newline stripped unless ``strip=False``).
 
     Raises :class:`GitError` with git's message when the command fails.
@@ -92,8 +128,11 @@ def run(cwd: Path | str, *args: str, env: Mapping[str, str] | None = None, input
     if proc.returncode != 0:
         detail = proc.stderr.strip() or proc.stdout.strip()
         log.warning("git %s in %s failed (%d): %s", " ".join(args[:3]), cwd, proc.returncode, detail)
-        raise GitError(f"git {args[0]} failed: {detail or f'exit code {proc.returncode}'}",
-                       returncode=proc.returncode, stderr=proc.stderr)
+        raise GitError(
+            f"git {args[0]} failed: {detail or f'exit code {proc.returncode}'}",
+            returncode=proc.returncode,
+            stderr=proc.stderr,
+        )
     out = proc.stdout
     return out.rstrip("\n") if strip else out
 

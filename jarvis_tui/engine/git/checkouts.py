@@ -24,9 +24,9 @@ def checkouts(repo: Path) -> dict[str, Path]:
     path: Path | None = None
     for field in out.split("\0"):
         if field.startswith("worktree "):
-            path = Path(field[len("worktree "):])
+            path = Path(field[len("worktree ") :])
         elif field.startswith("branch ") and path is not None:
-            found[field[len("branch "):]] = path
+            found[field[len("branch ") :]] = path
     return found
 
 
@@ -57,8 +57,7 @@ def busy_reason(repo: Path, ref: str) -> str | None:
     for admin in admins:
         for state in ("rebase-merge", "rebase-apply"):
             if _read(admin / state / "head-name") == ref:
-                return (f"{name} is being rebased in {_worktree_of(admin, common)}: finish or abort "
-                        f"the rebase first")
+                return f"{name} is being rebased in {_worktree_of(admin, common)}: finish or abort the rebase first"
         if _read(admin / "BISECT_START") == name:
             return f"{name} is being bisected in {_worktree_of(admin, common)}: run git bisect reset first"
     return None

@@ -55,8 +55,15 @@ class MergeConflict(ReviewError):
     """The merge would conflict; nothing changed. ``str(exc)`` is a retry context for the
     agent, e.g. ``rebase onto main: commit 1a2b3c4d5e6f (Add login) conflicts in a.py, b.py``."""
 
-    def __init__(self, *, into: str, strategy: Strategy, paths: tuple[str, ...], commit: str | None = None,
-                 subject: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        into: str,
+        strategy: Strategy,
+        paths: tuple[str, ...],
+        commit: str | None = None,
+        subject: str | None = None,
+    ) -> None:
         where = f"rebase onto {into}" if strategy is Strategy.REBASE else f"{strategy} into {into}"
         what = f": commit {commit[:12]} ({subject}) conflicts in " if commit else ": conflicts in "
         super().__init__(where + what + ", ".join(paths))
@@ -122,8 +129,16 @@ def commit_identity(repo: Path) -> dict[str, str]:
     return {key: os.environ.get(key) or value for key, value in git.IDENTITY.items()}
 
 
-def merge(repo: Path, source: str, *, into: str, strategy: Strategy | str = Strategy.MERGE,
-          message: str | None = None, dry_run: bool = False, attempts: int = 3) -> MergeResult:
+def merge(
+    repo: Path,
+    source: str,
+    *,
+    into: str,
+    strategy: Strategy | str = Strategy.MERGE,
+    message: str | None = None,
+    dry_run: bool = False,
+    attempts: int = 3,
+) -> MergeResult:
     """Merge commit ``source`` (a branch, a ref, a snapshot commit) into branch ``into``.
 
     Raises :class:`MergeConflict` (with the paths) or :class:`MergeRefused` (with the reason);
@@ -132,8 +147,9 @@ def merge(repo: Path, source: str, *, into: str, strategy: Strategy | str = Stra
     try:
         strategy = Strategy(strategy)
     except ValueError:
-        raise MergeRefused(f"unknown strategy {strategy!r} (choose from "
-                           f"{', '.join(s.value for s in Strategy)})") from None
+        raise MergeRefused(
+            f"unknown strategy {strategy!r} (choose from {', '.join(s.value for s in Strategy)})"
+        ) from None
     src = resolve_commit(repo, source)
     env = commit_identity(repo)
     env["GIT_REFLOG_ACTION"] = f"jarvis merge {source}"
@@ -145,19 +161,30 @@ def merge(repo: Path, source: str, *, into: str, strategy: Strategy | str = Stra
         checkout = _checkout(repo, branch)
         plan = _plan(repo, branch, src, strategy)
         if plan.outcome is Outcome.ALREADY_MERGED:
-            return MergeResult(plan.outcome, branch.name, branch.tip, branch.tip, (), checkout, dry_run,
-                               attempts=attempt)
+            return MergeResult(
+                plan.outcome, branch.name, branch.tip, branch.tip, (), checkout, dry_run, attempts=attempt
+            )
         files, added = _changes(repo, branch.tip, plan.tree)
         if checkout is not None:
             _check_clean(checkout, branch, added)
         if dry_run:
             new = src if plan.outcome is Outcome.FAST_FORWARD else None
-            return MergeResult(plan.outcome, branch.name, branch.tip, new, files, checkout, True,
-                               skipped=plan.skipped, attempts=attempt)
+            return MergeResult(
+                plan.outcome,
+                branch.name,
+                branch.tip,
+                new,
+                files,
+                checkout,
+                True,
+                skipped=plan.skipped,
+                attempts=attempt,
+            )
         new, made = _commit(repo, branch, src, source, plan, message, env)
         if _move(repo, branch, new, checkout, env):
-            return MergeResult(plan.outcome, branch.name, branch.tip, new, files, checkout, False, made,
-                               plan.skipped, attempt)
+            return MergeResult(
+                plan.outcome, branch.name, branch.tip, new, files, checkout, False, made, plan.skipped, attempt
+            )
     raise MergeRefused(f"{into} kept moving while merging ({attempts} attempts): nothing changed, try again")
 
 
@@ -187,9 +214,20 @@ def _replay(repo: Path, branch: Branch, src: str) -> _Plan:
     """Cherry-pick, in order, the commits ``git rebase`` would: not merges; skipping those
     whose patch the tip already has (``--cherry-mark`` marks them "=") and those that become
     empty."""
-    out = git.run(repo, "log", "-z", "--reverse", "--no-merges", "--cherry-mark", "--right-only", "--date=raw",
-                  "--format=%m%x1f%H%x1f%P%x1f%an%x1f%ae%x1f%ad%x1f%s%x1f%B", f"{branch.tip}...{src}", "--",
-                  strip=False)
+    out = git.run(
+        repo,
+        "log",
+        "-z",
+        "--reverse",
+        "--no-merges",
+        "--cherry-mark",
+        "--right-only",
+        "--date=raw",
+        "--format=%m%x1f%H%x1f%P%x1f%an%x1f%ae%x1f%ad%x1f%s%x1f%B",
+        f"{branch.tip}...{src}",
+        "--",
+        strip=False,
+    )
     tree = branch.tree
     picks: list[tuple[_Pick, str]] = []
     skipped: list[str] = []
@@ -206,8 +244,9 @@ def _replay(repo: Path, branch: Branch, src: str) -> _Plan:
         base = git.run(repo, "commit-tree", tree, "-p", pick.parent, "-m", "jarvis: rebase step", env=git.IDENTITY)
         merged = merge_tree(repo, base, sha)
         if not merged.clean:
-            raise MergeConflict(into=branch.name, strategy=Strategy.REBASE, paths=merged.conflicts, commit=sha,
-                                subject=subject)
+            raise MergeConflict(
+                into=branch.name, strategy=Strategy.REBASE, paths=merged.conflicts, commit=sha, subject=subject
+            )
         if merged.tree == tree:
             skipped.append(sha)
             continue
@@ -237,23 +276,28 @@ def _check_clean(checkout: Path, branch: Branch, added: tuple[str, ...]) -> None
     a file at the same path; elsewhere they stay as they are. Ignored files in the way refuse
     too: ``git merge`` would overwrite them silently (a ``.env`` is ignored and precious)."""
     if not checkout.is_dir():
-        raise MergeRefused(f"{branch.name} is checked out in {checkout}, which no longer exists "
-                           f"(run git worktree prune)")
+        raise MergeRefused(
+            f"{branch.name} is checked out in {checkout}, which no longer exists (run git worktree prune)"
+        )
     # GIT_OPTIONAL_LOCKS=0: a check must not rewrite the user's index (git status refreshes it).
-    dirty = git.run(checkout, "status", "--porcelain", "-z", "--untracked-files=no",
-                    env={"GIT_OPTIONAL_LOCKS": "0"})
+    dirty = git.run(checkout, "status", "--porcelain", "-z", "--untracked-files=no", env={"GIT_OPTIONAL_LOCKS": "0"})
     if dirty:
         paths = [entry[3:] for entry in dirty.split("\0") if len(entry) > 3 and entry[2] == " "]
-        raise MergeRefused(f"{branch.name} is checked out in {checkout} with uncommitted changes "
-                           f"({', '.join(paths[:5]) or 'staged'}); commit or stash them first")
+        raise MergeRefused(
+            f"{branch.name} is checked out in {checkout} with uncommitted changes "
+            f"({', '.join(paths[:5]) or 'staged'}); commit or stash them first"
+        )
     in_way = [p for p in added if os.path.lexists(checkout / p) and not (checkout / p).is_dir()]
     if in_way:
-        raise MergeRefused(f"files not in {branch.name} in {checkout} would be overwritten by the merge: "
-                           f"{', '.join(in_way[:5])}; move them away first")
+        raise MergeRefused(
+            f"files not in {branch.name} in {checkout} would be overwritten by the merge: "
+            f"{', '.join(in_way[:5])}; move them away first"
+        )
 
 
-def _commit(repo: Path, branch: Branch, src: str, label: str, plan: _Plan, message: str | None,
-            env: dict[str, str]) -> tuple[str, tuple[str, ...]]:
+def _commit(
+    repo: Path, branch: Branch, src: str, label: str, plan: _Plan, message: str | None, env: dict[str, str]
+) -> tuple[str, tuple[str, ...]]:
     """Create the commits the plan needs (unreferenced until the branch moves)."""
     if plan.outcome is Outcome.FAST_FORWARD:
         return src, ()
@@ -262,8 +306,9 @@ def _commit(repo: Path, branch: Branch, src: str, label: str, plan: _Plan, messa
         parent = branch.tip
         for pick, tree in plan.picks:
             author = {"GIT_AUTHOR_NAME": pick.author, "GIT_AUTHOR_EMAIL": pick.email, "GIT_AUTHOR_DATE": pick.date}
-            parent = git.run(repo, "commit-tree", tree, "-p", parent, "-F", "-", env={**env, **author},
-                             input=pick.message)
+            parent = git.run(
+                repo, "commit-tree", tree, "-p", parent, "-F", "-", env={**env, **author}, input=pick.message
+            )
             made.append(parent)
         return parent, tuple(made)
     if plan.outcome is Outcome.SQUASH:

@@ -47,13 +47,32 @@ def touched_paths(repo: Path, worktree: Path | None, base_commit: str, head_ref:
     else editing it. With a worktree its HEAD is the head; without one, ``head_ref`` (a
     branch, a fired ref) is compared."""
     if worktree is None:
-        out = git.run(repo, "diff", "--name-only", "-z", "--no-renames", "--no-ext-diff",
-                      f"{base_commit}...{head_ref}", "--", strip=False)
+        out = git.run(
+            repo,
+            "diff",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            "--no-ext-diff",
+            f"{base_commit}...{head_ref}",
+            "--",
+            strip=False,
+        )
         return _paths(out)
-    committed = git.run(worktree, "diff", "--name-only", "-z", "--no-renames", "--no-ext-diff",
-                        f"{base_commit}...HEAD", "--", strip=False)
-    status = git.run(worktree, "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all",
-                     env=_READ_ONLY, strip=False)
+    committed = git.run(
+        worktree,
+        "diff",
+        "--name-only",
+        "-z",
+        "--no-renames",
+        "--no-ext-diff",
+        f"{base_commit}...HEAD",
+        "--",
+        strip=False,
+    )
+    status = git.run(
+        worktree, "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all", env=_READ_ONLY, strip=False
+    )
     return _paths(committed) | {entry[3:] for entry in status.split("\0") if len(entry) > 3}
 
 

@@ -72,8 +72,9 @@ def is_merged(repo: Path, commit: str, into: str) -> bool:
     return is_ancestor(repo, commit, into) or content_merged(repo, commit, into)
 
 
-def prune_check(repo: Path, candidates: Iterable[str], keep: Iterable[str], *,
-                content: bool = True) -> list[PruneCheck]:
+def prune_check(
+    repo: Path, candidates: Iterable[str], keep: Iterable[str], *, content: bool = True
+) -> list[PruneCheck]:
     """For each candidate ref, whether deleting it loses work, with its sha.
 
     ``keep`` are the refs that stay (the base branch, other branches); a candidate is never
@@ -96,12 +97,21 @@ def prune_check(repo: Path, candidates: Iterable[str], keep: Iterable[str], *,
             continue
         into = next((k for k in kept if content and content_merged(repo, sha, k)), None)
         if into is not None:
-            checks.append(PruneCheck(ref, sha, PruneState.CONTENT_MERGED,
-                                     f"its changes are in {_names([into])}; {missing} commits are not",
-                                     missing))
+            checks.append(
+                PruneCheck(
+                    ref,
+                    sha,
+                    PruneState.CONTENT_MERGED,
+                    f"its changes are in {_names([into])}; {missing} commits are not",
+                    missing,
+                )
+            )
         else:
-            checks.append(PruneCheck(ref, sha, PruneState.UNMERGED,
-                                     f"{missing} commits not in {_names(kept) or 'any kept ref'}", missing))
+            checks.append(
+                PruneCheck(
+                    ref, sha, PruneState.UNMERGED, f"{missing} commits not in {_names(kept) or 'any kept ref'}", missing
+                )
+            )
     return checks
 
 
@@ -143,5 +153,14 @@ def delete_branch(repo: Path, branch: str, *, into: str) -> str:
     return sha
 
 
-__all__ = ["PruneCheck", "PruneState", "content_merged", "delete_branch", "delete_ref", "full_ref",
-           "is_contained", "is_merged", "prune_check"]
+__all__ = [
+    "PruneCheck",
+    "PruneState",
+    "content_merged",
+    "delete_branch",
+    "delete_ref",
+    "full_ref",
+    "is_contained",
+    "is_merged",
+    "prune_check",
+]

@@ -49,8 +49,14 @@ class FileStatus(StrEnum):
     TYPE_CHANGED = "type changed"
 
 
-_STATUS = {"A": FileStatus.ADDED, "M": FileStatus.MODIFIED, "D": FileStatus.DELETED,
-           "R": FileStatus.RENAMED, "C": FileStatus.COPIED, "T": FileStatus.TYPE_CHANGED}
+_STATUS = {
+    "A": FileStatus.ADDED,
+    "M": FileStatus.MODIFIED,
+    "D": FileStatus.DELETED,
+    "R": FileStatus.RENAMED,
+    "C": FileStatus.COPIED,
+    "T": FileStatus.TYPE_CHANGED,
+}
 
 
 class PreviewStatus(StrEnum):
@@ -195,8 +201,9 @@ def snapshot_worktree(worktree: Path, message: str = SNAPSHOT_MESSAGE) -> Worktr
     Works on a COPY of the worktree's index (the copy keeps stat data, so only changed files
     are hashed); the agent's index, files and refs are untouched and no ref points at the
     commit. Four git processes when something is uncommitted, three when not."""
-    index, head, head_tree = git.run(worktree, "rev-parse", "--path-format=absolute", "--git-path", "index",
-                                     "HEAD", "HEAD^{tree}").splitlines()
+    index, head, head_tree = git.run(
+        worktree, "rev-parse", "--path-format=absolute", "--git-path", "index", "HEAD", "HEAD^{tree}"
+    ).splitlines()
     with tempfile.TemporaryDirectory(prefix="jarvis-index-") as tmp:
         temp_index = Path(tmp) / "index"
         if Path(index).exists():
@@ -223,8 +230,7 @@ def preview_branch(repo: Path, branch: Branch, source: str) -> Preview:
     if not merged.clean:
         return Preview(PreviewStatus.CONFLICTS, branch.name, branch.tip, source, conflicts=merged.conflicts)
     if merged.tree == branch.tree:
-        return Preview(PreviewStatus.ALREADY_MERGED, branch.name, branch.tip, source, tree=merged.tree,
-                       by_content=True)
+        return Preview(PreviewStatus.ALREADY_MERGED, branch.name, branch.tip, source, tree=merged.tree, by_content=True)
     return Preview(PreviewStatus.CLEAN, branch.name, branch.tip, source, tree=merged.tree)
 
 
@@ -269,13 +275,21 @@ def changed_files(repo: Path, since: str, until: str) -> tuple[FileChange, ...]:
             counts.append((int(added), int(deleted)))
     if len(counts) != len(raw):  # never seen; keep the statuses rather than guess counts
         counts = [(None, None)] * len(raw)
-    return tuple(FileChange(path=path, status=_STATUS.get(letter, FileStatus.MODIFIED), old_path=old,
-                            added=plus, deleted=minus)
-                 for (letter, old, path), (plus, minus) in zip(raw, counts, strict=False))
+    return tuple(
+        FileChange(path=path, status=_STATUS.get(letter, FileStatus.MODIFIED), old_path=old, added=plus, deleted=minus)
+        for (letter, old, path), (plus, minus) in zip(raw, counts, strict=False)
+    )
 
 
-def review(repo: Path, into: str, head: str | None = None, *, worktree: Path | None = None,
-           snapshot: str | None = None, commit_limit: int | None = 200) -> Review:
+def review(
+    repo: Path,
+    into: str,
+    head: str | None = None,
+    *,
+    worktree: Path | None = None,
+    snapshot: str | None = None,
+    commit_limit: int | None = 200,
+) -> Review:
     """Everything a reviewer needs about one agent's work against branch ``into``.
 
     - active agent: ``worktree`` (``head`` is the worktree's HEAD; its uncommitted and
@@ -301,10 +315,17 @@ def review(repo: Path, into: str, head: str | None = None, *, worktree: Path | N
     if proc.returncode != 0:
         raise ReviewError(f"{source[:12]} and {branch.name} share no history: nothing to review against")
     base = proc.stdout.strip()
-    return Review(into=branch.name, target_tip=branch.tip, merge_base=base, head=head_commit, source=source,
-                  commits=commits_between(repo, branch.tip, head_commit, commit_limit),
-                  files=changed_files(repo, base, source), uncommitted=uncommitted,
-                  preview=preview_branch(repo, branch, source))
+    return Review(
+        into=branch.name,
+        target_tip=branch.tip,
+        merge_base=base,
+        head=head_commit,
+        source=source,
+        commits=commits_between(repo, branch.tip, head_commit, commit_limit),
+        files=changed_files(repo, base, source),
+        uncommitted=uncommitted,
+        preview=preview_branch(repo, branch, source),
+    )
 
 
 def patch(repo: Path, into: str, source: str, path: str | None = None) -> str:
@@ -317,7 +338,26 @@ def patch(repo: Path, into: str, source: str, path: str | None = None) -> str:
 
 
 __all__ = [
-    "Branch", "CommitInfo", "FileChange", "FileStatus", "MergeTree", "NotABranch", "Preview", "PreviewStatus",
-    "Review", "ReviewError", "WorktreeState", "changed_files", "commits_between", "is_ancestor", "merge_tree",
-    "patch", "preview", "preview_branch", "resolve_branch", "resolve_commit", "review", "snapshot_worktree",
+    "Branch",
+    "CommitInfo",
+    "FileChange",
+    "FileStatus",
+    "MergeTree",
+    "NotABranch",
+    "Preview",
+    "PreviewStatus",
+    "Review",
+    "ReviewError",
+    "WorktreeState",
+    "changed_files",
+    "commits_between",
+    "is_ancestor",
+    "merge_tree",
+    "patch",
+    "preview",
+    "preview_branch",
+    "resolve_branch",
+    "resolve_commit",
+    "review",
+    "snapshot_worktree",
 ]

@@ -172,6 +172,7 @@ def parse(pattern: str) -> Glob:
 
 # --- regex (matching) ---------------------------------------------------------------------
 
+
 def _char_regex(pred: Pred) -> str:
     ranges, negated = pred
     if not negated and len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
@@ -208,8 +209,7 @@ class ScopeMatcher:
         self.globs = tuple(parse(p) for p in self.patterns)
         self._rules = [(re.compile(regex(g), re.DOTALL), g.negated) for g in self.globs]
         if self.globs and not any(g.negated for g in self.globs):  # one regex for the common case
-            self._any: re.Pattern[str] | None = re.compile("|".join(f"(?:{regex(g)})" for g in self.globs),
-                                                            re.DOTALL)
+            self._any: re.Pattern[str] | None = re.compile("|".join(f"(?:{regex(g)})" for g in self.globs), re.DOTALL)
         else:
             self._any = None
 
@@ -229,6 +229,7 @@ def out_of_scope(paths: Iterable[str], patterns: Iterable[str]) -> list[str]:
 
 
 # --- automata (overlap of two scopes) -------------------------------------------------------
+
 
 class _NFA:
     """Thompson-style automaton of one glob: edges on predicates, epsilon moves, accept states."""
@@ -387,5 +388,4 @@ def scopes_overlap(patterns_a: Iterable[str], patterns_b: Iterable[str], known_p
     return shared_path(patterns_a, patterns_b, known_paths) is not None
 
 
-__all__ = ["Glob", "ScopeError", "ScopeMatcher", "out_of_scope", "parse", "regex", "scopes_overlap",
-           "shared_path"]
+__all__ = ["Glob", "ScopeError", "ScopeMatcher", "out_of_scope", "parse", "regex", "scopes_overlap", "shared_path"]

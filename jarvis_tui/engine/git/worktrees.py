@@ -73,7 +73,10 @@ def verify(repo: Path, worktree: Path) -> str | None:
 
     if resolve(top) != worktree.resolve():
         return f"{worktree} is not a worktree's top level (git sees {top})"
-    if resolve(common) != Path(main_common).resolve() or resolve(git_dir).parent != Path(main_common).resolve() / "worktrees":
+    if (
+        resolve(common) != Path(main_common).resolve()
+        or resolve(git_dir).parent != Path(main_common).resolve() / "worktrees"
+    ):
         return f"{worktree} belongs to another repository ({resolve(common)})"
     return None
 

@@ -87,15 +87,33 @@ def overlap_section(parts: list[Any], agent: Agent, data: DetailData | None) -> 
     """Which live agents touch the same files (and which files), and what it wrote outside
     its scope; nothing when there is neither."""
     if "overlap" in marks(agent):
-        grid_section(parts, "Same files as", None if data is None else [
-            (Text(row["agent"], style="bold"), Text(listed(row["paths"], 8)),
-             Text(f"would conflict in {listed(row['conflicting_paths'], 4)}" if row["conflict"]
-                  else "would merge cleanly", style="red" if row["conflict"] else "dim"))
-            for row in data.shared
-        ], empty=f"{', '.join(agent.overlaps)} (no shared file any more)")
+        grid_section(
+            parts,
+            "Same files as",
+            None
+            if data is None
+            else [
+                (
+                    Text(row["agent"], style="bold"),
+                    Text(listed(row["paths"], 8)),
+                    Text(
+                        f"would conflict in {listed(row['conflicting_paths'], 4)}"
+                        if row["conflict"]
+                        else "would merge cleanly",
+                        style="red" if row["conflict"] else "dim",
+                    ),
+                )
+                for row in data.shared
+            ],
+            empty=f"{', '.join(agent.overlaps)} (no shared file any more)",
+        )
     if agent.out_of_scope:
-        grid_section(parts, f"Outside its scope ({', '.join(agent.scope)})",
-                     [(Text(path, style="yellow"),) for path in agent.out_of_scope], empty="")
+        grid_section(
+            parts,
+            f"Outside its scope ({', '.join(agent.scope)})",
+            [(Text(path, style="yellow"),) for path in agent.out_of_scope],
+            empty="",
+        )
 
 
 def load_details(sup: Supervisor, agent: Agent) -> DetailData:
@@ -104,7 +122,7 @@ def load_details(sup: Supervisor, agent: Agent) -> DetailData:
         agent = data.agent = sup.registry.get(agent.id)
         data.details = sup.details(agent)
         data.decisions = sup.registry.events(task_id=agent.task_id, kinds=("policy",), limit=50, newest=True)
-    except Exception as exc:  # git or registry trouble: show what we have
+    except Exception as exc:  # noqa: BLE001 - git or registry trouble: show what we have
         data.errors.append(f"details: {exc}")
         data.details = agent.to_json() | {"prompt": agent.prompt, "attempts": []}
     try:
@@ -115,14 +133,13 @@ def load_details(sup: Supervisor, agent: Agent) -> DetailData:
         if target is not None:
             data.diff_what = target[2]
             data.stat = diff_text(sup, agent, target, stat=True)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - git trouble: show what we have
         data.errors.append(f"git: {exc}")
     return data
 
 
 def diff_lines(text: str) -> list[Text]:
-    styles = (("+++", "bold"), ("---", "bold"), ("diff ", "bold cyan"), ("@@", "cyan"), ("+", "green"),
-              ("-", "red"))
+    styles = (("+++", "bold"), ("---", "bold"), ("diff ", "bold cyan"), ("@@", "cyan"), ("+", "green"), ("-", "red"))
     out = []
     for line in text.splitlines()[:MAX_DIFF_LINES]:
         style = next((s for prefix, s in styles if line.startswith(prefix)), "")
@@ -190,7 +207,7 @@ class DetailScreen(Screen[None]):
             diff = diff_text(self.sup, self.agent, target, stat=False)
             lines = [Text(f"# {target[2]}", style="dim")] + diff_lines(diff)
             self.post_message(self.DiffLoaded(lines))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the diff is shown as an error, the view lives on
             self.post_message(self.DiffLoaded([], f"git diff failed: {exc}"))
         finally:
             self.sup.registry.close()
@@ -243,8 +260,13 @@ class DetailScreen(Screen[None]):
 
     def title_text(self) -> Text:
         style, symbol = status_style(self.agent.status)
-        return Text.assemble((self.agent.id, "bold"), "  ", (f"{symbol} {self.agent.status}", style), "  ",
-                             " ".join(self.agent.title.split()))
+        return Text.assemble(
+            (self.agent.id, "bold"),
+            "  ",
+            (f"{symbol} {self.agent.status}", style),
+            "  ",
+            " ".join(self.agent.title.split()),
+        )
 
     def overview(self, data: DetailData | None) -> RenderableType:
         # Text the agent or the user wrote (reasons, notes, commit subjects) goes in as Text:
@@ -270,15 +292,23 @@ class DetailScreen(Screen[None]):
                 table.add_column(column, no_wrap=column != "reason")
             for at in attempts:
                 style, symbol = status_style(at["status"])
-                table.add_row(str(at["attempt"]), at["id"], Text(f"{symbol} {at['status']}", style=style),
-                              "-" if at["exit_code"] is None else str(at["exit_code"]), Text(at["status_reason"] or ""))
+                table.add_row(
+                    str(at["attempt"]),
+                    at["id"],
+                    Text(f"{symbol} {at['status']}", style=style),
+                    "-" if at["exit_code"] is None else str(at["exit_code"]),
+                    Text(at["status_reason"] or ""),
+                )
             parts.append(table)
         else:
             parts.append(Text("loading…" if data is None else "-", style="dim"))
 
         parts.append(Text("\nFires", style="bold underline"))
-        fires = [(at["id"], f) for at in (attempts or []) for f in at["fires"]] if attempts else \
-            [(a.id, f.to_json()) for f in a.fires]
+        fires = (
+            [(at["id"], f) for at in (attempts or []) for f in at["fires"]]
+            if attempts
+            else [(a.id, f.to_json()) for f in a.fires]
+        )
         if fires:
             table = Table(box=None, pad_edge=False, header_style="dim")
             for column in ("attempt", "reason", "note", "work kept at"):
@@ -290,23 +320,52 @@ class DetailScreen(Screen[None]):
         else:
             parts.append(Text("never fired", style="dim"))
 
-        grid_section(parts, "Findings (jarvis note)", None if data is None else [
-            (Text(when, style="dim"), Text(who), Text(text))
-            for when, who, text in note_lines(d.get("notes", []), now)
-        ], empty="none recorded")
-        grid_section(parts, "Policy decisions", None if data is None else [
-            (Text(ago(event["at"], now), style="dim"), event["attempt_id"] or "-",
-             Text(str(event["data"].get("decision", "")), style="yellow"), Text(str(event["data"].get("note", ""))))
-            for event in data.decisions
-        ], empty="none (no automatic retry, fire or stall flag)")
-        grid_section(parts, "Commits on the branch", None if data is None else [
-            (Text(str(commit["sha"]), style="yellow"), Text(str(commit["subject"])),
-             Text(ago(float(commit["at"]), now), style="dim"))
-            for commit in data.commits
-        ], empty="none")
+        grid_section(
+            parts,
+            "Findings (jarvis note)",
+            None
+            if data is None
+            else [
+                (Text(when, style="dim"), Text(who), Text(text))
+                for when, who, text in note_lines(d.get("notes", []), now)
+            ],
+            empty="none recorded",
+        )
+        grid_section(
+            parts,
+            "Policy decisions",
+            None
+            if data is None
+            else [
+                (
+                    Text(ago(event["at"], now), style="dim"),
+                    event["attempt_id"] or "-",
+                    Text(str(event["data"].get("decision", "")), style="yellow"),
+                    Text(str(event["data"].get("note", ""))),
+                )
+                for event in data.decisions
+            ],
+            empty="none (no automatic retry, fire or stall flag)",
+        )
+        grid_section(
+            parts,
+            "Commits on the branch",
+            None
+            if data is None
+            else [
+                (
+                    Text(str(commit["sha"]), style="yellow"),
+                    Text(str(commit["subject"])),
+                    Text(ago(float(commit["at"]), now), style="dim"),
+                )
+                for commit in data.commits
+            ],
+            empty="none",
+        )
 
-        parts.append(Text("\nDiff stat" + (f" ({data.diff_what})" if data and data.diff_what else ""),
-                          style="bold underline"))
+        parts.append(
+            Text("\nDiff stat" + (f" ({data.diff_what})" if data and data.diff_what else ""), style="bold underline")
+        )
         if data is None:
             parts.append(Text("loading…", style="dim"))
         else:

@@ -15,8 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ...engine.vocabulary import FIRE_REASONS
 from ...engine.models import Agent
+from ...engine.vocabulary import FIRE_REASONS
 from . import subject
 
 
@@ -37,15 +37,19 @@ class FireScreen(ModalScreen[tuple[str, str] | None]):
             dialog.border_subtitle = "↑↓ or 1-5 reason · enter fire · esc cancel"
             yield subject(self.agent)
             yield Label("Why?")
-            options = [Option(f"{n}  {reason:<13}[dim]{FIRE_REASONS[reason]}[/]", id=reason)
-                       for n, reason in enumerate(FIRE_REASONS, 1)]
+            options = [
+                Option(f"{n}  {reason:<13}[dim]{FIRE_REASONS[reason]}[/]", id=reason)
+                for n, reason in enumerate(FIRE_REASONS, 1)
+            ]
             yield OptionList(*options, id="reasons", compact=True)
             yield Label("Note (optional)")
-            yield Input(placeholder="what went wrong, for the record and the next attempt", id="note",
-                        compact=True)
-            hint = ("Its process tree is stopped; all its files are kept at "
-                    f"refs/jarvis/fired/{self.agent.id} and its branch stays." if self.agent.branch else
-                    "It never started: it leaves the queue, with your reason on record.")
+            yield Input(placeholder="what went wrong, for the record and the next attempt", id="note", compact=True)
+            hint = (
+                "Its process tree is stopped; all its files are kept at "
+                f"refs/jarvis/fired/{self.agent.id} and its branch stays."
+                if self.agent.branch
+                else "It never started: it leaves the queue, with your reason on record."
+            )
             yield Static(hint, classes="hint", markup=False)
             yield Static("", id="error", classes="error", markup=False)
 

@@ -78,8 +78,11 @@ class MainScreen(Screen[None]):
         app = self.jarvis
         yield Header()
         yield ResourceGauge(app.config.resources, app.config.supervisor.max_agents, id="gauge")
-        yield FilterInput(placeholder="filter: words, or a status (waiting, failed…) · enter keep · esc clear",
-                          id="filter", compact=True)
+        yield FilterInput(
+            placeholder="filter: words, or a status (waiting, failed…) · enter keep · esc clear",
+            id="filter",
+            compact=True,
+        )
         with Vertical(id="body"):
             yield AgentTable(id="agents")
             yield LogPane(id="log")
@@ -132,8 +135,9 @@ class MainScreen(Screen[None]):
         note = "" if result.leader else "observing: another engine process leads"
         budgets = self.jarvis.config.budgets
         spent = sum(result.spent_today.values()) if result.spent_today is not None else None
-        self.gauge.show(result.reading, result.agents, note=note, spent=spent, daily=budgets.daily,
-                        warn_at=budgets.warn_at)
+        self.gauge.show(
+            result.reading, result.agents, note=note, spent=spent, daily=budgets.daily, warn_at=budgets.warn_at
+        )
         self.table.show_agents(result.agents, result.usage, self.jarvis.clock())
         self.follow_selection()
         self.sync_selection()
@@ -186,7 +190,11 @@ class MainScreen(Screen[None]):
         table = self.table
         shown = len(table.visible_ids)
         agents = self.jarvis.agents
-        title = f"Agents {shown}" if not table.filter_text else f"Agents {shown}/{len(agents)} · filter: {table.filter_text}"
+        title = (
+            f"Agents {shown}"
+            if not table.filter_text
+            else f"Agents {shown}/{len(agents)} · filter: {table.filter_text}"
+        )
         table.border_title = Content(title)  # Content, not markup: user text may hold "["
         table.border_subtitle = f"sort: {table.sort_label}"
         log = self.log_pane
@@ -257,9 +265,17 @@ class MainScreen(Screen[None]):
 
     def action_spawn(self, request: SpawnRequest | None = None, error: str = "") -> None:
         config = self.jarvis.sup.config
-        self.app.push_screen(SpawnScreen(list(config.profiles), config.default_profile, request=request,
-                                         error=error, validate=self.validate_spawn,
-                                         unavailable=presets.unavailable(config)), self.spawn_chosen)
+        self.app.push_screen(
+            SpawnScreen(
+                list(config.profiles),
+                config.default_profile,
+                request=request,
+                error=error,
+                validate=self.validate_spawn,
+                unavailable=presets.unavailable(config),
+            ),
+            self.spawn_chosen,
+        )
 
     def on_spawn_rejected(self, message: SpawnRejected) -> None:
         self.action_spawn(message.request, message.error)
@@ -267,10 +283,15 @@ class MainScreen(Screen[None]):
     def validate_spawn(self, request: SpawnRequest) -> str:
         """The engine's own checks, before the dialog closes (config only: no tmux, no git)."""
         try:
-            self.jarvis.sup.validate_spawn(request.prompt, agent=request.agent, title=request.title or None,
-                                           priority=request.priority, kind=request.kind or None,
-                                           budget=request.budget_value())
-        except Exception as exc:
+            self.jarvis.sup.validate_spawn(
+                request.prompt,
+                agent=request.agent,
+                title=request.title or None,
+                priority=request.priority,
+                kind=request.kind or None,
+                budget=request.budget_value(),
+            )
+        except Exception as exc:  # noqa: BLE001 - any refusal is shown in the dialog
             return str(exc)
         return ""
 
@@ -317,7 +338,7 @@ class MainScreen(Screen[None]):
             return
         question = ""
         if agent.status_reason and agent.status_reason.startswith("asks: "):
-            question = agent.status_reason[len("asks: "):]
+            question = agent.status_reason[len("asks: ") :]
         elif agent.id == self.selected and self.log_pane.partial:
             question = self.log_pane.partial
 

@@ -72,9 +72,14 @@ class Plan:
 def plan_text(plan: Plan, agent: Agent) -> Text:
     """The dry run in words: the outcome, files, where, then what happens to the agent."""
     if plan.conflicts is not None:
-        return Text.assemble(("✗ ", "bold red"), (f"{plan.error}\n", "red"),
-                             ("enter tries anyway: nothing changes, and you can retry the agent with the "
-                              "conflict as its context", "dim"))
+        return Text.assemble(
+            ("✗ ", "bold red"),
+            (f"{plan.error}\n", "red"),
+            (
+                "enter tries anyway: nothing changes, and you can retry the agent with the conflict as its context",
+                "dim",
+            ),
+        )
     if plan.merged is None:
         return Text.assemble(("✗ ", "bold red"), (plan.error or "no answer", "red"))
     result = plan.merged.result
@@ -83,15 +88,21 @@ def plan_text(plan: Plan, agent: Agent) -> Text:
         return Text(f"nothing to merge: {into} already has this work; the agent is marked merged", style="blue")
     head = OUTCOME.get(str(result.outcome), str(result.outcome)).format(into=into)
     files = f"{len(result.files)} file{'s' if len(result.files) != 1 else ''}"
-    where = (f"the checkout of {into} is updated" if result.where is not None
-             else f"only refs/heads/{into} moves (not checked out)")
+    where = (
+        f"the checkout of {into} is updated"
+        if result.where is not None
+        else f"only refs/heads/{into} moves (not checked out)"
+    )
     text = Text.assemble(("✓ ", "bold green"), (f"{head}: {files} change", "bold"), f"; {where}\n")
     if result.files:
         text.append(f"  {listed(list(result.files), 4)}\n", style="dim")
     if result.skipped:
         text.append(f"  {len(result.skipped)} commit(s) skipped: {into} already has their changes\n", style="dim")
-    branch = (f"its branch {agent.branch} is deleted once {into} has all of it" if plan.request.delete_branch
-              else f"its branch {agent.branch} stays")
+    branch = (
+        f"its branch {agent.branch} is deleted once {into} has all of it"
+        if plan.request.delete_branch
+        else f"its branch {agent.branch} stays"
+    )
     text.append(f"then its worktree goes (anything left out is kept first); {branch}")
     for note in plan.merged.notes:
         text.append(f"\n{note}", style="yellow")
@@ -143,8 +154,12 @@ class MergeScreen(ModalScreen[MergeRequest | None]):
 
     def options(self) -> list[Option]:
         into = self.review.into if self.review else "the base"
-        return [Option(Text.assemble(f"{n}  ", (f"{name:<8}", "bold"), (STRATEGIES[name].format(into=into), "dim")),
-                       id=name) for n, name in enumerate(STRATEGIES, 1)]
+        return [
+            Option(
+                Text.assemble(f"{n}  ", (f"{name:<8}", "bold"), (STRATEGIES[name].format(into=into), "dim")), id=name
+            )
+            for n, name in enumerate(STRATEGIES, 1)
+        ]
 
     def on_mount(self) -> None:
         strategies = self.query_one("#strategies", OptionList)
@@ -161,10 +176,13 @@ class MergeScreen(ModalScreen[MergeRequest | None]):
     def request(self) -> MergeRequest:
         index = self.query_one("#strategies", OptionList).highlighted or 0
         message = self.query_one("#message", Input).value.strip()
-        return MergeRequest(strategy=list(STRATEGIES)[index], message=message or None,
-                            include_uncommitted=self.query_one("#uncommitted", Checkbox).value,
-                            force_ended=self.query_one("#force", Checkbox).value,
-                            delete_branch=self.query_one("#delete", Checkbox).value)
+        return MergeRequest(
+            strategy=list(STRATEGIES)[index],
+            message=message or None,
+            include_uncommitted=self.query_one("#uncommitted", Checkbox).value,
+            force_ended=self.query_one("#force", Checkbox).value,
+            delete_branch=self.query_one("#delete", Checkbox).value,
+        )
 
     def action_choose(self, index: int) -> None:
         self.query_one("#strategies", OptionList).highlighted = index
@@ -189,14 +207,22 @@ class MergeScreen(ModalScreen[MergeRequest | None]):
         """The message is used by a merge commit and a squash only: say when it is not."""
         strategy = self.request.strategy
         box = self.query_one("#message", Input)
-        fast_forward = (strategy == "merge" and self.plan is not None and self.plan.merged is not None
-                        and str(self.plan.merged.result.outcome) == "fast-forward")
+        fast_forward = (
+            strategy == "merge"
+            and self.plan is not None
+            and self.plan.merged is not None
+            and str(self.plan.merged.result.outcome) == "fast-forward"
+        )
         if strategy == "rebase" or fast_forward:
-            box.placeholder = "not used: " + ("its commits keep their messages" if strategy == "rebase"
-                                              else "a fast-forward makes no commit")
+            box.placeholder = "not used: " + (
+                "its commits keep their messages" if strategy == "rebase" else "a fast-forward makes no commit"
+            )
         else:
-            box.placeholder = ("default: Squash … into …, with its commits' subjects" if strategy == "squash"
-                               else "default: Merge … into …")
+            box.placeholder = (
+                "default: Squash … into …, with its commits' subjects"
+                if strategy == "squash"
+                else "default: Merge … into …"
+            )
 
     # ------------------------------------------------------------------ the dry run
 
@@ -215,11 +241,15 @@ class MergeScreen(ModalScreen[MergeRequest | None]):
             if review is None:
                 _, plan.review = self.sup.review(self.agent.id)
             if self.ended_badly and not request.force_ended:
-                plan.error = f"it ended {self.agent.status}: tick \"merge anyway\" to merge its work"
+                plan.error = f'it ended {self.agent.status}: tick "merge anyway" to merge its work'
             else:
-                plan.merged = self.sup.merge(self.agent.id, strategy=request.strategy, dry_run=True,
-                                             include_uncommitted=request.include_uncommitted,
-                                             force_ended=request.force_ended)
+                plan.merged = self.sup.merge(
+                    self.agent.id,
+                    strategy=request.strategy,
+                    dry_run=True,
+                    include_uncommitted=request.include_uncommitted,
+                    force_ended=request.force_ended,
+                )
         except MergeConflict as exc:
             plan.error, plan.conflicts = f"conflicts with {exc.into} in {listed(exc.paths, 6)}", exc.paths
         except SupervisorError as exc:
@@ -274,8 +304,9 @@ class MergeScreen(ModalScreen[MergeRequest | None]):
             return
         request = self.request
         if self.ended_badly and not request.force_ended:
-            self.query_one("#plan", Static).update(Text(f"✗ it ended {self.agent.status}: tick \"merge anyway\" "
-                                                        "(space) to merge its work", style="bold red"))
+            self.query_one("#plan", Static).update(
+                Text(f'✗ it ended {self.agent.status}: tick "merge anyway" (space) to merge its work', style="bold red")
+            )
             self.query_one("#force", Checkbox).focus()
             return
         self.dismiss(request)

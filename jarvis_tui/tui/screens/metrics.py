@@ -32,9 +32,11 @@ REFRESH = 2.0  # seconds between reads while the screen is open
 
 # Short labels so the whole table fits 80 columns; the legend under it spells them out.
 COLUMNS = ("profile", "disp", "run", "queued", "done", "fail", "fired", "ok", "median/mean", "hours", "usd")
-LEGEND = ("disp: attempts dispatched (retries included) · run: running now · ok: done ÷ ended · "
-          "median/mean: start to done · usd: priced from the agents' transcripts (~: estimated as "
-          "cost_weight × hours) · dimmed: no agents yet")
+LEGEND = (
+    "disp: attempts dispatched (retries included) · run: running now · ok: done ÷ ended · "
+    "median/mean: start to done · usd: priced from the agents' transcripts (~: estimated as "
+    "cost_weight × hours) · dimmed: no agents yet"
+)
 COUNTS = ("dispatched", "retries", "running", "queued", "blocked", "done", "failed", "fired")
 TOTAL = "total"
 
@@ -49,10 +51,15 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     median cannot be made from medians, so the total has none."""
     total: dict[str, Any] = {key: sum(row[key] for row in rows) for key in COUNTS}
     sources = {row["cost_source"] for row in rows if row["cost_source"]}
-    total.update(profile=TOTAL, hours=sum(row["hours"] for row in rows), cost=sum(row["cost"] for row in rows),
-                 cost_usd=sum(row["cost_usd"] for row in rows),
-                 cost_source=("estimate" if "estimate" in sources else "transcript") if sources else None,
-                 median_time_to_done=None, fired_by_reason=merged_reasons(rows))
+    total.update(
+        profile=TOTAL,
+        hours=sum(row["hours"] for row in rows),
+        cost=sum(row["cost"] for row in rows),
+        cost_usd=sum(row["cost_usd"] for row in rows),
+        cost_source=("estimate" if "estimate" in sources else "transcript") if sources else None,
+        median_time_to_done=None,
+        fired_by_reason=merged_reasons(rows),
+    )
     ended = total["done"] + total["failed"] + total["fired"]
     total["success_rate"] = total["done"] / ended if ended else None
     timed = [(row["mean_time_to_done"], row["done"]) for row in rows if row["mean_time_to_done"] is not None]
@@ -84,9 +91,18 @@ def cells(row: dict[str, Any], *, style: str = "") -> list[Text]:
         to_done = "-"
     else:
         to_done = f"{duration(row['median_time_to_done'])}/{duration(row['mean_time_to_done'])}"
-    values = (row["dispatched"], row["running"], row["queued"], row["done"], row["failed"], row["fired"],
-              rate(row["success_rate"]), to_done, f"{row['hours']:.2f}",
-              money(row["cost_usd"] if row["cost_source"] else None, row["cost_source"]))
+    values = (
+        row["dispatched"],
+        row["running"],
+        row["queued"],
+        row["done"],
+        row["failed"],
+        row["fired"],
+        rate(row["success_rate"]),
+        to_done,
+        f"{row['hours']:.2f}",
+        money(row["cost_usd"] if row["cost_source"] else None, row["cost_source"]),
+    )
     return [Text(str(row["profile"]), style=style)] + [Text(str(v), style=style, justify="right") for v in values]
 
 
@@ -127,8 +143,13 @@ class MetricsScreen(Screen[None]):
         self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(Text.assemble(("Metrics", "bold"), "  per profile, every attempt (removed agents too) · "
-                                   f"refreshed every {self.refresh_every:g} s"), id="metrics-title")
+        yield Static(
+            Text.assemble(
+                ("Metrics", "bold"),
+                f"  per profile, every attempt (removed agents too) · refreshed every {self.refresh_every:g} s",
+            ),
+            id="metrics-title",
+        )
         yield DataTable(id="metrics-table", cursor_type="none", zebra_stripes=False)
         yield Static("", id="metrics-error")
         yield Static(Text("loading…", style="dim"), id="metrics-fired")
@@ -152,7 +173,7 @@ class MetricsScreen(Screen[None]):
     def load(self) -> None:
         try:
             rows = profile_stats(self.sup.registry, self.sup.config, now=self.sup.clock())
-        except Exception as exc:  # registry locked or gone: said on screen, tried again
+        except Exception as exc:  # noqa: BLE001 - registry locked or gone: said on screen, tried again
             self.post_message(self.Loaded(None, f"could not read the registry: {exc or type(exc).__name__}"))
         else:
             self.post_message(self.Loaded(rows))
@@ -169,7 +190,7 @@ class MetricsScreen(Screen[None]):
             if message.rows is not None and message.rows != self.rows:
                 self.rows = message.rows
                 self.show(message.rows)
-        except Exception as exc:  # a display bug: shown here, the next read tries again
+        except Exception as exc:  # noqa: BLE001 - a display bug: shown here, the next read tries again
             self.error = f"{type(exc).__name__}: {exc}"
             self.query_one("#metrics-error", Static).update(Text(self.error, style="bold red"))
             self.query_one("#metrics-error", Static).display = True

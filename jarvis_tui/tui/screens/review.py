@@ -54,7 +54,7 @@ def clip_path(path: str, width: int) -> str:
         return path
     name = path.rsplit("/", 1)[-1]
     if len(name) + 2 >= width:
-        return "…" + path[-(width - 1):] if width > 1 else "…"
+        return "…" + path[-(width - 1) :] if width > 1 else "…"
     head = width - len(name) - 2
     return path[:head] + "…/" + name
 
@@ -67,13 +67,12 @@ def rename_label(old: str, new: str, *, short: bool = False) -> str:
     while head < min(len(old_parts), len(new_parts)) - 1 and old_parts[head] == new_parts[head]:
         head += 1
     tail = 0
-    while (tail < min(len(old_parts), len(new_parts)) - head - 1
-           and old_parts[-1 - tail] == new_parts[-1 - tail]):
+    while tail < min(len(old_parts), len(new_parts)) - head - 1 and old_parts[-1 - tail] == new_parts[-1 - tail]:
         tail += 1
     prefix = "/".join(old_parts[:head])
-    suffix = "/".join(old_parts[len(old_parts) - tail:]) if tail else ""
-    was = "…" if short else "/".join(old_parts[head:len(old_parts) - tail])
-    middle = f"{{{was} → {'/'.join(new_parts[head:len(new_parts) - tail])}}}"
+    suffix = "/".join(old_parts[len(old_parts) - tail :]) if tail else ""
+    was = "…" if short else "/".join(old_parts[head : len(old_parts) - tail])
+    middle = f"{{{was} → {'/'.join(new_parts[head : len(new_parts) - tail])}}}"
     return (f"{prefix}/" if prefix else "") + middle + (f"/{suffix}" if suffix else "")
 
 
@@ -94,20 +93,37 @@ def file_prompt(change: FileChange, width: int) -> Text:
         if len(name) > room:
             name = rename_label(change.old_path, change.path, short=True)
     path = clip_path(name, room)
-    return Text.assemble((letter, LETTER_STYLE.get(letter, "bold")), " ", path,
-                         " " * max(1, width - 2 - len(path) - right.cell_len), right, no_wrap=True, end="")
+    return Text.assemble(
+        (letter, LETTER_STYLE.get(letter, "bold")),
+        " ",
+        path,
+        " " * max(1, width - 2 - len(path) - right.cell_len),
+        right,
+        no_wrap=True,
+        end="",
+    )
 
 
 def head_rows(found: Review, now: float) -> list[Text]:
     """What the whole-patch view shows above the files: its commits, and a word on snapshots."""
-    rows = [Text(f"{len(found.commits)} commit{'s' if len(found.commits) != 1 else ''} ahead of {found.into}",
-                 style="bold")]
+    rows = [
+        Text(f"{len(found.commits)} commit{'s' if len(found.commits) != 1 else ''} ahead of {found.into}", style="bold")
+    ]
     for commit in found.commits:
-        rows.append(Text.assemble("  ", (commit.sha[:10], "yellow"), "  ", commit.subject, "  ",
-                                  (f"{commit.author}, {ago(commit.at, now)}", "dim"), no_wrap=True, end=""))
+        rows.append(
+            Text.assemble(
+                "  ",
+                (commit.sha[:10], "yellow"),
+                "  ",
+                commit.subject,
+                "  ",
+                (f"{commit.author}, {ago(commit.at, now)}", "dim"),
+                no_wrap=True,
+                end="",
+            )
+        )
     if found.uncommitted:
-        rows.append(Text("  + files it has not committed (read from a snapshot; nothing was changed)",
-                         style="yellow"))
+        rows.append(Text("  + files it has not committed (read from a snapshot; nothing was changed)", style="yellow"))
     rows.append(Text(""))
     return rows
 
@@ -123,8 +139,13 @@ class ReviewScreen(Screen[None]):
     class Loaded(Message):
         def __init__(self, generation: int, agent: Agent, found: Review, document: DiffDocument, thread: str) -> None:
             super().__init__()
-            self.generation, self.agent, self.found, self.document, self.thread = (generation, agent, found,
-                                                                                   document, thread)
+            self.generation, self.agent, self.found, self.document, self.thread = (
+                generation,
+                agent,
+                found,
+                document,
+                thread,
+            )
 
     class Failed(Message):
         def __init__(self, generation: int, error: str) -> None:
@@ -178,8 +199,12 @@ class ReviewScreen(Screen[None]):
         try:
             agent, found = self.sup.review(self.agent.id)
             patch = reviewing.patch(self.sup, found)
-            document = parse(patch, found.files, head=head_rows(found, self.sup.clock()),
-                             whole=f"the whole patch: {self.cli} review {agent.id} --diff")
+            document = parse(
+                patch,
+                found.files,
+                head=head_rows(found, self.sup.clock()),
+                whole=f"the whole patch: {self.cli} review {agent.id} --diff",
+            )
             self.post_message(self.Loaded(generation, agent, found, document, threading.current_thread().name))
         except SupervisorError as exc:
             self.post_message(self.Failed(generation, str(exc)))
@@ -276,8 +301,9 @@ class ReviewScreen(Screen[None]):
     def head(self) -> Text:
         a = self.agent
         style, symbol = status_style(a.status)
-        text = Text.assemble((a.id, "bold"), "  ", (f"{symbol} {a.status}", style), "  ", one_line(a.title, 70),
-                             no_wrap=True, end="")
+        text = Text.assemble(
+            (a.id, "bold"), "  ", (f"{symbol} {a.status}", style), "  ", one_line(a.title, 70), no_wrap=True, end=""
+        )
         text.append("\n")
         found = self.found
         if a.merged_at is not None:

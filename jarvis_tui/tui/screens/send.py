@@ -32,8 +32,9 @@ class SendScreen(ModalScreen[str | None]):
             yield subject(self.agent)
             if self.question:
                 yield Static(f"▌ {self.question}", classes="question", markup=False)
-            yield Input(placeholder="a line of input for the agent (Enter is pressed after it)", id="text",
-                        compact=True)
+            yield Input(
+                placeholder="a line of input for the agent (Enter is pressed after it)", id="text", compact=True
+            )
 
     def on_mount(self) -> None:
         self.query_one("#text", Input).focus()

@@ -41,9 +41,16 @@ class SpawnScreen(ModalScreen[SpawnRequest | None]):
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, profiles: list[str], default_profile: str, *, request: SpawnRequest | None = None,
-                 error: str = "", validate: Callable[[SpawnRequest], str] | None = None,
-                 unavailable: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        profiles: list[str],
+        default_profile: str,
+        *,
+        request: SpawnRequest | None = None,
+        error: str = "",
+        validate: Callable[[SpawnRequest], str] | None = None,
+        unavailable: dict[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.validate = validate  # returns an error message, or "" (no I/O: safe on the UI thread)
         self.profiles = profiles
@@ -58,12 +65,18 @@ class SpawnScreen(ModalScreen[SpawnRequest | None]):
             with Horizontal(classes="row"):
                 with Vertical(classes="field"):
                     yield Label("Agent profile")
-                    yield Select(self.profile_options(), value=self.request.agent,
-                                 allow_blank=False, id="agent", compact=True)
+                    yield Select(
+                        self.profile_options(), value=self.request.agent, allow_blank=False, id="agent", compact=True
+                    )
                 with Vertical(classes="field"):
                     yield Label("Priority")
-                    yield Select([(p, p) for p in PRIORITIES], value=self.request.priority,
-                                 allow_blank=False, id="priority", compact=True)
+                    yield Select(
+                        [(p, p) for p in PRIORITIES],
+                        value=self.request.priority,
+                        allow_blank=False,
+                        id="priority",
+                        compact=True,
+                    )
             with Horizontal(classes="row"):
                 with Vertical(classes="field"):
                     yield Label("Kind (for routing)")
@@ -72,11 +85,9 @@ class SpawnScreen(ModalScreen[SpawnRequest | None]):
                     yield Label("Budget (USD)")
                     yield Input(self.request.budget, placeholder="none", id="budget", compact=True)
             yield Label("Title")
-            yield Input(self.request.title, placeholder="optional: the prompt's first line", id="title",
-                        compact=True)
+            yield Input(self.request.title, placeholder="optional: the prompt's first line", id="title", compact=True)
             yield Label("Prompt")
-            yield TextArea(self.request.prompt, id="prompt", soft_wrap=True, tab_behavior="focus",
-                           compact=True)
+            yield TextArea(self.request.prompt, id="prompt", soft_wrap=True, tab_behavior="focus", compact=True)
             yield Static(self.error, id="error", classes="error", markup=False)
 
     def profile_options(self) -> list[tuple[str, str]]:
@@ -103,9 +114,14 @@ class SpawnScreen(ModalScreen[SpawnRequest | None]):
             return
         agent = self.query_one("#agent", Select).value
         priority = self.query_one("#priority", Select).value
-        request = SpawnRequest(prompt=prompt, agent=str(agent), title=self.query_one("#title", Input).value,
-                               priority=str(priority), kind=self.query_one("#kind", Input).value.strip(),
-                               budget=self.query_one("#budget", Input).value.strip())
+        request = SpawnRequest(
+            prompt=prompt,
+            agent=str(agent),
+            title=self.query_one("#title", Input).value,
+            priority=str(priority),
+            kind=self.query_one("#kind", Input).value.strip(),
+            budget=self.query_one("#budget", Input).value.strip(),
+        )
         if request.agent in self.unavailable:
             self.show_error(f"profile {request.agent}: {self.unavailable[request.agent]}")
             return

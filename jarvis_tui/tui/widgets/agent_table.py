@@ -38,13 +38,24 @@ class Column:
     right: bool = False
 
 
-COLUMNS = {c.key: c for c in (  # in screen order
-    Column("id", "ID", 6), Column("status", "STATUS", 10), Column("marks", "⚑", 1), Column("title", "TITLE", 0),
-    Column("runtime", "RUNTIME", 7, True), Column("output", "LAST OUT", 8, True), Column("cpu", "CPU", 5, True),
-    Column("rss", "RSS", 6, True), Column("ahead", "AHEAD", 5, True), Column("attempt", "#", 2, True),
-    Column("agent", "AGENT", 7), Column("branch", "BRANCH", 0),
-    Column("cost", "COST", 7, True),  # (last on screen: money at the right edge, like jarvis ls)
-)}
+COLUMNS = {
+    c.key: c
+    for c in (  # in screen order
+        Column("id", "ID", 6),
+        Column("status", "STATUS", 10),
+        Column("marks", "⚑", 1),
+        Column("title", "TITLE", 0),
+        Column("runtime", "RUNTIME", 7, True),
+        Column("output", "LAST OUT", 8, True),
+        Column("cpu", "CPU", 5, True),
+        Column("rss", "RSS", 6, True),
+        Column("ahead", "AHEAD", 5, True),
+        Column("attempt", "#", 2, True),
+        Column("agent", "AGENT", 7),
+        Column("branch", "BRANCH", 0),
+        Column("cost", "COST", 7, True),  # (last on screen: money at the right edge, like jarvis ls)
+    )
+}
 MUST = ("id", "status", "title")  # always shown
 # then these, in this order, while they fit (cost before memory: what a team pays for comes first
 # once the basics fit; at 80 columns neither does)
@@ -52,8 +63,12 @@ FIRST = ("marks", "runtime", "output", "ahead", "cpu", "cost", "rss")
 THEN = ("agent", "attempt", "branch")  # once the title has what it needs
 TITLE_MIN, TITLE_WANT, BRANCH_MIN = 24, 40, 14
 # Attention first: an agent asking a question outranks one that is busy.
-STATUS_ORDER = {s: i for i, s in enumerate(("waiting", "working", "starting", "queued", "blocked",
-                                             "failed", "fired", "done", "merged", "held"))}
+STATUS_ORDER = {
+    s: i
+    for i, s in enumerate(
+        ("waiting", "working", "starting", "queued", "blocked", "failed", "fired", "done", "merged", "held")
+    )
+}
 SORT_CYCLE = ("created", "status", "runtime", "output", "cpu", "rss", "cost")
 BIGGEST_FIRST = frozenset({"runtime", "cpu", "rss", "cost", "ahead", "attempt", "marks"})  # their first press sorts ▼
 
@@ -76,14 +91,24 @@ def matches(agent: Agent, query: str) -> bool:
     status exactly; any other word is a substring of id, title, profile, branch or priority."""
     for word in query.lower().split():
         if word.startswith("status:"):
-            if not agent.status.startswith(word[len("status:"):]):
+            if not agent.status.startswith(word[len("status:") :]):
                 return False
         elif word in STATUSES:
             if agent.status != word:
                 return False
         else:
-            haystack = " ".join((agent.id, agent.task_id, agent.title, agent.agent, agent.branch or "",
-                                 agent.priority, agent.status, agent.ticket or "")).lower()
+            haystack = " ".join(
+                (
+                    agent.id,
+                    agent.task_id,
+                    agent.title,
+                    agent.agent,
+                    agent.branch or "",
+                    agent.priority,
+                    agent.status,
+                    agent.ticket or "",
+                )
+            ).lower()
             if word not in haystack:
                 return False
     return True
@@ -127,9 +152,15 @@ def sort_rows(rows: list[RowData], name: str, descending: bool, now: float) -> l
 
 def layout(available: int, rows: list[RowData], now: float) -> dict[str, int]:
     """Which columns are shown and how wide: {key: width}, in screen order."""
-    need_title = max((len(one_line(r.agent.title, 64)) + len(f" · {queue_short(r.agent, now)}" if r.agent.status in
-                                                               PENDING else "")
-                      + (len(r.agent.ticket) + 1 if r.agent.ticket else 0) for r in rows), default=0)
+    need_title = max(
+        (
+            len(one_line(r.agent.title, 64))
+            + len(f" · {queue_short(r.agent, now)}" if r.agent.status in PENDING else "")
+            + (len(r.agent.ticket) + 1 if r.agent.ticket else 0)
+            for r in rows
+        ),
+        default=0,
+    )
     need_branch = max((len(r.agent.branch or "") for r in rows), default=0)
     widths = {key: COLUMNS[key].width for key in MUST}
     widths["title"] = TITLE_MIN
@@ -331,8 +362,11 @@ class AgentTable(DataTable[Text]):
         return tuple(cells)
 
     def render_rows(self) -> None:
-        rows = [RowData(a, self.usage.get(a.id), self.facts.get(a.id)) for a in self.agents
-                if not self.filter_text or matches(a, self.filter_text)]
+        rows = [
+            RowData(a, self.usage.get(a.id), self.facts.get(a.id))
+            for a in self.agents
+            if not self.filter_text or matches(a, self.filter_text)
+        ]
         rows = sort_rows(rows, self.sort_by, self.descending, self.now)
         self.rows_data = {r.agent.id: r for r in rows}
         order = [r.agent.id for r in rows]
@@ -343,8 +377,7 @@ class AgentTable(DataTable[Text]):
             self.clear(columns=True)
             for key, width in widths.items():
                 column = COLUMNS[key]
-                self.add_column(Text(column.label, justify="right" if column.right else "left"), key=key,
-                                width=width)
+                self.add_column(Text(column.label, justify="right" if column.right else "left"), key=key, width=width)
             self._order, self._cells = [], {}
         cells = {r.agent.id: self.row_cells(r) for r in rows}
         if order == self._order:

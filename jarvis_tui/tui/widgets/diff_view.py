@@ -27,8 +27,15 @@ class DiffView(ScrollView, can_focus=True):
     """The rows of one view (a file, or the whole patch) of a diff document."""
 
     COMPONENT_CLASSES = {
-        "diff--added", "diff--removed", "diff--added-sign", "diff--removed-sign", "diff--hunk", "diff--file",
-        "diff--gutter", "diff--meta", "diff--note",
+        "diff--added",
+        "diff--removed",
+        "diff--added-sign",
+        "diff--removed-sign",
+        "diff--hunk",
+        "diff--file",
+        "diff--gutter",
+        "diff--meta",
+        "diff--note",
     }
     DEFAULT_CSS = """
     DiffView { background: $surface; }
@@ -107,10 +114,17 @@ class DiffView(ScrollView, can_focus=True):
             get = self.get_component_rich_style
             dark = self.app.current_theme.dark if self.app.current_theme else True
             self._styles = DiffStyles(
-                added=get("diff--added"), removed=get("diff--removed"), added_sign=get("diff--added-sign"),
-                removed_sign=get("diff--removed-sign"), hunk=get("diff--hunk"), file=get("diff--file"),
-                gutter=get("diff--gutter"), meta=get("diff--meta"), note=get("diff--note"),
-                syntax_theme="github-dark" if dark else "default")
+                added=get("diff--added"),
+                removed=get("diff--removed"),
+                added_sign=get("diff--added-sign"),
+                removed_sign=get("diff--removed-sign"),
+                hunk=get("diff--hunk"),
+                file=get("diff--file"),
+                gutter=get("diff--gutter"),
+                meta=get("diff--meta"),
+                note=get("diff--note"),
+                syntax_theme="github-dark" if dark else "default",
+            )
         return self._styles
 
     def render_line(self, y: int) -> Strip:

@@ -59,8 +59,16 @@ class ResourceGauge(Widget):
         self.max_agents = max_agents
         self.refresh()
 
-    def show(self, reading: SystemReading | None, agents: list[Agent], *, note: str = "",
-             spent: float | None = None, daily: float = 0.0, warn_at: float = 0.8) -> None:
+    def show(
+        self,
+        reading: SystemReading | None,
+        agents: list[Agent],
+        *,
+        note: str = "",
+        spent: float | None = None,
+        daily: float = 0.0,
+        warn_at: float = 0.8,
+    ) -> None:
         self.reading = reading
         self.tally = counts(agents)
         self.note = note
@@ -76,8 +84,10 @@ class ResourceGauge(Widget):
         if self.reading is None:
             return SAFE, SAFE
         res = self.resources
-        return (zone_of(self.reading.cpu, res.cpu_safe, res.cpu_danger),
-                zone_of(self.reading.ram, res.ram_safe, res.ram_danger))
+        return (
+            zone_of(self.reading.cpu, res.cpu_safe, res.cpu_danger),
+            zone_of(self.reading.ram, res.ram_safe, res.ram_danger),
+        )
 
     def counts_markup(self, *, short: bool) -> str:
         """``2/5 max │ ● 2 working  ? 1 waiting  … 1 queued  ⊘ 1 blocked`` (``short``: no words).
@@ -93,14 +103,18 @@ class ResourceGauge(Widget):
         def word(name: str) -> str:
             return "" if short else f" {name}"
 
-        parts = [f"[$success]●[/] {working}{word('working')}",
-                 f"[b $warning]? {waiting}{word('waiting')}[/]" if waiting else f"[dim]?[/] 0{word('waiting')}",
-                 f"[dim]…[/] {queued}{word('queued')}"]
+        parts = [
+            f"[$success]●[/] {working}{word('working')}",
+            f"[b $warning]? {waiting}{word('waiting')}[/]" if waiting else f"[dim]?[/] 0{word('waiting')}",
+            f"[dim]…[/] {queued}{word('queued')}",
+        ]
         if blocked:
             parts.append(f"[$secondary]⊘[/] {blocked}{word('blocked')}")
         if self.tally[HELD]:
             parts.append(f"[dim]‖[/] {self.tally[HELD]}{word('held')}")
-        return f"{working + waiting}/{self.max_agents} max [dim]│[/] " + gap.join(parts) + self.spend_markup(short=short)
+        return (
+            f"{working + waiting}/{self.max_agents} max [dim]│[/] " + gap.join(parts) + self.spend_markup(short=short)
+        )
 
     def spend_markup(self, *, short: bool) -> str:
         """`` │ $3.20/$20.00 today``: yellow from warn_at of the daily budget, red once it is spent."""

@@ -62,11 +62,11 @@ class LogGrid(Grid):
                 pane.call_after_refresh(pane.show, agent.id, self.log_path(agent.id))
             style, symbol = status_style(agent.status)
             # Through rich Text, so status colours are the same ANSI-themed ones as the table's.
-            title = Text.assemble((agent.id, "bold"), " ", (f"{symbol} {agent.status}", style), " ",
-                                  one_line(agent.title, 60))
+            title = Text.assemble(
+                (agent.id, "bold"), " ", (f"{symbol} {agent.status}", style), " ", one_line(agent.title, 60)
+            )
             pane.border_title = Content.from_rich_text(title)
             pane.set_class(agent.id == selected, "-selected")
         columns, rows = shape(len(chosen), self.app.size.width)
         self.styles.grid_size_columns = columns
         self.styles.grid_size_rows = rows
-

@@ -61,8 +61,7 @@ class LogPane(Vertical):
     class Lines(Message):
         """New lines read by the worker (``generation`` guards against a switched agent)."""
 
-        def __init__(self, pane: LogPane, generation: int, texts: list[Text], partial: str,
-                     error: str = "") -> None:
+        def __init__(self, pane: LogPane, generation: int, texts: list[Text], partial: str, error: str = "") -> None:
             super().__init__()
             self.pane = pane
             self.generation = generation
@@ -70,8 +69,9 @@ class LogPane(Vertical):
             self.partial = partial
             self.error = error
 
-    def __init__(self, *, max_lines: int = 2000, interval: float = 0.25, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self, *, max_lines: int = 2000, interval: float = 0.25, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.max_lines = max_lines
         self.interval = interval
@@ -152,11 +152,11 @@ class LogPane(Vertical):
                 tail.seek_tail(self.max_lines)
             lines = tail.read()
             if len(lines) > self.max_lines:
-                lines = lines[-self.max_lines:]
+                lines = lines[-self.max_lines :]
             keep = tail.keep_sgr
             texts = [Text.from_ansi(line) if keep and "\x1b" in line else Text(line) for line in lines]
             partial = tail.partial
-        except Exception as exc:  # a vanished or unreadable log must not kill the pane
+        except Exception as exc:  # noqa: BLE001 - a vanished or unreadable log must not kill the pane
             error = f"cannot read log: {exc}"
         self.post_message(self.Lines(self, generation, texts, partial, error))
 
