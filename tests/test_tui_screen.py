@@ -113,6 +113,26 @@ async def test_log_follows_the_tail_until_the_user_scrolls_up(tmp_path):
         assert log.following
 
 
+async def test_a_flooding_agent_is_skipped_to_its_tail_and_the_pane_says_so(tmp_path):
+    from jarvis_tui.tui.widgets.log_pane import FLOOD_BYTES, FLOOD_KEEP
+
+    app = snapshot_app(tmp_path)
+    log_file = app.sup.log_path("a1b2c3")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        pane = app.log_pane
+        before = pane.lines_written
+        burst = 4 * FLOOD_BYTES // 30  # ~4x the flood threshold, written between two polls
+        with log_file.open("ab") as fh:
+            fh.write(b"".join(b"flood line %08d\r\n" % n for n in range(burst)) + b"the very last line\r\n")
+        await wait_until(pilot, lambda: any("the very last line" in s.text for s in pane.log.lines), what="the tail")
+        texts = [strip.text for strip in pane.log.lines]
+        assert any("of new output: only its last" in t for t in texts), texts[-5:]
+        # only the tail was rendered: bounded work, whatever the agent printed
+        assert pane.lines_written - before <= FLOOD_KEEP + 2
+        assert log_file.read_bytes().count(b"flood line") == burst  # nothing lost on disk
+
+
 async def test_the_log_is_bounded_and_rendered_without_escape_junk(tmp_path):
     app = snapshot_app(tmp_path)
     log_file = app.sup.log_path("a1b2c3")

@@ -174,6 +174,13 @@ class LogTail:
         self._partial = pieces.pop()
         return [normalise_line(p.rstrip("\r"), keep_sgr=self.keep_sgr) for p in pieces]
 
+    def backlog(self) -> int:
+        """Bytes written to the log that this reader has not read yet."""
+        try:
+            return max(0, self.path.stat().st_size - self.offset)
+        except FileNotFoundError:
+            return 0
+
     @property
     def at_end(self) -> bool:
         try:

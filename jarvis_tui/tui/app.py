@@ -53,6 +53,9 @@ from .widgets.agent_table import AgentTable, GitFacts
 from .widgets.gauge import ResourceGauge
 from .widgets.log_pane import LogPane
 
+GIT_FULL_ROUND = 60.0  # seconds between git facts of every running agent, printing or not
+FactsKey = tuple[str, float | None]  # (status, last output) an agent's git facts were read at
+
 
 class JarvisApp(App[str]):
     """The dashboard over one :class:`Supervisor` (inject ``loop``/clock/readings in tests)."""
@@ -96,7 +99,8 @@ class JarvisApp(App[str]):
         self._tick_timer: Timer | None = None
         self._git_running = False
         self._git_last = float("-inf")
-        self._git_status: dict[str, str] = {}
+        self._git_full = float("-inf")
+        self._git_status: dict[str, FactsKey] = {}  # what each agent's facts were taken at
 
     @property
     def config(self) -> Config:
@@ -350,32 +354,45 @@ class JarvisApp(App[str]):
                 del known[agent_id]
         if self.git_interval is None or self._git_running:
             return
-        if time.monotonic() - self._git_last < self.git_interval:
+        now = time.monotonic()
+        if now - self._git_last < self.git_interval:
             return
+        # Only agents whose status or output moved since their last facts: a silent agent's
+        # files rarely change. A slow full round catches what a quiet agent did anyway.
+        full = now - self._git_full >= GIT_FULL_ROUND
         todo = [
-            a for a in agents if a.branch and a.base_commit and (a.is_active or self._git_status.get(a.id) != a.status)
+            a
+            for a in agents
+            if a.branch
+            and a.base_commit
+            and (self._git_status.get(a.id) != (a.status, a.last_output_at) or (full and a.is_active))
         ]
+        if full:
+            self._git_full = now
         if not todo:
             return
         self._git_running = True
-        self._git_last = time.monotonic()
+        self._git_last = now
         self.git_worker(todo)
 
     @work(thread=True, exit_on_error=False, group="git")
     def git_worker(self, agents: list[Agent]) -> None:
         """Git only (what ``jarvis show`` computes for these two columns): no registry here."""
         facts: dict[str, GitFacts] = {}
-        statuses: dict[str, str] = {}
+        statuses: dict[str, FactsKey] = {}
         try:
             for agent in agents:
                 try:
-                    info = worktrees.details(
-                        self.sup.repo, Path(agent.worktree) if agent.worktree else None, agent.branch, agent.base_commit
+                    ahead, dirty = worktrees.facts(
+                        Path(agent.worktree) if agent.worktree else None,
+                        self.sup.repo,
+                        agent.branch,
+                        agent.base_commit or "",
                     )
                 except Exception:  # noqa: BLE001, S112 - a worktree vanishing mid-call: try again next round
                     continue
-                facts[agent.id] = GitFacts(info.commits_ahead, info.dirty)
-                statuses[agent.id] = agent.status
+                facts[agent.id] = GitFacts(ahead, dirty)
+                statuses[agent.id] = (agent.status, agent.last_output_at)
         finally:
             self.post_message(GitFactsReady(facts, statuses))
 

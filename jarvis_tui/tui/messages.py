@@ -45,7 +45,7 @@ class GitFactsReady(Message):
     """Commits ahead of base and dirtiness per agent (git calls, polled every few seconds)."""
 
     facts: dict[str, GitFacts]
-    statuses: dict[str, str]  # the status each fact was taken at (ended agents: once)
+    statuses: dict[str, tuple[str, float | None]]  # (status, last output) each fact was taken at
 
 
 @dataclass

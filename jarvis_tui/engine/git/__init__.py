@@ -68,6 +68,9 @@ def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _REPO_VARS}
     env["LC_ALL"] = "C"
     env["GIT_TERMINAL_PROMPT"] = "0"  # never wait for a password on a tty we do not have
+    # Our reads (status in an agent's worktree above all) must never take its index.lock: the
+    # agent's own `git add` would fail while we hold it. Only optional locks are skipped.
+    env["GIT_OPTIONAL_LOCKS"] = "0"
     if extra:
         env.update(extra)
     return env

@@ -184,6 +184,15 @@ def details(repo: Path, worktree: Path | None, branch: str | None, base: str | N
     return Details(commits_ahead=ahead, last_commit=last, dirty=dirty)
 
 
+def facts(worktree: Path | None, repo: Path, branch: str | None, base: str) -> tuple[int, bool | None]:
+    """(commits ahead of ``base``, uncommitted changes or None) in two git calls: what the
+    dashboard's table shows, polled only for agents whose output moved."""
+    where = worktree if worktree is not None and worktree.is_dir() else repo
+    head = "HEAD" if where != repo else (branch or "HEAD")
+    ahead = int(_run(where, "rev-list", "--count", f"{base}..{head}") or 0)
+    return ahead, (is_dirty(where) if where != repo else None)
+
+
 def log(repo: Path, base: str, head: str, limit: int = 50) -> list[dict[str, object]]:
     out = _run(repo, "log", f"-{limit}", "--format=%h%x1f%s%x1f%ct%x1f%an", f"{base}..{head}")
     commits = []

@@ -21,6 +21,9 @@ from textual.widgets import RichLog, Static
 
 from ...engine.logs import LogTail
 
+FLOOD_BYTES = 64 * 1024  # unread output above this at a poll: the pane skips to the tail
+FLOOD_KEEP = 200  # lines shown after such a skip
+
 
 class FollowLog(RichLog):
     """A RichLog that knows whether the user is at the tail (following) or has scrolled up."""
@@ -140,21 +143,35 @@ class LogPane(Vertical):
         if self.tail is None or self.reading or not self.is_mounted or not self.on_screen():
             return
         self.reading = True
-        self.read_lines(self.tail, self.generation, first=self.lines_written == 0)
+        self.read_lines(self.tail, self.generation, first=self.lines_written == 0, follow=self.log.following)
 
     @work(thread=True, exit_on_error=False, group="log-read")
-    def read_lines(self, tail: LogTail, generation: int, first: bool) -> None:
+    def read_lines(self, tail: LogTail, generation: int, first: bool, follow: bool = True) -> None:
         texts: list[Text] = []
         partial = ""
         error = ""
         try:
+            keep_lines = self.max_lines
             if first and tail.offset == 0:
                 tail.seek_tail(self.max_lines)
+            elif follow and (backlog := tail.backlog()) > FLOOD_BYTES:
+                # An agent printing faster than a screen can show: jump to its last lines instead
+                # of rendering megabytes nobody can read (keys stay responsive). Nothing is lost:
+                # the log file has every line, and the pane says how much it skipped.
+                tail.seek_tail(FLOOD_KEEP)
+                keep_lines = FLOOD_KEEP
+                texts.append(
+                    Text(
+                        f"⋯ {backlog / 1024:,.0f} KiB of new output: only its last {FLOOD_KEEP} lines shown, "
+                        "to keep up (every line is in the log file)",
+                        style="dim italic",
+                    )
+                )
             lines = tail.read()
-            if len(lines) > self.max_lines:
-                lines = lines[-self.max_lines :]
+            if len(lines) > keep_lines:
+                lines = lines[-keep_lines:]
             keep = tail.keep_sgr
-            texts = [Text.from_ansi(line) if keep and "\x1b" in line else Text(line) for line in lines]
+            texts += [Text.from_ansi(line) if keep and "\x1b" in line else Text(line) for line in lines]
             partial = tail.partial
         except Exception as exc:  # noqa: BLE001 - a vanished or unreadable log must not kill the pane
             error = f"cannot read log: {exc}"
