@@ -65,7 +65,14 @@ def rich_text(renderable: Any, width: int = 160) -> str:
 
 
 def cell_text(app: JarvisApp, agent_id: str, column: str) -> str:
-    return app.table.get_cell(agent_id, column).plain
+    """A cell's text; "" while that row or column is not on screen (e.g. the marker column
+    appears only once an agent has a mark)."""
+    from textual.widgets.data_table import CellDoesNotExist
+
+    try:
+        return app.table.get_cell(agent_id, column).plain
+    except CellDoesNotExist:
+        return ""
 
 
 # --------------------------------------------------------------------------- snapshot data

@@ -23,15 +23,18 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from . import checks, orchestrators, usage
-from .conflicts import Scanner
-from .git.overlap import Overlap
 from .lease import DEFAULT_TTL, Lease
 from .models import ACTIVE, Agent, Orchestrator
 from .overseer import Action, Overseer
 from .resources import Smoother, SystemReading, TreeUsage
 from .supervisor import Supervisor
+
+if TYPE_CHECKING:
+    from .conflicts import Scanner
+    from .git.overlap import Overlap
 
 
 @dataclass
@@ -67,7 +70,7 @@ class EngineLoop:
         self.smoother = Smoother(sup.config.resources.window)
         self.lease = Lease(sup.registry, self.owner, ttl=lease_ttl, clock=sup.clock)
         self.overseer = Overseer(sup, rand=rand)
-        self.scanner = Scanner()
+        self.scanner: Scanner | None = None  # made at the first scan (its git machinery with it)
         self._scanned_at = float("-inf")
         self._usage_at = float("-inf")
         self.usage_interval = usage.INTERVAL
@@ -102,6 +105,10 @@ class EngineLoop:
         interval = self.sup.config.review.scan_interval
         if leader and interval > 0 and time.monotonic() - self._scanned_at >= interval:
             self._scanned_at = time.monotonic()
+            if self.scanner is None:
+                from .conflicts import Scanner
+
+                self.scanner = Scanner()
             overlaps = self.scanner.scan(self.sup)
         agents = self.sup.agents()
         return TickResult(

@@ -30,22 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import (
-    batch,
-    cleanup,
-    details,
-    dispatch,
-    journal,
-    launch,
-    lifecycle,
-    messaging,
-    notes,
-    reconcile,
-    retry,
-    spawn,
-    stop,
-    waiting,
-)
+from . import cleanup, details, dispatch, journal, launch, lifecycle, messaging, notes, reconcile, retry, stop
 from .config import Config, ConfigError, Profile
 from .errors import Busy, SupervisorError, UnknownAgent, UsageError
 from .hooks import HookRunner
@@ -55,12 +40,14 @@ from .observe import read_exit
 from .paths import PACKAGE_ROOT, SESSION_PREFIX, StatePaths, session_name
 from .registry import NotFound, Registry, StorageError, storage_error
 from .resources import ResourceSampler, SystemReading
-from .spawn import Route
 from .tmux import Tmux
 
-if TYPE_CHECKING:  # imported when first used (see the review and merge methods)
+if TYPE_CHECKING:  # imported when first used (see the spawn, batch, wait, review and merge methods)
+    from .batch import Spawned
     from .git.review import Review
     from .merging import Merged
+    from .spawn import Route, TaskSpec
+    from .waiting import Outcome
 
 describe_exit = reconcile.describe_exit
 
@@ -197,14 +184,23 @@ class Supervisor:
 
     # ------------------------------------------------------------------ operations
 
-    def validate_spawn(self, prompt: str, **kwargs: Any) -> spawn.TaskSpec:
+    # (spawning, batches and waiting import their machinery -- routing, budgets, pricing --
+    # when first used: `jarvis ls` and the dashboard's first paint do not pay for it)
+
+    def validate_spawn(self, prompt: str, **kwargs: Any) -> TaskSpec:
+        from . import spawn
+
         return spawn.validate(self, prompt, **kwargs)
 
     def spawn(self, prompt: str, **kwargs: Any) -> Agent:
+        from . import spawn
+
         return spawn.spawn(self, prompt, **kwargs)
 
     def route(self, kind: str | None = None) -> Route:
         """How ``spawn --agent auto`` would choose now (nothing recorded)."""
+        from . import spawn
+
         return spawn.route(self, kind)
 
     def admit(
@@ -252,7 +248,9 @@ class Supervisor:
 
     # ------------------------------------------------------------------ orchestration
 
-    def spawn_batch(self, data: Any) -> batch.Spawned:
+    def spawn_batch(self, data: Any) -> Spawned:
+        from . import batch
+
         return batch.spawn_batch(self, data)
 
     def release(self, ident: str) -> Agent:
@@ -262,7 +260,9 @@ class Supervisor:
         reading = reading if reading is not None else self.reading()
         return dispatch.preview_json(self, dispatch.preview(self, reading=reading), reading)
 
-    def wait(self, idents: list[str], **kwargs: Any) -> waiting.Outcome:
+    def wait(self, idents: list[str], **kwargs: Any) -> Outcome:
+        from . import waiting
+
         return waiting.wait(self, idents, **kwargs)
 
     def add_note(self, ident: str, text: str, **kwargs: Any) -> Note:

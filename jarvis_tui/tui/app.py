@@ -48,7 +48,6 @@ from .actions import palette_entries
 from .config_watch import ConfigWatch
 from .messages import ConfigChanged, EngineChanged, GitFactsReady, Ticked, TickFailed
 from .screens.main import MainScreen
-from .screens.review import ReviewScreen
 from .widgets.agent_table import AgentTable, GitFacts
 from .widgets.gauge import ResourceGauge
 from .widgets.log_pane import LogPane
@@ -406,6 +405,8 @@ class JarvisApp(App[str]):
     # ------------------------------------------------------------------ palette, panel, quit
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        from .screens.review import ReviewScreen  # late: opened on demand
+
         yield from super().get_system_commands(screen)
         if isinstance(screen, ReviewScreen):
             entries = palette_entries(("review",))

@@ -30,19 +30,17 @@ from ..describe import (
     removed_message,
     sent_message,
 )
-from ..engine.git.review import Review
-from ..engine.merging import MergeConflict
 from ..engine.models import ACTIVE, Agent
 from ..engine.supervisor import Supervisor, SupervisorError, UsageError
 from ..format import one_line
 from .messages import EngineChanged, MergeFinished, SpawnRejected
-from .screens.confirm import ConfirmScreen
-from .screens.merge import MergeRequest, MergeScreen
-from .screens.spawn import SpawnRequest
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # dialogs and the review/merge machinery are imported when first used
+    from ..engine.git.review import Review
     from .app import JarvisApp
     from .screens.main import MainScreen
+    from .screens.merge import MergeRequest
+    from .screens.spawn import SpawnRequest
 
 
 class EngineCalls:
@@ -149,9 +147,13 @@ class EngineCalls:
                 self.screen.table.busy[agent.id] = "merging"
                 self.merge(agent.id, request, reply_to)
 
+        from .screens.merge import MergeScreen
+
         self.app.push_screen(MergeScreen(self.sup, agent, review), chosen)
 
     def merge(self, agent_id: str, request: MergeRequest, reply_to: MessagePump | None = None) -> None:
+        from ..engine.merging import MergeConflict
+
         def work() -> None:
             merged = False
             try:
@@ -181,6 +183,8 @@ class EngineCalls:
             if yes:
                 self.screen.table.busy[agent_id] = "retrying"
                 self.retry(agent_id, False)
+
+        from .screens.confirm import ConfirmScreen
 
         self.app.push_screen(
             ConfirmScreen(f"{agent_id} conflicts with {into}", conflict_question(agent_id, into, paths)), answered

@@ -7,13 +7,16 @@ so a slow tmux or git call can only delay its own result, never the screen.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from ..engine.config import Config
 from ..engine.loop import TickResult
-from .screens.spawn import SpawnRequest
 from .widgets.agent_table import GitFacts
+
+if TYPE_CHECKING:
+    from .screens.spawn import SpawnRequest
 
 
 @dataclass

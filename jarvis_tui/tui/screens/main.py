@@ -31,17 +31,10 @@ from ..widgets.footer import KeysFooter
 from ..widgets.gauge import ResourceGauge
 from ..widgets.grid import LogGrid
 from ..widgets.log_pane import LogPane
-from .confirm import ConfirmScreen
-from .detail import DetailScreen
-from .fire import FireScreen
-from .help import HelpScreen
-from .metrics import MetricsScreen
-from .review import ReviewScreen
-from .send import SendScreen
-from .spawn import SpawnRequest, SpawnScreen
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the dialogs and views are imported when first opened: a faster first paint
     from ..app import JarvisApp
+    from .spawn import SpawnRequest
 
 WIDE = 110  # columns from which the header says more
 
@@ -110,8 +103,19 @@ class MainScreen(Screen[None]):
         self.table.facts = self.jarvis.git_facts  # one dict: git polls update it, the table reads it
         self.table.focus()
         self.set_interval(0.12, self.table.tick_spinner)
+        self.show_registry()
         self.update_titles()
         self.call_after_refresh(self.jarvis.start_tick)  # the first tick, once every widget is there
+
+    def show_registry(self) -> None:
+        """The rows as the registry has them, before the first tick (tmux, /proc) comes back:
+        the first paint shows the agents at once. One SQLite read (WAL: never blocked by writers)."""
+        try:
+            agents = self.jarvis.sup.agents()
+        except Exception:  # noqa: BLE001 - the first tick reports what is wrong, on screen
+            return
+        self.jarvis.agents = {a.id: a for a in agents}
+        self.table.show_agents(agents, {}, self.jarvis.clock())
 
     def on_resize(self, event: events.Resize) -> None:
         self.update_sub_title(event.size.width)
@@ -264,6 +268,8 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------ agent actions
 
     def action_spawn(self, request: SpawnRequest | None = None, error: str = "") -> None:
+        from .spawn import SpawnScreen
+
         config = self.jarvis.sup.config
         self.app.push_screen(
             SpawnScreen(
@@ -302,6 +308,8 @@ class MainScreen(Screen[None]):
             self.set_timer(0.3, self.jarvis.start_tick)
 
     def action_fire(self) -> None:
+        from .fire import FireScreen
+
         agent = self.target(Action.FIRE)
         if agent is None:
             return
@@ -321,6 +329,8 @@ class MainScreen(Screen[None]):
             self.set_timer(0.3, self.jarvis.start_tick)
 
     def action_remove(self) -> None:
+        from .confirm import ConfirmScreen
+
         agent = self.target(Action.REMOVE)
         if agent is None:
             return
@@ -333,6 +343,8 @@ class MainScreen(Screen[None]):
         self.app.push_screen(ConfirmScreen(f"Remove {agent.id}?", remove_question(agent)), answered)
 
     def action_send(self) -> None:
+        from .send import SendScreen
+
         agent = self.target(Action.SEND)
         if agent is None:
             return
@@ -364,10 +376,14 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------ views
 
     def action_review(self) -> None:
+        from .review import ReviewScreen
+
         if agent := self.target(Action.REVIEW):
             self.app.push_screen(ReviewScreen(self.jarvis.sup, agent, cli=self.jarvis.cli))
 
     def action_details(self, diff: bool = False) -> None:
+        from .detail import DetailScreen
+
         agent = self.target(Action.DETAILS)
         if agent is not None:
             self.app.push_screen(DetailScreen(self.jarvis.sup, agent, now=self.jarvis.clock(), show_diff=diff))
@@ -376,9 +392,13 @@ class MainScreen(Screen[None]):
         self.action_details(diff=True)
 
     def action_metrics(self) -> None:
+        from .metrics import MetricsScreen
+
         self.app.push_screen(MetricsScreen(self.jarvis.sup))
 
     def action_help(self) -> None:
+        from .help import HelpScreen
+
         self.app.push_screen(HelpScreen())
 
     def action_grid(self) -> None:
