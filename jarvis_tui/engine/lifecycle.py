@@ -103,7 +103,7 @@ TRANSITIONS: tuple[Transition, ...] = tuple(
     + _rows(S.STARTING, S.WORKING, E.LAUNCHED, "worktree and tmux session made")
     + _rows(S.STARTING, S.FAILED, E.START_FAILED, "the worktree or session could not be made")
     + _rows(S.STARTING, S.FAILED, E.START_INTERRUPTED, "the process starting it died before the session existed")
-    + _rows(S.WORKING, S.WAITING, E.ASKS, "a waiting pattern (a question) is on its screen")
+    + _rows(S.WORKING, S.WAITING, E.ASKS, "a question on its screen, or the agent reported waiting or idle")
     + _rows(S.WORKING, S.WAITING, E.SILENT, "no output or heartbeat for waiting_after seconds")
     + _rows(S.WAITING, S.WORKING, E.RESUMED, "the question left its screen, or output, input or a heartbeat came")
     + _rows((S.STARTING, S.WORKING, S.WAITING), S.DONE, E.EXITED_OK, "exited 0")
