@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import agent_hooks, claims, notes, transcripts
-from .config import Profile, substitute
+from .config import Profile
 from .errors import SupervisorError
 from .git import worktrees
 from .lifecycle import Event
 from .models import Agent, Claim
 from .paths import PACKAGE_ROOT, session_name
+from .placeholders import substitute
 from .presets import agent_path
 from .tmux import TmuxError
 
