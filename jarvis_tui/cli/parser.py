@@ -200,13 +200,13 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument("ids", nargs="+", metavar="ID", help=ID_HELP + "; several may be given")
 
-    p = add("heartbeat", command("agents", "cmd_heartbeat"), "(for agents) I am alive; resets silence detection")
+    p = add("heartbeat", command("self_report", "cmd_heartbeat"), "(for agents) I am alive; resets silence detection")
     p.add_argument("--note", help="what I am doing")
     p.add_argument("--id", help=SELF_ID_HELP)
 
     p = add(
         "report",
-        command("agents", "cmd_report"),
+        command("self_report", "cmd_report"),
         "(for agents) report my outcome (--status: ends my run as done or "
         "failed) or what I am doing (--state: working, waiting for input, idle)",
     )
