@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import claims
 from .errors import Busy, SupervisorError, UsageError
@@ -102,6 +102,21 @@ def finish_fire(
     return sup.registry.get(agent.id)
 
 
+def finish_requested_fire(
+    sup: Supervisor, agent: Agent, claim: Claim, request: dict[str, Any], *, default_reason: str = "derailed"
+) -> Agent:
+    """:func:`finish_fire` for a fire recorded as ``request`` (what :func:`fire` asks: a stop
+    request a start honours, or the data of a dead firer's claim)."""
+    return finish_fire(
+        sup,
+        agent,
+        claim,
+        str(request.get("reason", default_reason)),
+        str(request.get("note", "")),
+        automatic=bool(request.get("automatic")),
+    )
+
+
 def stop_processes(sup: Supervisor, agent: Agent) -> None:
     """End the agent's whole process tree (pane root, descendants, tagged daemons) and session."""
     if not agent.tmux_session and agent.status in PENDING:
@@ -178,4 +193,4 @@ def retire(sup: Supervisor, agent: Agent) -> Agent:
     return sup.registry.get(agent.id)
 
 
-__all__ = ["finish_fire", "fire", "preserve", "remove_worktree", "retire", "stop_processes"]
+__all__ = ["finish_fire", "finish_requested_fire", "fire", "preserve", "remove_worktree", "retire", "stop_processes"]
