@@ -23,10 +23,9 @@ from ..describe import (
     sent_message,
 )
 from ..engine.models import ACTIVE, ENDED, HELD, Agent
-from ..engine.supervisor import Supervisor, SupervisorError
+from ..engine.supervisor import Supervisor
 from ..format import ago, duration, one_line, status_style
 from .common import (
-    EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
     CliError,
@@ -35,18 +34,20 @@ from .common import (
     open_supervisor,
     plain,
     read_prompt,
+    try_each,
 )
 from .engine_stats import engine_on_demand
 
 
-def print_new_agent(agent: Agent, as_json: bool) -> int:
+def print_new_agent(agent: Agent, as_json: bool, now: float | None = None) -> int:
     """spawn/retry output: the id on stdout (or the record), and why it is not running yet."""
     if as_json:
         emit_json(agent.to_json())
         return EXIT_OK
     print(agent.id)
     if agent.status not in ACTIVE:
-        reason = (queue_text(agent) if agent.status == HELD else queue_short(agent, time.time())) or agent.status_reason
+        queued = queue_short(agent, time.time() if now is None else now)
+        reason = (queue_text(agent) if agent.status == HELD else queued) or agent.status_reason
         print(f"{agent.id} is {agent.status}" + (f": {reason}" if reason else ""), file=sys.stderr)
     return EXIT_OK
 
@@ -310,25 +311,17 @@ def cmd_rm(args: argparse.Namespace) -> int:
     """Every id is tried; one line (or JSON object) per id; non-zero if any was refused."""
     sup = open_supervisor(args)
     sup.reconcile()
-    results: list[dict[str, object]] = []
-    codes: list[int] = []
-    for ident in args.ids:
-        try:
-            agent = sup.remove(ident)
-        except SupervisorError as exc:
-            codes.append(exc.exit_code)
-            results.append({"id": ident, "removed": False, "error": str(exc), "exit_code": exc.exit_code})
-            if not args.json:
-                print(f"refused {ident}: {exc}", file=sys.stderr)
-            continue
-        results.append(agent.to_json() | {"preserved_ref": agent.preserved_ref, "error": None})
-        if not args.json:
-            print(removed_message(agent))
+    results, code = try_each(
+        args.ids,
+        sup.remove,
+        done="removed",
+        record=lambda agent: agent.to_json() | {"preserved_ref": agent.preserved_ref, "error": None},
+        say=removed_message,
+        as_json=args.json,
+    )
     if args.json:
         emit_json(results)
-    if not codes:
-        return EXIT_OK
-    return codes[0] if len(set(codes)) == 1 else EXIT_FAILED
+    return code
 
 
 __all__ = [
