@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from . import claims
 from .errors import Busy, SupervisorError, UsageError
 from .git import worktrees
-from .lifecycle import Action, Event, allowed
+from .lifecycle import Action, Event, require
 from .models import ACTIVE, FIRED, PENDING, Agent, Claim
 from .resources import process_tree, terminate
 from .tmux import TmuxError
@@ -39,9 +39,7 @@ def fire(sup: Supervisor, ident: str, reason: str, note: str = "", *, automatic:
     if reason not in FIRE_REASONS and not (automatic and reason in AUTO_FIRE_REASONS):
         raise UsageError(f"unknown fire reason {reason!r} (choose from {', '.join(FIRE_REASONS)})")
     agent = sup.get(ident)
-    refusal = allowed(agent, Action.FIRE)
-    if refusal:
-        raise SupervisorError(refusal)
+    require(agent, Action.FIRE)
     request = {"reason": reason, "note": note, "automatic": automatic, "at": sup.clock()}
     deadline = time.monotonic() + START_WAIT
     while True:
@@ -58,9 +56,7 @@ def fire(sup: Supervisor, ident: str, reason: str, note: str = "", *, automatic:
                 return agent
     try:
         agent = sup.registry.get(agent.id)
-        refusal = allowed(agent, Action.FIRE)  # it may have ended while we waited
-        if refusal:
-            raise SupervisorError(refusal)
+        require(agent, Action.FIRE)  # it may have ended while we waited
         return finish_fire(sup, agent, claim, reason, note, automatic=automatic)
     finally:
         claims.release(sup.registry, agent.id, claim)
