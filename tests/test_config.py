@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from conftest import make_repo
 
-from jarvis_tui.engine.config import ConfigError, load_config, parse_config, substitute
+from jarvis_tui.engine.config import ConfigError, load_config, parse_config
 from jarvis_tui.engine.init import config_text, default_config_text
+from jarvis_tui.engine.placeholders import substitute
 
 GOOD = """\
 [supervisor]

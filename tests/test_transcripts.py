@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from jarvis_tui.engine import pricing, transcripts
-from jarvis_tui.engine.transcripts import Where, claude_project_dir, new_state, read_lines, totals, update
+from jarvis_tui.engine.transcripts import Where, new_state, read_lines, totals, update
+from jarvis_tui.engine.transcripts.claude import ClaudeReader, claude_project_dir
 
 FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
 SONNET, HAIKU = "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"
@@ -206,7 +207,7 @@ def test_an_unknown_model_is_not_guessed(tmp_path):
     log = Path(w.session_dir) / "aider-analytics.jsonl"
     state = new_state("claude")
     info = {"offset": 0, "models": {}}
-    transcripts.ClaudeReader().line(
+    ClaudeReader().line(
         info,
         {
             "type": "assistant",

@@ -4,9 +4,11 @@ Every reading command takes ``--json`` (stable schema, see README) and reconcile
 answers. Exit codes: 0 ok, 1 the operation failed, 2 bad input or config, 3 unknown agent id,
 130 interrupted. Textual is imported only by ``jarvis tui`` / ``jarvis demo``.
 
-    parser.py        every command, option, help text and example
+    parser.py        every command and its options
+    help_text.py     the longer help texts: shared option help, the batch format, examples
     common.py        exit codes, CliError, opening the engine, JSON and Rich output
-    agents.py        spawn, ls, show, logs, attach, send, fire, retry, rm, heartbeat, report
+    agents.py        spawn, ls, show, logs, attach, send, fire, retry, rm
+    self_report.py   heartbeat, report: what an agent runs about itself
     engine_stats.py  engine, stats, and an engine on demand for queued work
     orchestrate.py   spawn --batch, wait, note, notes, release, dispatch, mcp
     setup.py         init, doctor, tui, demo

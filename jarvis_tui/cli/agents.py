@@ -1,5 +1,5 @@
-"""Commands about agents: spawn, ls, show, logs, attach, send, fire, retry, rm, and the two an
-agent runs about itself (heartbeat, report)."""
+"""Commands about agents: spawn, ls, show, logs, attach, send, fire, retry, rm (the two an
+agent runs about itself, heartbeat and report, are in :mod:`.self_report`)."""
 
 from __future__ import annotations
 
@@ -23,10 +23,9 @@ from ..describe import (
     sent_message,
 )
 from ..engine.models import ACTIVE, ENDED, HELD, Agent
-from ..engine.supervisor import Supervisor, SupervisorError
+from ..engine.supervisor import Supervisor
 from ..format import ago, duration, one_line, status_style
 from .common import (
-    EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
     CliError,
@@ -35,18 +34,20 @@ from .common import (
     open_supervisor,
     plain,
     read_prompt,
+    try_each,
 )
 from .engine_stats import engine_on_demand
 
 
-def print_new_agent(agent: Agent, as_json: bool) -> int:
+def print_new_agent(agent: Agent, as_json: bool, now: float | None = None) -> int:
     """spawn/retry output: the id on stdout (or the record), and why it is not running yet."""
     if as_json:
         emit_json(agent.to_json())
         return EXIT_OK
     print(agent.id)
     if agent.status not in ACTIVE:
-        reason = (queue_text(agent) if agent.status == HELD else queue_short(agent, time.time())) or agent.status_reason
+        queued = queue_short(agent, time.time() if now is None else now)
+        reason = (queue_text(agent) if agent.status == HELD else queued) or agent.status_reason
         print(f"{agent.id} is {agent.status}" + (f": {reason}" if reason else ""), file=sys.stderr)
     return EXIT_OK
 
@@ -310,87 +311,24 @@ def cmd_rm(args: argparse.Namespace) -> int:
     """Every id is tried; one line (or JSON object) per id; non-zero if any was refused."""
     sup = open_supervisor(args)
     sup.reconcile()
-    results: list[dict[str, object]] = []
-    codes: list[int] = []
-    for ident in args.ids:
-        try:
-            agent = sup.remove(ident)
-        except SupervisorError as exc:
-            codes.append(exc.exit_code)
-            results.append({"id": ident, "removed": False, "error": str(exc), "exit_code": exc.exit_code})
-            if not args.json:
-                print(f"refused {ident}: {exc}", file=sys.stderr)
-            continue
-        results.append(agent.to_json() | {"preserved_ref": agent.preserved_ref, "error": None})
-        if not args.json:
-            print(removed_message(agent))
+    results, code = try_each(
+        args.ids,
+        sup.remove,
+        done="removed",
+        record=lambda agent: agent.to_json() | {"preserved_ref": agent.preserved_ref, "error": None},
+        say=removed_message,
+        as_json=args.json,
+    )
     if args.json:
         emit_json(results)
-    if not codes:
-        return EXIT_OK
-    return codes[0] if len(set(codes)) == 1 else EXIT_FAILED
-
-
-def cmd_heartbeat(args: argparse.Namespace) -> int:
-    sup = open_supervisor(args)
-    agent = sup.heartbeat(self_id(args), args.note)
-    if args.json:
-        emit_json(agent.to_json())
-    return EXIT_OK
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    ident = self_id(args)
-    mine = os.environ.get("JARVIS_AGENT_ID")
-    if args.state:
-        return _report_state(args, ident)
-    if args.id and args.id != mine and not args.force:
-        # A report ends the agent's loop as done or failed: from the wrong shell it would mark a
-        # running agent finished. Its own session sets JARVIS_AGENT_ID; anything else says --force.
-        where = f"agent {mine}'s session" if mine else "outside an agent session"
-        raise CliError(
-            f"refusing to report for {args.id} from {where}: a report ends that agent's run "
-            "(run it inside the agent's session, or add --force)",
-            EXIT_USAGE,
-        )
-    sup = open_supervisor(args)
-    agent = sup.report(ident, args.status, args.summary or "")
-    if args.json:
-        emit_json(agent.to_json())
-    return EXIT_OK
-
-
-def _report_state(args: argparse.Namespace, ident: str) -> int:
-    """``--state``: from the agent, or from its tool's hook (whose input says why)."""
-    from ..engine.agent_hooks import hook_reason
-
-    reason = args.reason or ""
-    if not reason and args.via in ("claude", "codex"):
-        payload = args.payload
-        if payload is None and args.via == "claude" and not sys.stdin.isatty():
-            payload = sys.stdin.read(1 << 20)  # Claude's hook input: one JSON object
-        reason = hook_reason(args.via, args.state, payload)
-    sup = open_supervisor(args)
-    agent = sup.report_state(ident, args.state, reason, via=args.via)
-    if args.json:
-        emit_json(agent.to_json())
-    return EXIT_OK
-
-
-def self_id(args: argparse.Namespace) -> str:
-    ident = getattr(args, "id", None) or os.environ.get("JARVIS_AGENT_ID")
-    if not ident:
-        raise CliError("no agent id: run inside an agent's session (JARVIS_AGENT_ID) or pass --id", EXIT_USAGE)
-    return ident
+    return code
 
 
 __all__ = [
     "cmd_attach",
     "cmd_fire",
-    "cmd_heartbeat",
     "cmd_logs",
     "cmd_ls",
-    "cmd_report",
     "cmd_retry",
     "cmd_rm",
     "cmd_send",

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..engine.config import load_config
-from ..engine.supervisor import Supervisor
+from ..engine.models import Agent
+from ..engine.supervisor import Supervisor, SupervisorError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -27,6 +29,37 @@ def open_supervisor(args: argparse.Namespace) -> Supervisor:
     sup = Supervisor(load_config(getattr(args, "config", None)))
     args.opened = sup  # main() checks afterwards whether queued work needs an engine loop
     return sup
+
+
+def try_each(
+    ids: Sequence[str],
+    act: Callable[[str], Agent],
+    *,
+    done: str,
+    record: Callable[[Agent], dict[str, object]],
+    say: Callable[[Agent], str],
+    as_json: bool,
+) -> tuple[list[dict[str, object]], int]:
+    """``act`` on every id, one refusal not stopping the rest: a line each (refusals on stderr)
+    unless ``as_json``, a record each (a refusal's says ``done: false``), and the exit code:
+    0, else the refusals' own code if they share one, else 1."""
+    results: list[dict[str, object]] = []
+    codes: list[int] = []
+    for ident in ids:
+        try:
+            agent = act(ident)
+        except SupervisorError as exc:
+            codes.append(exc.exit_code)
+            results.append({"id": ident, done: False, "error": str(exc), "exit_code": exc.exit_code})
+            if not as_json:
+                print(f"refused {ident}: {exc}", file=sys.stderr)
+            continue
+        results.append(record(agent))
+        if not as_json:
+            print(say(agent))
+    if not codes:
+        return results, EXIT_OK
+    return results, codes[0] if len(set(codes)) == 1 else EXIT_FAILED
 
 
 def emit_json(data: Any) -> None:

@@ -9,12 +9,13 @@ import sys
 import time
 from pathlib import Path
 
-from ..describe import note_lines, queue_short, queue_text
+from ..describe import note_lines, queue_short
 from ..engine.batch import load
-from ..engine.models import ACTIVE, HELD
-from ..engine.supervisor import Supervisor, SupervisorError
+from ..engine.models import Agent
+from ..engine.supervisor import Supervisor
 from ..format import one_line, status_style
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, console, emit_json, open_supervisor, plain
+from .agents import print_new_agent
+from .common import EXIT_OK, EXIT_USAGE, CliError, console, emit_json, open_supervisor, plain, try_each
 
 
 def _handoff(sup: Supervisor) -> None:
@@ -65,10 +66,7 @@ def spawn_batch(args: argparse.Namespace) -> int:
     print(f"batch {result.batch}: {len(result.agents)} tasks ({result.strategy}{width})", file=sys.stderr)
     now = time.time()
     for agent in result.agents:
-        print(agent.id)
-        if agent.status not in ACTIVE:
-            reason = (queue_text(agent) if agent.status == HELD else queue_short(agent, now)) or agent.status_reason
-            print(f"{agent.id} is {agent.status}" + (f": {reason}" if reason else ""), file=sys.stderr)
+        print_new_agent(agent, as_json=False, now=now)
     return EXIT_OK
 
 
@@ -133,27 +131,23 @@ def cmd_notes(args: argparse.Namespace) -> int:
 def cmd_release(args: argparse.Namespace) -> int:
     """Every id is tried (like rm); non-zero if any was refused."""
     sup = open_supervisor(args)
-    results: list[dict[str, object]] = []
-    codes: list[int] = []
-    for ident in args.ids:
-        try:
-            agent = sup.release(ident)
-        except SupervisorError as exc:
-            codes.append(exc.exit_code)
-            results.append({"id": ident, "released": False, "error": str(exc), "exit_code": exc.exit_code})
-            if not args.json:
-                print(f"refused {ident}: {exc}", file=sys.stderr)
-            continue
-        results.append(agent.to_json() | {"released": True, "error": None})
-        if not args.json:
-            reason = queue_short(agent, time.time())
-            print(f"released {agent.id}: {agent.status}" + (f" ({reason})" if reason else ""))
+
+    def say(agent: Agent) -> str:
+        reason = queue_short(agent, time.time())
+        return f"released {agent.id}: {agent.status}" + (f" ({reason})" if reason else "")
+
+    results, code = try_each(
+        args.ids,
+        sup.release,
+        done="released",
+        record=lambda agent: agent.to_json() | {"released": True, "error": None},
+        say=say,
+        as_json=args.json,
+    )
     _handoff(sup)
     if args.json:
         emit_json(results)
-    if not codes:
-        return EXIT_OK
-    return codes[0] if len(set(codes)) == 1 else EXIT_FAILED
+    return code
 
 
 def cmd_dispatch(args: argparse.Namespace) -> int:

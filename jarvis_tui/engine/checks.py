@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from . import git
 from .errors import SupervisorError, UsageError
-from .lifecycle import Action, allowed
+from .lifecycle import Action, require
 from .models import Agent
 from .paths import PACKAGE_ROOT
 from .schema import ATTEMPT_FIELDS
@@ -57,9 +57,7 @@ def _exit_path(sup: Supervisor, agent_id: str) -> Path:
 def start(sup: Supervisor, ident: str) -> Agent:
     """Start the check of an agent's current work (refused while one runs)."""
     agent = sup.get(ident)
-    refusal = allowed(agent, Action.CHECK)
-    if refusal:
-        raise SupervisorError(refusal)
+    require(agent, Action.CHECK)
     argv = list(sup.config.check_command(agent.agent))
     if not argv:
         raise UsageError(

@@ -11,8 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from . import claims
-from .errors import SupervisorError
-from .lifecycle import Action, allowed
+from .lifecycle import Action, require
 from .models import Agent
 from .stop import retire
 
@@ -25,15 +24,11 @@ log = logging.getLogger("jarvis.cleanup")
 def remove(sup: Supervisor, ident: str) -> Agent:
     """Clean up a finished agent: session and worktree go, branch and preserved work stay."""
     agent = sup.get(ident)
-    refusal = allowed(agent, Action.REMOVE)
-    if refusal:
-        raise SupervisorError(refusal)
+    require(agent, Action.REMOVE)
     claim = claims.take(sup.registry, agent.id, "remove", now=sup.clock())
     try:
         agent = sup.registry.get(agent.id)
-        refusal = allowed(agent, Action.REMOVE)  # removed or changed while we waited for the lock
-        if refusal:
-            raise SupervisorError(refusal)
+        require(agent, Action.REMOVE)  # removed or changed while we waited for the lock
         return finish_remove(sup, agent)
     finally:
         claims.release(sup.registry, agent.id, claim)

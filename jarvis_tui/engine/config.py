@@ -1,11 +1,12 @@
 """Typed configuration: ``config.toml`` read with tomllib into the frozen dataclasses of
 :mod:`.config_schema`, checked against their declarations.
 
-Every mistake becomes one :class:`ConfigError` naming the file, line and column (where they
-exist) and quoting the offending line, so the CLI can print it and exit 2 before anything
-is started. Numbers are bounded and must be finite (``inf`` and ``nan`` are valid TOML).
+Every mistake becomes one :class:`ConfigError` (:mod:`.config_errors`) naming the file, line
+and column (where they exist) and quoting the offending line, so the CLI can print it and exit
+2 before anything is started. Numbers are bounded and must be finite (``inf`` and ``nan`` are valid TOML).
 A ``base`` that does not resolve is not a load error: only what needs it (spawn, review,
 merge) refuses, so running agents can still be listed and fired (:meth:`Config.base_problem`).
+The ``{name}`` placeholders a profile may use are in :mod:`.placeholders`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import git
+from .config_errors import ConfigError, Locator
 from .config_schema import (
     ROUTING_PREFERENCES,
     SECTIONS,
@@ -35,61 +37,7 @@ from .config_schema import (
     RoutingConfig,
     SupervisorConfig,
 )
-
-PLACEHOLDERS = (
-    "prompt",
-    "prompt_file",
-    "worktree",
-    "branch",
-    "id",
-    "task_id",
-    "retry_context",
-    "python",
-    "findings_file",
-    "session_dir",
-    "claude_settings",
-    "codex_notify",
-    "kind",
-    "model",
-)
-TEMPLATE_PLACEHOLDERS = (*PLACEHOLDERS, "task_prompt")  # prompt_template: the task's own prompt too
-_PLACEHOLDER_RE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-class ConfigError(Exception):
-    """A configuration problem, located in its file where possible."""
-
-    def __init__(
-        self,
-        message: str,
-        path: Path | None = None,
-        line: int | None = None,
-        column: int | None = None,
-        source_line: str | None = None,
-    ) -> None:
-        self.message = message
-        self.path = path
-        self.line = line
-        self.column = column
-        self.source_line = source_line
-        super().__init__(self.render())
-
-    def render(self) -> str:
-        where = ""
-        if self.path is not None:
-            where = f"{self.path}"
-            if self.line is not None:
-                where += f", line {self.line}"
-                if self.column is not None:
-                    where += f", column {self.column}"
-            where += ": "
-        text = f"config error: {where}{self.message}"
-        if self.source_line is not None and self.line is not None:
-            gutter = f"{self.line:>5} | "
-            text += f"\n{gutter}{self.source_line}"
-            if self.column is not None:
-                text += "\n" + " " * (len(gutter) - 2) + "| " + " " * (self.column - 1) + "^"
-        return text
+from .placeholders import PLACEHOLDER_RE, PLACEHOLDERS, TEMPLATE_PLACEHOLDERS
 
 
 @dataclass(frozen=True)
@@ -141,45 +89,6 @@ class Config:
         if git.ok(self.supervisor.repo, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"):
             return None
         return f"supervisor.base {base!r} is not a branch or commit in {self.supervisor.repo} ({self.path})"
-
-
-# --------------------------------------------------------------------------- locating
-
-
-class _Locator:
-    """Finds the line and column of a key path in TOML source (best effort, no parser)."""
-
-    _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-    _KEY = re.compile(
-        r"^(\s*)((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')"
-        r"(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*="
-    )
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.index: list[tuple[tuple[str, ...], int, int]] = []
-        table: tuple[str, ...] = ()
-        for number, line in enumerate(self.lines, start=1):
-            header = self._HEADER.match(line)
-            if header:
-                table = self._split(header.group(1))
-                self.index.append((table, number, line.index("[") + 1))
-                continue
-            found = self._KEY.match(line)
-            if found:
-                self.index.append((table + self._split(found.group(2)), number, len(found.group(1)) + 1))
-
-    @staticmethod
-    def _split(dotted: str) -> tuple[str, ...]:
-        parts = re.findall(r"\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+", dotted)
-        return tuple(p[1:-1] if p[:1] in "\"'" else p for p in parts)
-
-    def find(self, path: tuple[str, ...]) -> tuple[int, int, str] | tuple[None, None, None]:
-        for length in range(len(path), 0, -1):
-            for key_path, line, col in self.index:
-                if key_path == path[:length]:
-                    return line, col, self.lines[line - 1]
-        return None, None, None
 
 
 # --------------------------------------------------------------------------- loading
@@ -237,7 +146,7 @@ def _describe(annotation: Any) -> str:
 class _Builder:
     def __init__(self, text: str, path: Path) -> None:
         self.path = path
-        self.locator = _Locator(text)
+        self.locator = Locator(text)
 
     def error(self, message: str, key_path: tuple[str, ...]) -> ConfigError:
         line, col, source = self.locator.find(key_path)
@@ -389,7 +298,7 @@ class _Builder:
             items = values.get(key, ())
             known = TEMPLATE_PLACEHOLDERS if key == "prompt_template" else PLACEHOLDERS
             for item in items.values() if isinstance(items, dict) else [items] if isinstance(items, str) else items:
-                for match in _PLACEHOLDER_RE.finditer(item):
+                for match in PLACEHOLDER_RE.finditer(item):
                     placeholder = match.group(1)
                     if placeholder is not None and placeholder not in known:
                         raise self.error(
@@ -432,31 +341,7 @@ class _Builder:
             )
 
 
-# --------------------------------------------------------------------------- placeholders
-
-
-def substitute(template: str, values: dict[str, str]) -> str:
-    """Replace ``{name}`` placeholders in ONE argv item, in a single pass.
-
-    A single pass matters: a prompt that itself contains ``{id}`` must reach the agent
-    unchanged, which sequential ``str.replace`` calls would break. ``{{`` and ``}}`` are
-    literal braces.
-    """
-
-    def replace(match: re.Match[str]) -> str:
-        token = match.group(0)
-        if token == "{{":
-            return "{"
-        if token == "}}":
-            return "}"
-        return values.get(match.group(1), token)
-
-    return _PLACEHOLDER_RE.sub(replace, template)
-
-
 __all__ = [
-    "PLACEHOLDERS",
-    "TEMPLATE_PLACEHOLDERS",
     "BudgetsConfig",
     "Config",
     "ConfigError",
@@ -469,5 +354,4 @@ __all__ = [
     "find_config_path",
     "load_config",
     "parse_config",
-    "substitute",
 ]

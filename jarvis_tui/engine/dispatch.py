@@ -18,7 +18,7 @@ from . import claims
 from .admission import Decision, admit, ahead_of, priority_key, waits_on_itself
 from .budgets import daily_block
 from .errors import SupervisorError
-from .lifecycle import Action, Event, allowed
+from .lifecycle import Action, Event, require
 from .models import ACTIVE, BLOCKED, HELD, QUEUED, STARTING, Agent, Claim, QueueReason, iso
 from .resources import SystemReading
 from .schema import ATTEMPT_FIELDS
@@ -152,9 +152,7 @@ def dispatch(sup: Supervisor, *, reading: SystemReading | None = None) -> list[A
 def release(sup: Supervisor, ident: str) -> Agent:
     """A held task joins the queue (``held -> queued``) and starts now if admission allows."""
     agent = sup.get(ident)
-    refusal = allowed(agent, Action.RELEASE)
-    if refusal:
-        raise SupervisorError(refusal)
+    require(agent, Action.RELEASE)
     with sup.registry.transaction():
         moved = sup.transition(agent, Event.RELEASE, reason="released")
         if moved is None:

@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import agent_hooks, claims, notes, transcripts
-from .config import Profile, substitute
+from .config import Profile
 from .errors import SupervisorError
 from .git import worktrees
 from .lifecycle import Event
 from .models import Agent, Claim
 from .paths import PACKAGE_ROOT, session_name
+from .placeholders import substitute
 from .presets import agent_path
 from .tmux import TmuxError
 
@@ -171,19 +172,12 @@ def abort(
     sup: Supervisor, agent: Agent, claim: Claim, request: dict[str, Any], *, made_session: bool, pid: int | None
 ) -> Agent:
     """A fire won the race with this start: stop what was made, keep the files, record the fire."""
-    from .stop import finish_fire  # late: stop imports launch's neighbours
+    from .stop import finish_requested_fire  # late: stop imports launch's neighbours
 
     log.info("%s: fired while starting (%s)", agent.id, request.get("reason"))
     if made_session and pid:
         agent.pid = pid
-    return finish_fire(
-        sup,
-        agent,
-        claim,
-        str(request.get("reason", "derailed")),
-        str(request.get("note", "")),
-        automatic=bool(request.get("automatic")),
-    )
+    return finish_requested_fire(sup, agent, claim, request)
 
 
 def _task_base(sup: Supervisor, agent: Agent) -> str | None:

@@ -8,7 +8,8 @@ changes nothing) and is a compare-and-set against the status the caller read, so
 processes acting on one agent record each change once.
 
 :func:`allowed` is the one set of action rules (may this agent be fired, retried, removed,
-sent input...?) that the CLI, the dashboard's keys and the MCP server all ask.
+sent input...?) that the CLI, the dashboard's keys and the MCP server all ask; :func:`require`
+is the same rules as a refusal, checked by each engine operation before it acts.
 
 ::
 
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from .errors import SupervisorError
 from .schema import ATTEMPT_FIELDS
 
 if TYPE_CHECKING:
@@ -288,6 +290,14 @@ def allowed(agent: Agent, action: Action | str, *, force_ended: bool = False) ->
     raise AssertionError(action)  # pragma: no cover - every Action is handled above
 
 
+def require(agent: Agent, action: Action | str, *, force_ended: bool = False) -> None:
+    """Refuse (:class:`~.errors.SupervisorError`, with :func:`allowed`'s words) unless ``action``
+    may be done to ``agent`` now: what every engine operation checks before it acts."""
+    refusal = allowed(agent, action, force_ended=force_ended)
+    if refusal:
+        raise SupervisorError(refusal)
+
+
 def describe_table() -> list[dict[str, Any]]:
     """The transition table as data (``jarvis doctor --json``, docs, tests)."""
     return [{"from": t.source.value, "to": t.target.value, "event": t.event.value, "doc": t.doc} for t in TRANSITIONS]
@@ -309,6 +319,7 @@ __all__ = [
     "allowed",
     "can",
     "describe_table",
+    "require",
     "target",
     "transition",
 ]

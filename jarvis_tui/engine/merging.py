@@ -24,7 +24,7 @@ from .git import merge as git_merge
 from .git import prune as git_prune
 from .git import review as git_review
 from .git import worktrees
-from .lifecycle import Action, Event, allowed
+from .lifecycle import Action, Event, require
 from .models import Agent
 from .reviewing import base_branch, source_of
 from .stop import retire
@@ -92,9 +92,7 @@ def merge(
     delete_branch: bool = False,
 ) -> Merged:
     agent = sup.get(ident)
-    refusal = allowed(agent, Action.MERGE, force_ended=force_ended)
-    if refusal:
-        raise SupervisorError(refusal)
+    require(agent, Action.MERGE, force_ended=force_ended)
     if strategy not in {s.value for s in git_merge.Strategy}:
         raise UsageError(
             f"unknown strategy {strategy!r} (choose from {', '.join(s.value for s in git_merge.Strategy)})"
@@ -103,9 +101,7 @@ def merge(
     claim = claims.take(sup.registry, agent.id, "merge", now=sup.clock())
     try:
         agent = sup.registry.get(agent.id)
-        refusal = allowed(agent, Action.MERGE, force_ended=force_ended)
-        if refusal:
-            raise SupervisorError(refusal)
+        require(agent, Action.MERGE, force_ended=force_ended)
         source, left_out = _source(sup, agent, include_uncommitted)
         try:
             result = git_merge.merge(sup.repo, source, into=target, strategy=strategy, message=message, dry_run=dry_run)

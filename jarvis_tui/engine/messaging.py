@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .errors import SupervisorError, UsageError
-from .lifecycle import Action, Event, allowed
+from .lifecycle import Action, Event, require
 from .models import ACTIVE, DONE, FAILED, WAITING, Agent
 from .tmux import TmuxError
 
@@ -17,9 +17,7 @@ if TYPE_CHECKING:
 def send(sup: Supervisor, ident: str, text: str, *, enter: bool = True) -> Agent:
     """Type ``text`` into the agent's pane byte for byte (through a tmux buffer, never a shell)."""
     agent = sup.get(ident)
-    refusal = allowed(agent, Action.SEND)
-    if refusal:
-        raise SupervisorError(refusal)
+    require(agent, Action.SEND)
     if "\x00" in text:
         raise UsageError("the text contains a NUL byte")
     try:

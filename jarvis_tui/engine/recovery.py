@@ -51,17 +51,9 @@ def recover(sup: Supervisor, agent: Agent, obs: Observation) -> Agent | None:
 
             return retire(sup, agent)
         if op == "fire":
-            from .stop import finish_fire
+            from .stop import finish_requested_fire
 
-            data = claim.data
-            return finish_fire(
-                sup,
-                agent,
-                claim,
-                str(data.get("reason", "unresponsive")),
-                str(data.get("note", "")),
-                automatic=bool(data.get("automatic")),
-            )
+            return finish_requested_fire(sup, agent, claim, claim.data, default_reason="unresponsive")
         if op == "remove":
             from .cleanup import finish_remove
 
@@ -75,20 +67,12 @@ def recover(sup: Supervisor, agent: Agent, obs: Observation) -> Agent | None:
 
 
 def _start(sup: Supervisor, agent: Agent, claim: Claim, obs: Observation, holder: str) -> Agent | None:
-    from .stop import finish_fire, preserve, remove_worktree
+    from .stop import finish_requested_fire, preserve, remove_worktree
 
     if agent.stop_request:
-        request = agent.stop_request
         if obs.pane is not None and obs.pane.pid:
             agent.pid = obs.pane.pid
-        return finish_fire(
-            sup,
-            agent,
-            claim,
-            str(request.get("reason", "derailed")),
-            str(request.get("note", "")),
-            automatic=bool(request.get("automatic")),
-        )
+        return finish_requested_fire(sup, agent, claim, agent.stop_request)
     now = sup.clock()
     if obs.pane is not None:  # the session exists: the start got that far
         fields: dict[str, Any] = {

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from . import claims
 from .errors import SupervisorError
 from .git import worktrees
-from .lifecycle import LIVE, Action, allowed
+from .lifecycle import LIVE, Action, require
 from .models import FIRED, QUEUED, Agent
 from .stop import retire
 
@@ -30,16 +30,12 @@ def retry(
     """A new attempt of ``ident``'s task. ``not_before`` (epoch seconds) queues it until then
     (automatic retry backoff); ``automatic`` retries only ever follow the latest attempt."""
     previous = sup.get(ident)
-    refusal = allowed(previous, Action.RETRY)
-    if refusal:
-        raise SupervisorError(refusal)
+    require(previous, Action.RETRY)
     _refuse_if_live(sup, previous)
     claim = claims.take(sup.registry, previous.id, "retry", now=sup.clock())
     try:
         previous = sup.registry.get(previous.id)
-        refusal = allowed(previous, Action.RETRY)
-        if refusal:
-            raise SupervisorError(refusal)
+        require(previous, Action.RETRY)
         _refuse_if_live(sup, previous)
         if previous.worktree:
             previous = retire(sup, previous)

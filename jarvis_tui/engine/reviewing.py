@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import SupervisorError
 from .git import review as git_review
 from .git import worktrees
-from .lifecycle import Action, allowed
+from .lifecycle import Action, require
 from .models import Agent, iso
 
 if TYPE_CHECKING:
@@ -49,9 +49,7 @@ def base_branch(sup: Supervisor, agent: Agent | None = None) -> str:
 
 def review(sup: Supervisor, ident: str, *, into: str | None = None) -> tuple[Agent, git_review.Review]:
     agent = sup.get(ident)
-    refusal = allowed(agent, Action.REVIEW)
-    if refusal:
-        raise SupervisorError(refusal)
+    require(agent, Action.REVIEW)
     target = into or base_branch(sup, agent)
     try:
         return agent, git_review.review(sup.repo, target, **source_of(sup, agent))

@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import claims
 from .errors import Busy, SupervisorError, UsageError
 from .git import worktrees
-from .lifecycle import Action, Event, allowed
+from .lifecycle import Action, Event, require
 from .models import ACTIVE, FIRED, PENDING, Agent, Claim
 from .resources import process_tree, terminate
 from .tmux import TmuxError
@@ -39,9 +39,7 @@ def fire(sup: Supervisor, ident: str, reason: str, note: str = "", *, automatic:
     if reason not in FIRE_REASONS and not (automatic and reason in AUTO_FIRE_REASONS):
         raise UsageError(f"unknown fire reason {reason!r} (choose from {', '.join(FIRE_REASONS)})")
     agent = sup.get(ident)
-    refusal = allowed(agent, Action.FIRE)
-    if refusal:
-        raise SupervisorError(refusal)
+    require(agent, Action.FIRE)
     request = {"reason": reason, "note": note, "automatic": automatic, "at": sup.clock()}
     deadline = time.monotonic() + START_WAIT
     while True:
@@ -58,9 +56,7 @@ def fire(sup: Supervisor, ident: str, reason: str, note: str = "", *, automatic:
                 return agent
     try:
         agent = sup.registry.get(agent.id)
-        refusal = allowed(agent, Action.FIRE)  # it may have ended while we waited
-        if refusal:
-            raise SupervisorError(refusal)
+        require(agent, Action.FIRE)  # it may have ended while we waited
         return finish_fire(sup, agent, claim, reason, note, automatic=automatic)
     finally:
         claims.release(sup.registry, agent.id, claim)
@@ -100,6 +96,21 @@ def finish_fire(
     if problem is None:
         remove_worktree(sup, fired)
     return sup.registry.get(agent.id)
+
+
+def finish_requested_fire(
+    sup: Supervisor, agent: Agent, claim: Claim, request: dict[str, Any], *, default_reason: str = "derailed"
+) -> Agent:
+    """:func:`finish_fire` for a fire recorded as ``request`` (what :func:`fire` asks: a stop
+    request a start honours, or the data of a dead firer's claim)."""
+    return finish_fire(
+        sup,
+        agent,
+        claim,
+        str(request.get("reason", default_reason)),
+        str(request.get("note", "")),
+        automatic=bool(request.get("automatic")),
+    )
 
 
 def stop_processes(sup: Supervisor, agent: Agent) -> None:
@@ -178,4 +189,4 @@ def retire(sup: Supervisor, agent: Agent) -> Agent:
     return sup.registry.get(agent.id)
 
 
-__all__ = ["finish_fire", "fire", "preserve", "remove_worktree", "retire", "stop_processes"]
+__all__ = ["finish_fire", "finish_requested_fire", "fire", "preserve", "remove_worktree", "retire", "stop_processes"]

@@ -69,21 +69,17 @@ class Tmux:
     ) -> subprocess.CompletedProcess[str]:
         argv = self.base_argv() + list(args)
         try:
-            # stdin never a tty: tmux would take the pane owning that tty for "current".
-            if input is None:
-                proc = subprocess.run(
-                    argv,
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                    env=self._env,
-                    timeout=timeout,
-                    stdin=subprocess.DEVNULL,
-                )
-            else:
-                proc = subprocess.run(
-                    argv, input=input, capture_output=True, text=True, check=False, env=self._env, timeout=timeout
-                )
+            proc = subprocess.run(
+                argv,
+                input=input,
+                capture_output=True,
+                text=True,
+                check=False,
+                env=self._env,
+                timeout=timeout,
+                # stdin never a tty: tmux would take the pane owning that tty for "current".
+                stdin=subprocess.DEVNULL if input is None else None,
+            )
         except FileNotFoundError:
             raise TmuxError("tmux is not installed (apt-get install tmux)") from None
         except subprocess.TimeoutExpired:

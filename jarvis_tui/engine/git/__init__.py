@@ -87,17 +87,6 @@ def probe(
     whose 'no' is a non-zero exit, like ``rev-parse --verify``)."""
     argv = ["git", "-C", str(cwd), *args]
     try:
-        if input is None:  # never the caller's stdin: git must not wait on a terminal
-            return subprocess.run(
-                argv,
-                capture_output=True,
-                text=True,
-                check=False,
-                env=_env(env),
-                stdin=subprocess.DEVNULL,
-                timeout=timeout,
-                errors="surrogateescape",
-            )
         return subprocess.run(
             argv,
             capture_output=True,
@@ -105,6 +94,7 @@ def probe(
             check=False,
             env=_env(env),
             input=input,
+            stdin=subprocess.DEVNULL if input is None else None,  # never the caller's: no waiting on a terminal
             timeout=timeout,
             errors="surrogateescape",
         )

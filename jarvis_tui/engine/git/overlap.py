@@ -46,30 +46,19 @@ def touched_paths(repo: Path, worktree: Path | None, base_commit: str, head_ref:
     A rename counts as both its paths (``--no-renames``): the old path is gone for anyone
     else editing it. With a worktree its HEAD is the head; without one, ``head_ref`` (a
     branch, a fired ref) is compared."""
-    if worktree is None:
-        out = git.run(
-            repo,
-            "diff",
-            "--name-only",
-            "-z",
-            "--no-renames",
-            "--no-ext-diff",
-            f"{base_commit}...{head_ref}",
-            "--",
-            strip=False,
-        )
-        return _paths(out)
     committed = git.run(
-        worktree,
+        repo if worktree is None else worktree,
         "diff",
         "--name-only",
         "-z",
         "--no-renames",
         "--no-ext-diff",
-        f"{base_commit}...HEAD",
+        f"{base_commit}...{head_ref if worktree is None else 'HEAD'}",
         "--",
         strip=False,
     )
+    if worktree is None:
+        return _paths(committed)
     status = git.run(
         worktree, "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all", env=_READ_ONLY, strip=False
     )

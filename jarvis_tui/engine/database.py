@@ -1,0 +1,145 @@
+"""The SQLite file under the registry: one connection per thread (WAL, a busy timeout),
+write transactions taken up front with ``BEGIN IMMEDIATE`` (two processes queue, never
+deadlock) and run after-commit callbacks, and the check that the file is still the one we
+opened (deleted, emptied or replaced under a running process: refused).
+
+It knows no tables: :class:`~.registry.Registry` adds the schema, the reads
+(:mod:`.registry_reads`) and the writes.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .storage import RegistryGone, storage_error
+
+log = logging.getLogger("jarvis.registry")
+T = TypeVar("T")
+
+
+def guarded(method: Callable[..., T]) -> Callable[..., T]:
+    """Check the file is still ours, and turn storage faults into StorageError."""
+
+    @functools.wraps(method)
+    def wrapper(self: Database, *args: Any, **kwargs: Any) -> T:
+        self.check_file()
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.Error, OSError) as exc:
+            raise storage_error(exc, self.path) from None
+
+    return wrapper
+
+
+class Database:
+    def __init__(self, path: Path, *, timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self.timeout = timeout
+        self._local = threading.local()
+        self._identity: tuple[int, int] | None = None
+
+    def remember_file(self) -> None:
+        """From now on, refuse to act if the file is no longer this one (see :meth:`check_file`)."""
+        stat = self.path.stat()
+        self._identity = (stat.st_dev, stat.st_ino)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._local.conn = conn
+            self._local.after = []
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def check_file(self) -> None:
+        """Refuse to go on if the database file was deleted, emptied or replaced."""
+        if self._identity is None:
+            return
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            raise RegistryGone(
+                f"the registry {self.path} was deleted while jarvis ran; refusing to act. "
+                "Restore it, or rebuild it from the agents' records: jarvis doctor --adopt"
+            ) from None
+        if (stat.st_dev, stat.st_ino) != self._identity or stat.st_size == 0:
+            raise RegistryGone(
+                f"the registry {self.path} was replaced or emptied while jarvis ran; refusing "
+                "to act on it. Restart the command; if agents are missing: jarvis doctor --adopt"
+            )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: taken up front so concurrent writers queue, never deadlock.
+
+        Nested calls join the outer one. Callbacks registered with :meth:`after_commit` run
+        once the outermost transaction has committed (never after a rollback).
+        """
+        self.check_file()
+        try:
+            conn = self.conn
+            nested = conn.in_transaction
+            if not nested:
+                conn.execute("BEGIN IMMEDIATE")
+        except (sqlite3.Error, OSError) as exc:
+            raise storage_error(exc, self.path) from None
+        if nested:
+            yield conn
+            return
+        self._local.after = []
+        try:
+            yield conn
+        except BaseException as exc:
+            self._local.after = []
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error as again:  # the fault that got us here may also fail the rollback
+                log.warning("rollback failed: %s", again)
+            if isinstance(exc, sqlite3.Error):
+                raise storage_error(exc, self.path) from None
+            raise
+        try:
+            conn.execute("COMMIT")
+        except (sqlite3.Error, OSError) as exc:
+            self._local.after = []
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # a failed COMMIT may already have ended the transaction
+            raise storage_error(exc, self.path) from None
+        callbacks, self._local.after = self._local.after, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("after-commit callback failed")
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` when the current transaction commits (now, outside one)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and conn.in_transaction:
+            self._local.after.append(callback)
+        else:
+            callback()
+
+
+__all__ = ["Database", "guarded"]
