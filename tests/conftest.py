@@ -4,13 +4,19 @@
 FAILS the test if anything escaped: an agent process still alive (e.g. a setsid daemon
 that fire should have killed), a tmux server still answering, a worktree outside the test's
 folder. No test ever touches the user's default tmux server or ~/.tmux.conf.
+
+No test reads or writes the real home either: the whole session (and every process it starts)
+gets a private, empty HOME, and the agents' own folders (Claude Code's, Codex's, Gemini
+CLI's) point inside it.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,6 +31,24 @@ from jarvis_tui.engine.config import Config, load_config
 from jarvis_tui.engine.models import Agent
 from jarvis_tui.engine.supervisor import Supervisor
 from jarvis_tui.engine.tmux import Tmux
+
+REAL_HOME = os.path.expanduser("~")
+PRIVATE_HOME = Path(tempfile.mkdtemp(prefix="jarvis-test-home-"))
+HOME_VARIABLES = {
+    "HOME": PRIVATE_HOME,
+    "XDG_CONFIG_HOME": PRIVATE_HOME / ".config",
+    "XDG_DATA_HOME": PRIVATE_HOME / ".local" / "share",
+    "CLAUDE_CONFIG_DIR": PRIVATE_HOME / ".claude",
+    "CODEX_HOME": PRIVATE_HOME / ".codex",
+    "GEMINI_CLI_HOME": PRIVATE_HOME,
+    "PM2_HOME": PRIVATE_HOME / ".pm2",
+}
+os.environ.update({name: str(path) for name, path in HOME_VARIABLES.items()})
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(PRIVATE_HOME, ignore_errors=True)
+
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "test",
