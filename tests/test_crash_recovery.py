@@ -129,6 +129,36 @@ def test_a_dead_firers_claim_is_taken_over_at_once(jarvis_env, monkeypatch):
     assert any(e["kind"] == "claim_taken_over" for e in sup.registry.events(attempt_id=agent.id))
 
 
+def test_a_retry_killed_half_way_leaves_no_claim_on_the_ended_attempt(jarvis_env, monkeypatch):
+    monkeypatch.setenv("JARVIS_NO_ENGINE", "1")
+    sup = jarvis_env.sup()
+    agent = sup.spawn("fails with files #steps=1 #dirty #exit=3", agent="demo")
+    jarvis_env.wait_status(sup, agent.id, FAILED)
+    # killed after its worktree was retired, before the new attempt was recorded
+    jarvis_env.crash("after", "jarvis_tui.engine.retry:retire", "retry", agent.id)
+    assert sup.registry.get(agent.id).claim is not None
+    record = listed(jarvis_env)[agent.id]  # the next command releases the dead retry's claim
+    assert record["claim"] is None and record["status"] == FAILED
+    assert git(jarvis_env.repo, "show", f"refs/jarvis/kept/{agent.id}:untracked_work.txt") == "work in progress"
+    again = json.loads(jarvis_env.cli("retry", agent.id, "--json", check=True).stdout)
+    assert again["attempt"] == 2
+    jarvis_env.wait_status(sup, again["id"], FAILED)
+
+
+def test_a_removal_killed_half_way_is_finished_by_the_next_command(jarvis_env, monkeypatch):
+    monkeypatch.setenv("JARVIS_NO_ENGINE", "1")
+    sup = jarvis_env.sup()
+    agent = sup.spawn("done with files #steps=1 #dirty", agent="demo")
+    jarvis_env.wait_status(sup, agent.id, DONE)
+    jarvis_env.crash("after", "jarvis_tui.engine.stop:stop_processes", "rm", agent.id)
+    half = sup.registry.get(agent.id)
+    assert half.claim is not None and not half.removed
+    jarvis_env.cli("ls", check=True)  # any command finishes the dead removal
+    removed = sup.registry.get(agent.id)
+    assert removed.removed and removed.claim is None and not Path(agent.worktree).exists()
+    assert git(jarvis_env.repo, "show", f"refs/jarvis/kept/{agent.id}:untracked_work.txt") == "work in progress"
+
+
 def test_a_killed_engine_is_replaced_by_the_next_command_and_the_queue_resumes(jarvis_env):
     jarvis_env.write_config(max_agents=1)
     sup = jarvis_env.sup()

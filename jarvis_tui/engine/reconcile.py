@@ -157,12 +157,12 @@ def reconcile(sup: Supervisor) -> list[Agent]:
     from . import checks  # late: checks -> reviewing -> ... would import us back
 
     checks.settle(sup)
+    changed = recovery.recover_idle(sup)
     agents = sup.registry.agents(statuses=ACTIVE, include_removed=True)
     if not agents:
-        return []
+        return changed
     observations = observe(sup, agents)
     now = sup.clock()
-    changed: list[Agent] = []
     for agent in agents:
         obs = observations[agent.id]
         if agent.claim is not None and claims.alive(agent.claim, now):

@@ -22,7 +22,7 @@ from . import claims
 from .errors import Busy, SupervisorError
 from .git import worktrees
 from .lifecycle import Event
-from .models import FIRED, STARTING, Agent, Claim
+from .models import ACTIVE, FIRED, STARTING, Agent, Claim
 from .observe import Observation
 
 if TYPE_CHECKING:
@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("jarvis.recovery")
 
 
-def recover(sup: Supervisor, agent: Agent, obs: Observation) -> Agent | None:
-    """Take over the dead claim on ``agent`` and settle it; None if someone else is at it."""
+def recover(sup: Supervisor, agent: Agent, obs: Observation | None) -> Agent | None:
+    """Take over the dead claim on ``agent`` and settle it; None if someone else is at it.
+    ``obs`` (what tmux says) is needed for a ``starting`` agent only."""
     old = agent.claim
     op = old.op if old else "start"
     try:
@@ -45,7 +46,7 @@ def recover(sup: Supervisor, agent: Agent, obs: Observation) -> Agent | None:
     try:
         agent = sup.registry.get(agent.id)
         if agent.status == STARTING:
-            return _start(sup, agent, claim, obs, holder)
+            return _start(sup, agent, claim, obs, holder) if obs is not None else agent
         if op == "fire" and agent.status == FIRED:  # it died after recording the fire
             from .stop import retire
 
@@ -122,4 +123,21 @@ def _base(sup: Supervisor, agent: Agent) -> str | None:
         return None
 
 
-__all__ = ["recover"]
+def recover_idle(sup: Supervisor) -> list[Agent]:
+    """Dead claims on agents without a session (reconcile's tick covers the active ones): a
+    fire of a queued or held task, or a retry, removal, merge or check of an ended agent,
+    whose process died. One query per tick, which almost always finds nothing."""
+    marks = ", ".join("?" * len(ACTIVE))
+    ids = sup.registry.ids(f"claim_token IS NOT NULL AND status NOT IN ({marks})", tuple(sorted(ACTIVE)))
+    settled: list[Agent] = []
+    for agent_id in ids:
+        agent = sup.registry.get(agent_id)
+        if agent.claim is None or agent.status in ACTIVE or claims.alive(agent.claim, sup.clock()):
+            continue  # released meanwhile, started, or its holder is alive and at work
+        recovered = recover(sup, agent, None)
+        if recovered is not None and recovered.status != agent.status:
+            settled.append(recovered)
+    return settled
+
+
+__all__ = ["recover", "recover_idle"]
