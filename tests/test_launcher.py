@@ -45,9 +45,31 @@ def test_a_signal_to_the_pane_reaches_the_agent_and_is_recorded_the_shell_way(tm
     code = f"import pathlib, time; pathlib.Path({str(ready)!r}).touch(); time.sleep(60)"
     proc, exit_file = launch(tmp_path, [sys.executable, "-c", code])
     started(ready)
-    os.killpg(proc.pid, signal.SIGHUP)  # what tmux does to a pane's process group
-    assert proc.wait(timeout=20) == 129
-    assert json.loads(exit_file.read_text())["exit_code"] == 129
+    os.killpg(proc.pid, signal.SIGTERM)  # a TERM to the whole group: the agent's death is recorded
+    assert proc.wait(timeout=20) == 143
+    assert json.loads(exit_file.read_text())["exit_code"] == 143
+
+
+def test_a_killed_tmux_server_takes_even_a_silent_agent_with_it(jarvis_env):
+    """Regression: the waiter once caught HUP, so a hung-up pane left its agent running, with
+    no terminal: an orphan. (An agent that prints dies of the write error anyway; a silent one
+    only of the hangup.)"""
+    from jarvis_tui.engine.models import FAILED, WORKING
+
+    sup = jarvis_env.sup()
+    agent = jarvis_env.wait_status(sup, sup.spawn("quiet #silent #hang", agent="demo").id, WORKING)
+    deadline = time.monotonic() + 20
+    while True:  # working as soon as its pane exists: wait for the agent itself to be running
+        tree = [psutil.Process(agent.pid), *psutil.Process(agent.pid).children(recursive=True)]
+        if any("demo_agent" in " ".join(p.cmdline()) for p in tree):
+            break
+        assert time.monotonic() < deadline, "the demo agent never started"
+        time.sleep(0.05)
+    jarvis_env.tmux.kill_server()
+    _, alive = psutil.wait_procs(tree, timeout=10)
+    assert [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
+    lost = jarvis_env.wait_status(sup, agent.id, FAILED)
+    assert "vanished" in (lost.status_reason or "")
 
 
 def test_no_python_stays_alive_and_the_agent_sees_ordinary_signals(tmp_path):

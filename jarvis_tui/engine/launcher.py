@@ -12,11 +12,14 @@ costs ~6 MB of PSS per agent; a shell ~0.3 MB):
    note if not), and replaces itself with
 2. a constant POSIX ``sh`` script that runs the agent as ``"$@"`` -- positional parameters,
    handed over exactly, never parsed by the shell -- then writes the exit code atomically.
-   The script catches INT/TERM/HUP/QUIT with a no-op trap so that a signal sent to the pane's
-   process group (ctrl-c when attached, tmux's SIGHUP) or to the whole tree (a fire) reaches
-   the agent and not the recorder. Caught traps are reset to the default in ``exec``'d
-   programs, so the agent sees ordinary signal handling (ctrl-c interrupts it once, as
-   usual).
+   The script catches INT/TERM/QUIT with a no-op trap so that a signal sent to the pane's
+   process group (ctrl-c when attached) or to the whole tree (a fire) reaches the agent and
+   not the recorder. Caught traps are reset to the default in ``exec``'d programs, so the
+   agent sees ordinary signal handling (ctrl-c interrupts it once, as usual). HUP is NOT
+   caught: when the pane's terminal goes away (its session killed, the tmux server killed
+   or crashed) the kernel hangs up the session leader, this script, and its death hangs up
+   the agent in turn. A caught HUP would keep the script alive and leave the agent running
+   with no terminal, an orphan (tests/test_launcher.py).
 
 Deliberately import-light: it runs once per agent start.
 """
@@ -32,7 +35,7 @@ import time
 # $1: the exit file; the rest: the agent's argv, exactly.
 WAITER = r"""exit_file=$1
 shift
-trap ':' INT TERM HUP QUIT
+trap ':' INT TERM QUIT
 "$@"
 code=$?
 printf '{"exit_code": %d, "note": ""}\n' "$code" > "$exit_file.tmp" && mv -f "$exit_file.tmp" "$exit_file"
