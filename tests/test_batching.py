@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+
 from jarvis_tui.engine.models import WAITING, WORKING
 
 
@@ -11,6 +14,7 @@ def test_reconcile_makes_one_list_panes_and_one_capture_for_all_agents(jarvis_en
     ids = [sup.spawn(f"agent {i} #hang", agent="demo").id for i in range(6)]
     for agent_id in ids:
         jarvis_env.wait_status(sup, agent_id, WORKING, WAITING)
+    sup = jarvis_env.sup()  # a fresh one: no screen seen yet (see the silent-agent test below)
     calls: list[tuple[str, ...]] = []
     original = sup.tmux.run
 
@@ -53,7 +57,7 @@ def test_an_engine_tick_makes_one_proc_pass_and_two_tmux_calls(jarvis_env, monke
     monkeypatch.setattr(psutil, "process_iter", lambda *a, **k: passes.append(a) or real_iter(*a, **k))
     stat_passes = []
     real_pass = ResourceSampler._stat_pass
-    monkeypatch.setattr(ResourceSampler, "_stat_pass", staticmethod(lambda: stat_passes.append(1) or real_pass()))
+    monkeypatch.setattr(ResourceSampler, "_stat_pass", lambda self: stat_passes.append(1) or real_pass(self))
     tmux_calls = []
     real_run = sup.tmux.run
     sup.tmux.run = lambda *a, **k: tmux_calls.append(a[0]) or real_run(*a, **k)  # type: ignore[method-assign]
@@ -62,6 +66,10 @@ def test_an_engine_tick_makes_one_proc_pass_and_two_tmux_calls(jarvis_env, monke
     assert passes == [] and stat_passes == [1]  # one cheap /proc pass, no psutil walk of the machine
     new = {key for key in sup.sampler._tags if key not in known}
     assert sup.sampler.environ_reads == len(new)  # environments read only for processes never seen
+    # stat files read: the processes never seen, and the agents' own; not every process on the machine
+    members = sum(u.procs for u in result.usage.values())
+    assert sup.sampler.stat_reads <= members + len(new) + 5, (sup.sampler.stat_reads, members, len(new))
+    assert sup.sampler.stat_reads < len([p for p in os.listdir("/proc") if p.isdigit()])
     assert tmux_calls == ["list-panes", "display-message"]  # one poll, one batched capture
     assert set(result.usage) == set(ids) and all(u.rss > 0 and u.procs >= 2 for u in result.usage.values())
     loop.close()
@@ -79,3 +87,61 @@ def test_batched_capture_finds_every_pane_even_past_the_first_ten(jarvis_env):
     assert len(panes) == 12 and "%11" in panes
     screens = tmux.capture_many(panes)
     assert sorted(screens) == sorted(panes)
+
+
+def test_a_silent_agents_screen_is_not_captured_again(jarvis_env):
+    """A pane's screen only changes with output, and all output goes through its log: a log
+    that did not grow means the screen captured last time is still the screen."""
+    jarvis_env.write_config(max_agents=10)
+    sup = jarvis_env.sup()
+    quiet = [sup.spawn(f"quiet {i} #silent #hang", agent="demo").id for i in range(3)]
+    busy = sup.spawn("busy #hang", agent="demo").id
+    for agent_id in [*quiet, busy]:
+        jarvis_env.wait_for(sup, agent_id, lambda a: a.last_output_at is not None, what="its banner")
+    calls: list[tuple[str, ...]] = []
+    original = sup.tmux.run
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    sup.tmux.run = counting  # type: ignore[method-assign]
+    sup.reconcile()  # captures whatever changed since the agents started
+    size = {a: sup.paths.log(a).stat().st_size for a in [*quiet, busy]}
+    deadline = time.monotonic() + 20  # (not jarvis_env.wait_for: it reconciles, capturing as it goes)
+    while sup.paths.log(busy).stat().st_size == size[busy]:
+        assert time.monotonic() < deadline, "the busy agent printed nothing more"
+        time.sleep(0.05)
+    assert all(sup.paths.log(a).stat().st_size == size[a] for a in quiet)
+    calls.clear()
+    sup.reconcile()
+    captures = [c for c in calls if "capture-pane" in c]
+    assert len(captures) == 1 and captures[0].count("capture-pane") == 1  # the busy one only
+    screens = {agent_id: sup.screens[agent_id][2] for agent_id in quiet}
+    assert all("quiet" in screen for screen in screens.values())  # the cached screens are theirs
+    for agent_id in [*quiet, busy]:
+        sup.fire(agent_id, "dumb")
+
+
+def test_a_tick_decodes_only_the_rows_that_changed(jarvis_env, monkeypatch):
+    """Reconcile, sampling, the policies and the table all read the agents: an unchanged row is
+    decoded once, and every read still hands out records of its own."""
+    from jarvis_tui.engine import registry_reads
+
+    sup = jarvis_env.sup()
+    ids = [sup.spawn(f"held {i}", agent="demo", hold=True).id for i in range(3)]
+    decoded: list[str] = []
+    real = registry_reads.agent_from_row
+    monkeypatch.setattr(registry_reads, "agent_from_row", lambda row: decoded.append(row["id"]) or real(row))
+    sup.registry._decoded.clear()
+    first = sup.registry.agents()
+    assert sorted(decoded) == sorted(ids)
+    decoded.clear()
+    first[0].fires.append("scribbled")  # a caller's change stays in its own record
+    first[0].scope.append("scribbled")
+    second = sup.registry.agents()
+    assert decoded == [] and second[0].fires == [] and second[0].scope == []
+    assert second[0] is not first[0]
+    sup.registry.update_attempt(ids[1], summary="changed")
+    third = {a.id: a for a in sup.registry.agents()}
+    assert decoded == [ids[1]] and third[ids[1]].summary == "changed"

@@ -4,12 +4,19 @@ ONE ``list-panes -a`` call for all panes, ONE batched ``capture-pane`` for the s
 waiting detection needs, the launchers' ``exit.json`` records (tmux 3.3 sometimes loses a
 pane's exit status) and the logs' modification times. No decisions here: :mod:`.reconcile`
 turns observations into transitions.
+
+A screen is captured again only when its agent printed something since the last capture:
+every byte a pane shows passes through its log (``pipe-pane``), and tmux writes the bytes
+to the log in the same step as it draws them, so a log that has not grown means a screen
+that has not changed. The log is measured BEFORE the capture, so a capture is never older
+than the size it is filed under. A fleet of silent agents costs no capture at all.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .models import Agent
@@ -43,28 +50,50 @@ def read_exit(paths: StatePaths, agent_id: str) -> tuple[int | None, str, float 
     return data.get("exit_code"), data.get("note", ""), ended
 
 
+LogStamp = tuple[int, int]  # (size, mtime in ns) of an agent's log
+
+
+def _stamp(path: Path) -> tuple[LogStamp | None, float | None]:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None, None
+    return (st.st_size, st.st_mtime_ns), st.st_mtime
+
+
 def observe(sup: Supervisor, agents: list[Agent]) -> dict[str, Observation]:
     panes = sup.tmux.list_panes() if agents else {}
-    wants_screen = [
-        panes[a.tmux_session].pane_id
-        for a in agents
-        if a.tmux_session in panes
-        and not panes[a.tmux_session].dead
-        and (profile := sup.config.profiles.get(a.agent)) is not None
-        and (profile.waiting_patterns or profile.busy_patterns)
-    ]
-    screens = sup.tmux.capture_many(wants_screen) if wants_screen else {}
+    logs = {a.id: _stamp(sup.paths.log(a.id)) for a in agents}  # before any capture (see above)
+    screens: dict[str, str] = {}  # agent id -> screen
+    wanted: dict[str, str] = {}  # pane id -> agent id: screens to capture now
+    for a in agents:
+        pane = panes.get(a.tmux_session or "")
+        profile = sup.config.profiles.get(a.agent)
+        if pane is None or pane.dead or profile is None or not (profile.waiting_patterns or profile.busy_patterns):
+            continue
+        stamp = logs[a.id][0]
+        known = sup.screens.get(a.id)
+        if stamp is not None and known is not None and known[0] == stamp and known[1] == pane.pane_id:
+            screens[a.id] = known[2]  # nothing printed since: the same screen
+        else:
+            wanted[pane.pane_id] = a.id
+    captured = sup.tmux.capture_many(list(wanted)) if wanted else {}
+    for pane_id, screen in captured.items():
+        agent_id = wanted[pane_id]
+        screens[agent_id] = screen
+        stamp = logs[agent_id][0]
+        if stamp is not None:
+            sup.screens[agent_id] = (stamp, pane_id, screen)
+    for agent_id in [k for k in sup.screens if k not in screens]:
+        del sup.screens[agent_id]  # ended, or no longer watched: forget its screen
     observations: dict[str, Observation] = {}
     for agent in agents:
         pane = panes.get(agent.tmux_session or "")
         exit_code, note, ended_at = read_exit(sup.paths, agent.id)
-        try:
-            mtime: float | None = sup.paths.log(agent.id).stat().st_mtime
-        except FileNotFoundError:
-            mtime = None
+        mtime = logs[agent.id][1]
         observations[agent.id] = Observation(
             pane=pane,
-            screen=screens.get(pane.pane_id) if pane else None,
+            screen=screens.get(agent.id) if pane else None,
             exit_code=exit_code,
             exit_note=note,
             ended_at=ended_at,
@@ -73,4 +102,4 @@ def observe(sup: Supervisor, agents: list[Agent]) -> dict[str, Observation]:
     return observations
 
 
-__all__ = ["Observation", "observe", "read_exit"]
+__all__ = ["LogStamp", "Observation", "observe", "read_exit"]

@@ -10,6 +10,7 @@ what the dead process left half-done.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import signal
@@ -53,8 +54,14 @@ REPORTED_KIND = {"waiting": "question", "idle": "idle"}  # reported state -> wai
 
 def screen_lines(profile: Profile, screen: str) -> list[str]:
     """The last ``pattern_lines`` non-blank lines on screen: what the patterns look at."""
+    return list(_bottom_lines(screen, profile.pattern_lines))
+
+
+@functools.lru_cache(maxsize=256)
+def _bottom_lines(screen: str, count: int) -> tuple[str, ...]:
+    """Cached: a silent agent's screen is the same string tick after tick (observe keeps it)."""
     lines = [line for line in strip_ansi(screen).splitlines() if line.strip()]
-    return lines[-profile.pattern_lines :]
+    return tuple(lines[-count:])
 
 
 def waiting_line(profile: Profile, screen: str) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
 from .database import Database, guarded
@@ -16,6 +17,32 @@ from .storage import NotFound
 
 
 class RegistryReads(Database):
+    # id -> (its row as read, the Agent decoded from it): a tick reads the same unchanged rows
+    # several times (reconcile, sampling, policies, the table), and decoding ~70 columns into an
+    # Agent is the costly part of a read. A row equal to the one cached gives a copy of its
+    # Agent (fresh lists: callers and _complete append to them); any changed column decodes anew.
+    def __init__(self, path: Path, *, timeout: float = 30.0) -> None:
+        super().__init__(path, timeout=timeout)
+        self._decoded: dict[str, tuple[tuple[Any, ...], Agent]] = {}
+
+    def _agent(self, row: sqlite3.Row) -> Agent:
+        values = tuple(row)
+        hit = self._decoded.get(row["id"])
+        if hit is None or hit[0] != values:
+            hit = (values, agent_from_row(row))
+            self._decoded[row["id"]] = hit
+        agent: Agent = object.__new__(Agent)
+        agent.__dict__.update(hit[1].__dict__)
+        agent.fires, agent.after_tasks = [], []
+        agent.scope, agent.overlaps, agent.out_of_scope = (
+            list(agent.scope),
+            list(agent.overlaps),
+            list(agent.out_of_scope),
+        )
+        if agent.stop_request is not None:
+            agent.stop_request = dict(agent.stop_request)
+        return agent
+
     @guarded
     def resolve(self, prefix: str, *, include_removed: bool = True) -> str:
         """A full agent id from a unique prefix (a task id resolves to its latest attempt)."""
@@ -77,7 +104,7 @@ class RegistryReads(Database):
         row = self.conn.execute(SELECT_AGENTS + " WHERE a.id = ?", (attempt_id,)).fetchone()
         if row is None:
             raise NotFound(f"no agent with id {attempt_id!r}")
-        return self._complete([agent_from_row(row)])[0]
+        return self._complete([self._agent(row)])[0]
 
     @guarded
     def agents(
@@ -97,7 +124,7 @@ class RegistryReads(Database):
             + (" WHERE " + " AND ".join(where) if where else "")
             + " ORDER BY t.created_at, a.attempt, a.id"
         )
-        agents = [agent_from_row(r) for r in self.conn.execute(sql, params).fetchall()]
+        agents = [self._agent(r) for r in self.conn.execute(sql, params).fetchall()]
         return self._complete(agents)
 
     @guarded
@@ -115,7 +142,7 @@ class RegistryReads(Database):
             " AND a.attempt = (SELECT MAX(b.attempt) FROM attempts b WHERE b.task_id = a.task_id)",
             task_ids,
         ).fetchall()
-        return {a.task_id: a for a in self._attach_fires([agent_from_row(r) for r in rows])}
+        return {a.task_id: a for a in self._attach_fires([self._agent(r) for r in rows])}
 
     @guarded
     def ids(self, where: str, params: tuple[Any, ...] = ()) -> list[str]:
@@ -125,7 +152,7 @@ class RegistryReads(Database):
     @guarded
     def attempts_of(self, task_id: str) -> list[Agent]:
         rows = self.conn.execute(SELECT_AGENTS + " WHERE a.task_id = ? ORDER BY a.attempt", (task_id,)).fetchall()
-        return self._complete([agent_from_row(r) for r in rows])
+        return self._complete([self._agent(r) for r in rows])
 
     @guarded
     def events(

@@ -227,6 +227,7 @@ class AgentTable(DataTable[Text]):
         self.descending = False
         self.frame = 0
         self.busy: dict[str, str] = {}  # agent id -> action in flight ("firing", "retrying"...)
+        self._starting = False  # any row starting (its status cell spins)
         self.widths: dict[str, int] = {}
         self._order: list[str] = []
         self._cells: dict[str, tuple[Text, ...]] = {}
@@ -296,6 +297,8 @@ class AgentTable(DataTable[Text]):
 
     def tick_spinner(self) -> None:
         """Advance the spinner of ``starting`` agents (only their status cells are touched)."""
+        if not self.busy and not self._starting:
+            return  # nothing spins: the common case costs one check, not a walk of every row
         self.frame += 1
         for agent_id in self._order:
             row = self.rows_data.get(agent_id)
@@ -369,6 +372,7 @@ class AgentTable(DataTable[Text]):
         ]
         rows = sort_rows(rows, self.sort_by, self.descending, self.now)
         self.rows_data = {r.agent.id: r for r in rows}
+        self._starting = any(r.agent.status == STARTING for r in rows)
         order = [r.agent.id for r in rows]
         selected = self.selected_id
         widths = layout(self.scrollable_content_region.width or 80, rows, self.now)
