@@ -1,8 +1,8 @@
 """Engine benchmarks on real tmux, git and psutil: `python benchmarks/bench_engine.py [N]`.
 
 Measures what a dashboard tick costs with N agents (default 50): the batched tmux poll, the
-psutil pass over every agent's process tree, a whole reconcile, and log normalisation
-throughput. Prints a table; asserts nothing (speed is measured here, not in timed tests).
+/proc pass over every agent's process tree, a whole reconcile, a whole engine tick, and log
+normalisation throughput. Prints a table; asserts nothing (speed is measured here, not in timed tests).
 Everything runs on a private tmux socket in a temporary folder and is cleaned up.
 """
 
@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from jarvis_tui.engine.config import load_config
 from jarvis_tui.engine.logs import LogTail
+from jarvis_tui.engine.loop import EngineLoop
 from jarvis_tui.engine.resources import ResourceSampler
 from jarvis_tui.engine.supervisor import Supervisor
 
@@ -83,6 +84,10 @@ def main() -> None:
                 (f"/proc pass: system + {n} process trees", *timeit(lambda: (sampler.system(), sampler.trees(roots))))
             )
             rows.append((f"reconcile {n} agents", *timeit(sup.reconcile)))
+            loop = EngineLoop(sup)
+            loop.tick()  # takes the lease
+            rows.append((f"engine tick, {n} agents (lease holder: + policies, dispatch)", *timeit(loop.tick)))
+            loop.close()
             log = root / "big.log"
             line = "\x1b[32m✓\x1b[0m step 17: edited src/module.py \r\x1b[Kdone with \x1b[1mthat\x1b[0m\r\n"
             log.write_text(line * 100_000)
