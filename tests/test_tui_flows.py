@@ -15,6 +15,7 @@ from textual.widgets import Input, Select, Static, TextArea
 from tui_helpers import cell_text, make_app, rich_text, shown, status_of, wait_until
 
 from jarvis_tui.engine.models import DONE, FAILED, FIRED, STARTING, WAITING, WORKING
+from jarvis_tui.tui.actions import ENGINE_ROWS, refusal
 from jarvis_tui.tui.screens.confirm import ConfirmScreen
 from jarvis_tui.tui.screens.detail import DetailScreen
 from jarvis_tui.tui.screens.fire import FireScreen
@@ -404,3 +405,32 @@ async def test_git_facts_are_read_only_for_agents_whose_output_moved(jarvis_env,
         await app.workers.wait_for_complete()
     for agent in (talker, quiet):
         sup.fire(agent.id, "dumb")
+
+
+async def test_moving_between_agents_allowed_the_same_keys_does_not_rebuild_the_footer(jarvis_env):
+    """A footer rebuild is a whole layout pass: it happens when what the engine allows for the
+    selected agent changes, not on every cursor move (it made key latency at 100 agents)."""
+    sup = jarvis_env.sup()
+    ids = [sup.spawn(f"Hangs {i} #hang", agent="demo").id for i in range(3)]
+    for agent_id in ids:
+        jarvis_env.wait_status(sup, agent_id, WORKING, WAITING)
+    app = make_app(sup)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, lambda: len(app.screen.table.visible_ids) == 3, what="three rows")
+        screen = app.screen
+        rebuilds: list[int] = []
+        original = screen.refresh_bindings
+        screen.refresh_bindings = lambda: rebuilds.append(1) or original()  # type: ignore[method-assign]
+        rules = {tuple(refusal(row, app.agents[i]) is None for row in ENGINE_ROWS) for i in ids}
+        assert len(rules) == 1, "the three agents should allow the same keys"
+        await pilot.press("down")
+        await pilot.press("down")
+        await pilot.pause()
+        assert screen.table.cursor_row == 2
+        assert rebuilds == []
+        sup.fire(screen.table.selected_id, "dumb")
+        await wait_until(pilot, lambda: rebuilds, what="a rebuild once the selected agent is fired")
+        await app.workers.wait_for_complete()
+    for agent_id in ids:
+        if sup.registry.get(agent_id).status in (WORKING, WAITING):
+            sup.fire(agent_id, "dumb")

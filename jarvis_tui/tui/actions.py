@@ -285,6 +285,9 @@ ACTIONS: tuple[KeyAction, ...] = (
 )
 del A
 
+# The rows whose key depends on the selected agent (what the footer dims).
+ENGINE_ROWS = tuple(a for a in ACTIONS if a.engine is not None and a.scope != "help")
+
 SECTIONS = ("Agents", "View", "Dashboard", "Review screen (v)")
 
 

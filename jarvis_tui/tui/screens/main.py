@@ -23,7 +23,7 @@ from ...engine.lifecycle import Action, allowed
 from ...engine.loop import TickResult
 from ...engine.models import Agent, Orchestrator
 from ...format import one_line
-from ..actions import bindings, by_key, by_name
+from ..actions import ENGINE_ROWS, KeyAction, bindings, by_key, by_name, refusal
 from ..engine_calls import EngineCalls
 from ..messages import SpawnRejected
 from ..widgets.agent_table import AgentTable
@@ -220,12 +220,9 @@ class MainScreen(Screen[None]):
             self.jarvis.say("No agent selected (n spawns one).", severity="warning")
         return agent
 
-    def refusal(self, rule: Action, *, force: bool = False) -> str | None:
-        """Why the selected agent cannot have ``rule`` done to it now (None: it can)."""
-        agent = self.current_agent(quiet=True)
-        if agent is None:
-            return "no agent selected (n spawns one)"
-        return allowed(agent, rule, force_ended=force)
+    def refusal(self, row: KeyAction) -> str | None:
+        """Why the selected agent cannot have ``row`` done to it now (None: it can)."""
+        return refusal(row, self.current_agent(quiet=True))
 
     def target(self, rule: Action, *, force: bool = False) -> Agent | None:
         """The selected agent if the engine allows ``rule`` on it; else say why and return None."""
@@ -242,7 +239,7 @@ class MainScreen(Screen[None]):
         if action == "clear_filter":
             return bool(self.table.filter_text) or self.filter_box.display  # else esc is not ours
         row = by_name(action)
-        if row is not None and row.engine is not None and self.refusal(row.engine, force=row.force):
+        if row is not None and row.engine is not None and self.refusal(row):
             return None  # shown dimmed; pressing it says why (on_key)
         return True
 
@@ -251,7 +248,7 @@ class MainScreen(Screen[None]):
         the screen before its bindings run; a text field keeps the letters typed into it.)"""
         row = by_key(event.key)
         if row is not None and row.engine is not None:
-            why = self.refusal(row.engine, force=row.force)
+            why = self.refusal(row)
             if why:
                 event.stop()
                 self.jarvis.say(why, severity="warning")
@@ -260,7 +257,9 @@ class MainScreen(Screen[None]):
         """Re-dim the footer if what the engine allows for the selected agent changed (not every
         tick: a footer refresh rebuilds its keys)."""
         agent = self.current_agent(quiet=True)
-        seen = (agent.id, agent.status, bool(agent.pane_id), agent.claim_op) if agent else None
+        # What is allowed, not which agent: moving between two working agents dims nothing
+        # new, and a footer rebuild would cost a whole layout per key press.
+        seen = tuple(refusal(row, agent) is None for row in ENGINE_ROWS)
         if seen != self._rules_seen:
             self._rules_seen = seen
             self.refresh_bindings()

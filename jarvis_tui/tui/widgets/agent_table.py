@@ -17,7 +17,6 @@ from typing import Any
 
 from rich.text import Text
 from textual import events
-from textual.widgets import DataTable
 
 from ...describe import cost_short, marks, queue_short
 from ...engine.models import ACTIVE, PENDING, STARTING, STATUSES, WAITING, Agent
@@ -25,6 +24,7 @@ from ...engine.resources import TreeUsage
 from ...format import duration, one_line, size, status_style
 from ..actions import bindings
 from ..verdicts import marks_text
+from .row_table import RowCachedTable
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 PAD = 2  # cell_padding=1 on each side
@@ -206,7 +206,7 @@ def cell(value: str | Text, style: str = "", *, right: bool = False) -> Text:
     return text
 
 
-class AgentTable(DataTable[Text]):
+class AgentTable(RowCachedTable):
     """The agents, as the last engine tick saw them."""
 
     DEFAULT_CSS = """

@@ -1,0 +1,77 @@
+"""The agent table redraws only what changed: a moved cursor redraws the two rows it left and
+reached, an updated cell its own row, and what is drawn is still right (structure, no timings)."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+
+from jarvis_tui.tui.widgets.row_table import RowCachedTable
+
+ROWS = 40
+
+
+class TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield RowCachedTable(cursor_type="row")
+
+    def on_mount(self) -> None:
+        table = self.query_one(RowCachedTable)
+        table.add_column("ID", key="id", width=6)
+        table.add_column("RUNTIME", key="runtime", width=8)
+        for i in range(ROWS):
+            table.add_row(f"a{i:03d}", f"{i}s", key=f"a{i:03d}")
+
+
+def line_text(table: RowCachedTable, y: int) -> str:
+    return table.render_line(y).text
+
+
+async def settled(pilot) -> RowCachedTable:  # type: ignore[no-untyped-def]
+    await pilot.pause()
+    await pilot.pause()
+    return pilot.app.query_one(RowCachedTable)
+
+
+async def painted(pilot) -> RowCachedTable:  # type: ignore[no-untyped-def]
+    """After the first paint, and a second one: the table settles its dimensions once after
+    its rows arrive (a structural change), which the counts below must not include."""
+    table = await settled(pilot)
+    table.refresh()
+    table = await settled(pilot)
+    table.rows_rendered = 0
+    return table
+
+
+async def test_a_cursor_move_redraws_two_rows_not_the_table():
+    app = TableApp()
+    async with app.run_test(size=(40, 30)) as pilot:
+        table = await painted(pilot)
+        await pilot.press("down")
+        table = await settled(pilot)
+        assert table.cursor_row == 1
+        assert 1 <= table.rows_rendered <= 2, table.rows_rendered
+        # ...and the highlight really moved: row 1 is styled apart, row 0 like the others
+        styles = [[seg.style.bgcolor for seg in table.render_line(y) if seg.style] for y in (1, 2, 3)]
+        assert styles[1] != styles[2] and styles[0] == styles[2]
+
+
+async def test_an_updated_cell_redraws_its_row_only_and_shows_the_new_value():
+    app = TableApp()
+    async with app.run_test(size=(40, 30)) as pilot:
+        table = await painted(pilot)
+        table.update_cell("a005", "runtime", "99m")
+        table = await settled(pilot)
+        assert table.rows_rendered == 1
+        assert "99m" in line_text(table, 6)  # the header is line 0
+        assert "6s" in line_text(table, 7)  # its neighbours are drawn from the cache, unchanged
+
+
+async def test_a_structural_change_redraws_everything():
+    app = TableApp()
+    async with app.run_test(size=(40, 30)) as pilot:
+        table = await painted(pilot)
+        table.add_row("new", "0s", key="new")
+        table.remove_row("a000")
+        table = await settled(pilot)
+        assert table.rows_rendered >= 20
+        assert "a001" in line_text(table, 1)  # the rows moved up: nothing stale from the cache
