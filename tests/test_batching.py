@@ -145,3 +145,42 @@ def test_a_tick_decodes_only_the_rows_that_changed(jarvis_env, monkeypatch):
     sup.registry.update_attempt(ids[1], summary="changed")
     third = {a.id: a for a in sup.registry.agents()}
     assert decoded == [ids[1]] and third[ids[1]].summary == "changed"
+
+
+def test_unchanged_agents_are_not_queried_again_until_someone_writes(jarvis_env):
+    """A tick asks for the agents several times; while nothing was written (a lease renewal and
+    the resource reading do not count) the database is not queried again. A write on this
+    connection, or on any other (another process, another thread), is seen at once."""
+    sup = jarvis_env.sup()
+    ids = [sup.spawn(f"held {i}", agent="demo", hold=True).id for i in range(2)]
+    registry = sup.registry
+    queries: list[str] = []
+    registry.conn.set_trace_callback(lambda sql: queries.append(sql) if "FROM attempts" in sql else None)
+    try:
+        registry.agents()
+        first = len(queries)
+        assert first >= 1
+        registry.set_meta("resources", '{"cpu": 1}')  # written every tick: not agent data
+        again = registry.agents()
+        assert len(queries) == first, queries[first:]
+        again[0].scope.append("scribbled")  # a cached answer still hands out records of its own
+        assert registry.agents()[0].scope == []
+        registry.update_attempt(ids[0], summary="mine")  # this connection writes
+        assert {a.id: a.summary for a in registry.agents()}[ids[0]] == "mine"
+        assert len(queries) > first
+        try:  # read inside a transaction that is then undone: the undone state is not kept
+            with registry.transaction():
+                registry.update_attempt(ids[0], summary="undone")
+                assert {a.id: a.summary for a in registry.agents()}[ids[0]] == "undone"
+                raise RuntimeError("abandon")
+        except RuntimeError:
+            pass
+        assert {a.id: a.summary for a in registry.agents()}[ids[0]] == "mine"
+        other = jarvis_env.sup().registry  # another connection (as another process has)
+        other.update_attempt(ids[1], summary="theirs")
+        other.close()
+        seen = len(queries)
+        assert {a.id: a.summary for a in registry.agents()}[ids[1]] == "theirs"
+        assert len(queries) > seen
+    finally:
+        registry.conn.set_trace_callback(None)

@@ -170,3 +170,30 @@ def test_a_new_spawn_never_jumps_ahead_of_equal_or_higher_priorities(jarvis_env,
     poll(drained, timeout=60, what="the queue to drain")
     order = sorted(sup.registry.agents(), key=lambda a: a.started_at)
     assert [a.id for a in order] == [holder.id, highs[0].id, highs[1].id, low["id"]]
+
+
+def test_a_registry_being_created_by_another_process_is_waited_for(tmp_path):
+    """Two first commands at once (found as a 1-in-4 failure of two concurrent spawns): one
+    creates the file and holds it while it writes the schema; the other must wait for it,
+    not fail with "locked". (Turning WAL on upgrades a lock, which SQLite refuses at once.)"""
+    import sqlite3
+    import threading
+
+    from jarvis_tui.engine.registry import Registry
+
+    path = tmp_path / "registry.db"
+    first = sqlite3.connect(path, isolation_level=None, check_same_thread=False)  # fresh: not WAL yet
+    first.execute("BEGIN IMMEDIATE")
+    first.execute("CREATE TABLE being_created (x)")
+    release = threading.Timer(0.5, lambda: first.execute("COMMIT"))
+    release.start()
+    try:
+        started = time.monotonic()
+        registry = Registry(path, timeout=10)
+        assert time.monotonic() - started >= 0.4  # it waited for the other, then went on
+        assert registry.agents() == []
+        assert str(registry.conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
+        registry.close()
+    finally:
+        release.join()
+        first.close()

@@ -13,6 +13,7 @@ import functools
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,18 +58,37 @@ class Database:
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            self._use_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             self._local.conn = conn
             self._local.after = []
         return conn
 
+    def _use_wal(self, conn: sqlite3.Connection) -> None:
+        """WAL mode, set once in the file's life. Setting it upgrades a shared lock, which
+        SQLite refuses at once (no busy wait: it could deadlock) while another process holds
+        the file, as when two first commands create the registry together: retry until the
+        busy timeout instead of failing one of them."""
+        if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            return
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+            self._local.reads = None  # a new connection's stamps start again
+            self._local.unread_changes = 0
 
     def check_file(self) -> None:
         """Refuse to go on if the database file was deleted, emptied or replaced."""
@@ -110,6 +130,7 @@ class Database:
             yield conn
         except BaseException as exc:
             self._local.after = []
+            self._local.reads = None  # reads cached inside the transaction saw what is undone now
             try:
                 conn.execute("ROLLBACK")
             except sqlite3.Error as again:  # the fault that got us here may also fail the rollback
@@ -121,6 +142,7 @@ class Database:
             conn.execute("COMMIT")
         except (sqlite3.Error, OSError) as exc:
             self._local.after = []
+            self._local.reads = None
             try:
                 conn.execute("ROLLBACK")
             except sqlite3.Error:
@@ -132,6 +154,21 @@ class Database:
                 callback()
             except Exception:
                 log.exception("after-commit callback failed")
+
+    def changes_stamp(self) -> tuple[int, int]:
+        """Moves whenever what the reads return may have changed: another connection's commit
+        (``data_version``: any process or thread) or a write on this one, except writes
+        marked with :meth:`write_unread` (a lease renewal must not make every tick read again)."""
+        conn = self.conn
+        unread: int = getattr(self._local, "unread_changes", 0)
+        return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes - unread
+
+    def write_unread(self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> None:
+        """A write to a table the cached reads never show (meta: leases, readings)."""
+        before = conn.total_changes
+        conn.execute(sql, params)
+        if conn is getattr(self._local, "conn", None):
+            self._local.unread_changes = getattr(self._local, "unread_changes", 0) + conn.total_changes - before
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` when the current transaction commits (now, outside one)."""

@@ -234,17 +234,17 @@ class Registry(RegistryReads):
     def set_meta(self, key: str, value: str, *, conn: sqlite3.Connection | None = None) -> None:
         sql = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
         if conn is not None:
-            conn.execute(sql, (key, value))
+            self.write_unread(conn, sql, (key, value))
             return
         with self.transaction() as c:
-            c.execute(sql, (key, value))
+            self.write_unread(c, sql, (key, value))
 
     def delete_meta(self, key: str, *, conn: sqlite3.Connection | None = None) -> None:
         if conn is not None:
-            conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+            self.write_unread(conn, "DELETE FROM meta WHERE key = ?", (key,))
             return
         with self.transaction() as c:
-            c.execute("DELETE FROM meta WHERE key = ?", (key,))
+            self.write_unread(c, "DELETE FROM meta WHERE key = ?", (key,))
 
 
 __all__ = ["NotFound", "Registry", "RegistryError", "RegistryGone", "StorageError", "storage_error"]

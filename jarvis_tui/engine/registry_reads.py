@@ -31,16 +31,8 @@ class RegistryReads(Database):
         if hit is None or hit[0] != values:
             hit = (values, agent_from_row(row))
             self._decoded[row["id"]] = hit
-        agent: Agent = object.__new__(Agent)
-        agent.__dict__.update(hit[1].__dict__)
+        agent = _copy(hit[1])
         agent.fires, agent.after_tasks = [], []
-        agent.scope, agent.overlaps, agent.out_of_scope = (
-            list(agent.scope),
-            list(agent.overlaps),
-            list(agent.out_of_scope),
-        )
-        if agent.stop_request is not None:
-            agent.stop_request = dict(agent.stop_request)
         return agent
 
     @guarded
@@ -119,13 +111,22 @@ class RegistryReads(Database):
             params.extend(sorted(str(s) for s in statuses))
         if latest_only:  # in SQL: history does not make a tick slower
             where.append("a.attempt = (SELECT MAX(b.attempt) FROM attempts b WHERE b.task_id = a.task_id)")
-        sql = (
-            SELECT_AGENTS
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY t.created_at, a.attempt, a.id"
-        )
-        agents = [self._agent(r) for r in self.conn.execute(sql, params).fetchall()]
-        return self._complete(agents)
+        # A tick asks for the agents several times (reconcile, each policy, dispatch, the
+        # table); while nothing was written anywhere, the answer is the one already read.
+        stamp = self.changes_stamp()
+        reads: tuple[tuple[int, int], dict[Any, list[Agent]]] | None = getattr(self._local, "reads", None)
+        if reads is None or reads[0] != stamp:
+            reads = (stamp, {})
+            self._local.reads = reads
+        key = (include_removed, latest_only, tuple(params))
+        if key not in reads[1]:
+            sql = (
+                SELECT_AGENTS
+                + (" WHERE " + " AND ".join(where) if where else "")
+                + " ORDER BY t.created_at, a.attempt, a.id"
+            )
+            reads[1][key] = self._complete([self._agent(r) for r in self.conn.execute(sql, params).fetchall()])
+        return [_copy(agent) for agent in reads[1][key]]  # copies: callers change what they get
 
     @guarded
     def query(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[sqlite3.Row]:
@@ -193,6 +194,17 @@ class RegistryReads(Database):
             }
             for r in rows
         ]
+
+
+def _copy(agent: Agent) -> Agent:
+    """A copy whose lists and dicts are its own (a shallow copy would share them)."""
+    copy: Agent = object.__new__(Agent)
+    copy.__dict__.update(agent.__dict__)
+    copy.fires, copy.after_tasks = list(agent.fires), list(agent.after_tasks)
+    copy.scope, copy.overlaps, copy.out_of_scope = list(agent.scope), list(agent.overlaps), list(agent.out_of_scope)
+    if agent.stop_request is not None:
+        copy.stop_request = dict(agent.stop_request)
+    return copy
 
 
 __all__ = ["RegistryReads"]
