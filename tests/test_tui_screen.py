@@ -335,3 +335,30 @@ async def test_user_text_with_markup_characters_is_shown_as_typed(tmp_path):
         assert "[y/N] $accent" in overview and "[/x] wrote [bold]this[/]" in overview
         assert overview.count("asks: [y/N] [/]") == 2  # the reason row and the attempts table
         assert app.is_running
+
+
+async def test_lines_arriving_in_the_log_do_not_lay_out_the_whole_screen(tmp_path):
+    """A printing agent's lines change only the log's scrollable height: no screen layout per
+    write (Textual's default), yet the scrollbar and the followed tail stay right."""
+    app = snapshot_app(tmp_path)
+    log_file = app.sup.log_path("a1b2c3")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        pane, log = app.log_pane, app.log_pane.log
+        with log_file.open("ab") as fh:  # past the pane's height: its scrollbar appears
+            fh.write(b"".join(b"first %d\r\n" % n for n in range(60)))
+        await wait_until(pilot, lambda: log.scroll_y == log.max_scroll_y > 0, what="the tail")
+        assert log.show_vertical_scrollbar
+        layouts: list[int] = []
+        real = app.screen._refresh_layout
+        app.screen._refresh_layout = lambda *a, **k: layouts.append(1) or real(*a, **k)  # type: ignore[method-assign]
+        for batch in range(5):  # five polls' worth of output
+            written = pane.lines_written
+            with log_file.open("ab") as fh:
+                fh.write(b"".join(b"more %d.%d\r\n" % (batch, n) for n in range(3)))
+            await wait_until(pilot, lambda w=written: pane.lines_written >= w + 3, what="the lines")
+            await wait_until(pilot, lambda: log.scroll_y == log.max_scroll_y, what="followed")
+        assert log.virtual_size.height == len(log.lines)
+        assert log.vertical_scrollbar.window_virtual_size == len(log.lines)  # the scrollbar knows
+        assert "more 4.2" in log.lines[-1].text
+        assert len(layouts) <= 1, len(layouts)  # (Textual's default: one per write, 5 or more)

@@ -15,7 +15,9 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.widget import Widget
 from textual.widgets import RichLog, Static
 
@@ -32,6 +34,17 @@ class FollowLog(RichLog):
     # left it short of the tail, not following, the "new lines" marker still counting).
     BINDINGS = [Binding("end,ctrl+end", "follow", "Follow", show=False)]
     following = True
+
+    # Lines written change only this widget's scrollable height. Textual's default for that is
+    # a layout of the whole screen (virtual_size is a layout reactive), several times a second
+    # for a printing agent: the largest part of the dashboard's CPU with agents printing. The
+    # scrollbars are updated here instead; a scrollbar that appears or goes still makes its
+    # own layout (show_vertical_scrollbar is one).
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self, size: Size) -> None:
+        self._scroll_update(size)
+        self.refresh()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
