@@ -10,6 +10,12 @@ every byte a pane shows passes through its log (``pipe-pane``), and tmux writes 
 to the log in the same step as it draws them, so a log that has not grown means a screen
 that has not changed. The log is measured BEFORE the capture, so a capture is never older
 than the size it is filed under. A fleet of silent agents costs no capture at all.
+
+A working agent that is still printing (its log grew since the last tick too) is captured
+again at most every :data:`BUSY_RECAPTURE` seconds, its last screen standing in meanwhile:
+a question stops the output, and the first quiet tick captures it at once; only a prompt
+that keeps animating waits for the next recapture. A waiting agent is always captured when
+it prints (an answered question must show at once).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .models import Agent
+from .models import WORKING, Agent
 from .paths import StatePaths
 from .tmux import Pane
 
@@ -51,6 +57,7 @@ def read_exit(paths: StatePaths, agent_id: str) -> tuple[int | None, str, float 
 
 
 LogStamp = tuple[int, int]  # (size, mtime in ns) of an agent's log
+BUSY_RECAPTURE = 5.0  # seconds between captures of a working agent that keeps printing
 
 
 def _stamp(path: Path) -> tuple[LogStamp | None, float | None]:
@@ -62,6 +69,7 @@ def _stamp(path: Path) -> tuple[LogStamp | None, float | None]:
 
 
 def observe(sup: Supervisor, agents: list[Agent]) -> dict[str, Observation]:
+    now = sup.clock()
     panes = sup.tmux.list_panes() if agents else {}
     logs = {a.id: _stamp(sup.paths.log(a.id)) for a in agents}  # before any capture (see above)
     screens: dict[str, str] = {}  # agent id -> screen
@@ -73,8 +81,13 @@ def observe(sup: Supervisor, agents: list[Agent]) -> dict[str, Observation]:
             continue
         stamp = logs[a.id][0]
         known = sup.screens.get(a.id)
-        if stamp is not None and known is not None and known[0] == stamp and known[1] == pane.pane_id:
+        previous, sup.log_stamps[a.id] = sup.log_stamps.get(a.id), stamp
+        if stamp is None or known is None or known[1] != pane.pane_id:
+            wanted[pane.pane_id] = a.id
+        elif known[0] == stamp:
             screens[a.id] = known[2]  # nothing printed since: the same screen
+        elif a.status == WORKING and previous not in (None, stamp) and now - known[3] < BUSY_RECAPTURE:
+            screens[a.id] = known[2]  # still printing: its screen of a moment ago stands in
         else:
             wanted[pane.pane_id] = a.id
     captured = sup.tmux.capture_many(list(wanted)) if wanted else {}
@@ -83,9 +96,11 @@ def observe(sup: Supervisor, agents: list[Agent]) -> dict[str, Observation]:
         screens[agent_id] = screen
         stamp = logs[agent_id][0]
         if stamp is not None:
-            sup.screens[agent_id] = (stamp, pane_id, screen)
+            sup.screens[agent_id] = (stamp, pane_id, screen, now)
     for agent_id in [k for k in sup.screens if k not in screens]:
         del sup.screens[agent_id]  # ended, or no longer watched: forget its screen
+    for agent_id in [k for k in sup.log_stamps if k not in logs]:
+        del sup.log_stamps[agent_id]
     observations: dict[str, Observation] = {}
     for agent in agents:
         pane = panes.get(agent.tmux_session or "")

@@ -78,8 +78,9 @@ class Supervisor:
         self._sampler: ResourceSampler | None = None
         self._readings = readings
         self.cache: dict[str, Any] = {}  # values slow to compute and keyed by what they depend on
-        # agent id -> (its log's (size, mtime ns), pane id, screen): the last capture (see observe)
-        self.screens: dict[str, tuple[tuple[int, int], str, str]] = {}
+        # agent id -> (its log's (size, mtime ns), pane id, screen, when): the last capture (see observe)
+        self.screens: dict[str, tuple[tuple[int, int], str, str, float]] = {}
+        self.log_stamps: dict[str, tuple[int, int] | None] = {}  # each agent's log as the last tick saw it
 
     def reload(self, config: Config) -> None:
         """Use ``config`` from now on (the dashboard re-reads config.toml when it changes).
