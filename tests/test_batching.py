@@ -227,3 +227,33 @@ def test_a_working_agent_that_keeps_printing_is_recaptured_every_few_seconds(jar
     assert reconcile_after_output() == 1  # due again
     assert sup.screens[busy][3] == now[0]
     sup.fire(busy, "dumb")
+
+
+def test_a_parked_connection_and_its_reads_go_on_to_the_next_tick_thread(jarvis_env):
+    """The dashboard ticks in a new thread each second; the thread parks its connection, and
+    the next one takes it with its read cache: unchanged agents are not queried again."""
+    import threading
+
+    sup = jarvis_env.sup()
+    sup.spawn("held", agent="demo", hold=True)
+    registry = sup.registry
+    seen: list[tuple[int, int]] = []  # (connection id, queries of attempts) per tick thread
+
+    def tick() -> None:
+        conn = registry.conn
+        queries: list[str] = []
+        conn.set_trace_callback(lambda sql: queries.append(sql) if "FROM attempts" in sql else None)
+        registry.agents()
+        registry.agents()
+        conn.set_trace_callback(None)
+        seen.append((id(conn), len(queries)))
+        registry.park()
+
+    for _ in range(3):
+        thread = threading.Thread(target=tick)
+        thread.start()
+        thread.join()
+    assert len({conn for conn, _ in seen}) == 1  # one connection for the three threads
+    assert [n for _, n in seen][1:] == [0, 0]  # nothing written: no query after the first tick
+    registry.close()  # closes the parked one too
+    assert registry._parked == []

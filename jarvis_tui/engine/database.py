@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from .storage import RegistryGone, storage_error
@@ -43,8 +44,19 @@ class Database:
     def __init__(self, path: Path, *, timeout: float = 30.0) -> None:
         self.path = Path(path)
         self.timeout = timeout
-        self._local = threading.local()
+        self._threads = threading.local()  # each thread's slot: its connection and what hangs on it
+        self._parked: list[SimpleNamespace] = []  # slots handed on by finished threads (see park)
+        self._park_lock = threading.Lock()
         self._identity: tuple[int, int] | None = None
+
+    @property
+    def _local(self) -> SimpleNamespace:
+        """This thread's slot: ``conn``, ``after`` (callbacks), ``reads`` (the read cache),
+        ``unread_changes``."""
+        slot: SimpleNamespace | None = getattr(self._threads, "slot", None)
+        if slot is None:
+            slot = self._threads.slot = SimpleNamespace(conn=None, after=[], reads=None, unread_changes=0)
+        return slot
 
     def remember_file(self) -> None:
         """From now on, refuse to act if the file is no longer this one (see :meth:`check_file`)."""
@@ -53,9 +65,16 @@ class Database:
 
     @property
     def conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        conn: sqlite3.Connection | None = self._local.conn
+        if conn is None and self._parked:
+            with self._park_lock:
+                parked = self._parked.pop() if self._parked else None
+            if parked is not None:  # a finished thread's connection, its read cache with it
+                self._threads.slot = parked
+                return parked.conn  # type: ignore[no-any-return]
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            # Not bound to its thread: a parked connection moves to the next thread (one at a time).
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             self._use_wal(conn)
@@ -83,12 +102,33 @@ class Database:
                 time.sleep(0.02)
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-            self._local.reads = None  # a new connection's stamps start again
-            self._local.unread_changes = 0
+        """Close this thread's connection, and the parked ones."""
+        slot = self._local
+        if slot.conn is not None:
+            slot.conn.close()
+            slot.conn, slot.reads, slot.unread_changes = None, None, 0  # a new connection's stamps start again
+        with self._park_lock:
+            parked, self._parked = self._parked, []
+        for other in parked:
+            other.conn.close()
+
+    def park(self) -> None:
+        """Hand this thread's connection, with its read cache, to the next thread that needs
+        one: a short-lived thread per tick (the dashboard's) then keeps one connection, and
+        reads what did not change from its cache instead of a fresh connection each second."""
+        slot = self._local
+        self._threads.slot = None
+        if slot.conn is None:
+            return
+        if slot.conn.in_transaction:  # never hand on a transaction
+            slot.conn.close()
+            return
+        with self._park_lock:
+            self._parked.append(slot)
+            extra = self._parked[:-2]  # two are plenty: ticks take turns
+            del self._parked[:-2]
+        for other in extra:
+            other.conn.close()
 
     def check_file(self) -> None:
         """Refuse to go on if the database file was deleted, emptied or replaced."""

@@ -176,7 +176,7 @@ class JarvisApp(App[str]):
         else:
             self.post_message(Ticked(result))
         finally:
-            self.sup.registry.close()  # this thread's connection; the next tick is a new thread
+            self.sup.registry.park()  # this thread's connection goes on to the next tick's thread
 
     def check_config(self) -> None:
         """(In the poll worker.) config.toml changed, or ctrl+r: read it and hand it to the engine."""
