@@ -1,5 +1,6 @@
 """The agent table redraws only what changed: a moved cursor redraws the two rows it left and
-reached, an updated cell its own row, and what is drawn is still right (structure, no timings)."""
+reached, an updated cell its own row and only that cell with Rich, and what is drawn is still
+right (structure, no timings)."""
 
 from __future__ import annotations
 
@@ -59,9 +60,11 @@ async def test_an_updated_cell_redraws_its_row_only_and_shows_the_new_value():
     app = TableApp()
     async with app.run_test(size=(40, 30)) as pilot:
         table = await painted(pilot)
+        table.cells_rendered = 0
         table.update_cell("a005", "runtime", "99m")
         table = await settled(pilot)
         assert table.rows_rendered == 1
+        assert table.cells_rendered == 1  # its ID cell came from the cache
         assert "99m" in line_text(table, 6)  # the header is line 0
         assert "6s" in line_text(table, 7)  # its neighbours are drawn from the cache, unchanged
 

@@ -6,7 +6,7 @@ With 100 agents whose RUNTIME ticks every second, that was the whole table each 
 again on every key press (the largest part of the dashboard's idle CPU and key latency).
 
 Here a line is cached by its row and that row's own version (bumped when one of its cells is
-updated), by whether the cursor or the mouse is on it, and by a structural count: every other
+updated), a cell by its own version (a redrawn row draws only its changed cells with Rich), by whether the cursor or the mouse is on it, and by a structural count: every other
 change the table makes (rows added, cleared, sorted, resized) still clears everything, so
 nothing but a cell update is treated differently from Textual's own rules. The cache is
 Textual's own line cache, so Textual's clears (styles, theme, dimensions) apply to it.
@@ -22,6 +22,7 @@ from typing import Any
 
 from rich.style import Style
 from textual._segment_tools import line_crop  # same helper DataTable crops with
+from textual._types import SegmentLines
 from textual.coordinate import Coordinate
 from textual.strip import Strip
 from textual.widgets import DataTable
@@ -34,7 +35,9 @@ class RowCachedTable(DataTable[Any]):
         super().__init__(*args, **kwargs)
         self._row_versions: dict[object, int] = {}
         self._cell_updates = 0  # update_count bumps that came from update_cell
+        self._cell_versions: dict[tuple[object, object], int] = {}
         self.rows_rendered = 0  # lines built (not from the cache): what the tests count
+        self.cells_rendered = 0  # cells drawn by Rich (not from the cache)
 
     def update_cell(self, row_key: Any, column_key: Any, value: Any, *, update_width: bool = False) -> None:
         super().update_cell(row_key, column_key, value, update_width=update_width)
@@ -43,6 +46,46 @@ class RowCachedTable(DataTable[Any]):
         self._cell_updates += 1
         key = getattr(row_key, "value", row_key)
         self._row_versions[key] = self._row_versions.get(key, 0) + 1
+        cell = (key, getattr(column_key, "value", column_key))
+        self._cell_versions[cell] = self._cell_versions.get(cell, 0) + 1
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> SegmentLines:
+        """A cell drawn again only when it changed (Textual's cell cache is keyed on the
+        table-wide update counter: one changed cell redrew every cell of a redrawn row)."""
+        if row_index < 0 or column_index < 0:  # the header and row labels: Textual's own rules
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        if row_key is None or column_key is None:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        key = (
+            "cell",
+            row_key,
+            column_key,
+            self._cell_versions.get((row_key.value, column_key.value), 0),
+            self._update_count - self._cell_updates,
+            base_style,
+            width,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._pseudo_class_state,
+        )
+        cells: Any = self._cell_render_cache  # keyed by our own tuples alongside Textual's
+        lines = cells.get(key)
+        if lines is None:
+            self.cells_rendered += 1
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            cells[key] = lines
+        return lines  # type: ignore[no-any-return]
 
     def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
         if self.cursor_type != "row":
