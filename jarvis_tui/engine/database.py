@@ -200,19 +200,18 @@ class Database:
         (``data_version``: any process or thread) or a write on this one, except writes
         marked with :meth:`write_unread` (a lease renewal must not make every tick read again)."""
         conn = self.conn
-        unread: int = getattr(self._local, "unread_changes", 0)
-        return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes - unread
+        return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes - self._local.unread_changes
 
     def write_unread(self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> None:
         """A write to a table the cached reads never show (meta: leases, readings)."""
         before = conn.total_changes
         conn.execute(sql, params)
-        if conn is getattr(self._local, "conn", None):
-            self._local.unread_changes = getattr(self._local, "unread_changes", 0) + conn.total_changes - before
+        if conn is self._local.conn:
+            self._local.unread_changes += conn.total_changes - before
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` when the current transaction commits (now, outside one)."""
-        conn = getattr(self._local, "conn", None)
+        conn = self._local.conn
         if conn is not None and conn.in_transaction:
             self._local.after.append(callback)
         else:

@@ -114,7 +114,7 @@ class RegistryReads(Database):
         # A tick asks for the agents several times (reconcile, each policy, dispatch, the
         # table); while nothing was written anywhere, the answer is the one already read.
         stamp = self.changes_stamp()
-        reads: tuple[tuple[int, int], dict[Any, list[Agent]]] | None = getattr(self._local, "reads", None)
+        reads: tuple[tuple[int, int], dict[Any, list[Agent]]] | None = self._local.reads
         if reads is None or reads[0] != stamp:
             reads = (stamp, {})
             self._local.reads = reads
