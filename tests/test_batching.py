@@ -31,6 +31,33 @@ def test_reconcile_makes_one_list_panes_and_one_capture_for_all_agents(jarvis_en
         sup.fire(agent_id, "dumb")
 
 
+def test_process_trees_are_read_every_few_seconds_or_when_an_agent_appears(jarvis_env, monkeypatch):
+    from jarvis_tui.engine.loop import TREE_INTERVAL, EngineLoop
+    from jarvis_tui.engine.resources import ResourceSampler
+
+    jarvis_env.write_config(max_agents=10)
+    sup = jarvis_env.sup()
+    first = sup.spawn("agent one #hang", agent="demo").id
+    jarvis_env.wait_status(sup, first, WORKING, WAITING)
+    loop = EngineLoop(sup)
+    passes: list[int] = []
+    real_pass = ResourceSampler._stat_pass
+    monkeypatch.setattr(ResourceSampler, "_stat_pass", lambda self: passes.append(1) or real_pass(self))
+    assert set(loop.tick().usage) == {first} and len(passes) == 1
+    again = loop.tick()  # within the interval: the last pass stands, still reported
+    assert len(passes) == 1 and set(again.usage) == {first} and again.usage[first].rss > 0
+    second = sup.spawn("agent two #hang", agent="demo").id
+    jarvis_env.wait_status(sup, second, WORKING, WAITING)
+    assert set(loop.tick().usage) == {first, second} and len(passes) == 2  # a new agent: read at once
+    sup.fire(second, "dumb")
+    assert set(loop.tick().usage) == {first} and len(passes) == 2  # one gone: dropped, no pass
+    loop._trees_at -= TREE_INTERVAL  # the interval passed
+    loop.tick()
+    assert len(passes) == 3
+    loop.close()
+    sup.fire(first, "dumb")
+
+
 def test_reconcile_with_nothing_active_makes_no_tmux_call(jarvis_env):
     sup = jarvis_env.sup()
     calls = []
@@ -62,6 +89,7 @@ def test_an_engine_tick_makes_one_proc_pass_and_two_tmux_calls(jarvis_env, monke
     real_run = sup.tmux.run
     sup.tmux.run = lambda *a, **k: tmux_calls.append(a[0]) or real_run(*a, **k)  # type: ignore[method-assign]
     known = set(sup.sampler._tags)
+    loop._trees_at = float("-inf")  # due: this tick reads the trees (see the cadence test below)
     result = loop.tick()
     assert passes == [] and stat_passes == [1]  # one cheap /proc pass, no psutil walk of the machine
     new = {key for key in sup.sampler._tags if key not in known}
@@ -257,3 +285,15 @@ def test_a_parked_connection_and_its_reads_go_on_to_the_next_tick_thread(jarvis_
     assert [n for _, n in seen][1:] == [0, 0]  # nothing written: no query after the first tick
     registry.close()  # closes the parked one too
     assert registry._parked == []
+
+
+def test_an_agents_window_is_not_renamed_as_it_prints(jarvis_env):
+    """tmux would look up the pane's running command to rename its window as it prints; the
+    name is never shown (the status line shows the agent), so that is turned off."""
+    sup = jarvis_env.sup()
+    agent = sup.spawn("agent #hang", agent="demo")
+    jarvis_env.wait_status(sup, agent.id, WORKING, WAITING)
+    target = f"={sup.registry.get(agent.id).tmux_session}:"
+    shown = sup.tmux.run("show-options", "-w", "-t", target, "automatic-rename").stdout.split()
+    assert shown == ["automatic-rename", "off"]
+    sup.fire(agent.id, "dumb")

@@ -1,7 +1,8 @@
 """The engine loop: one tick = one observation of the world and the decisions it calls for.
 
 Each tick makes ONE ``list-panes -a`` call (plus one batched capture for waiting detection),
-ONE psutil pass for the system reading and every agent's process tree, and then:
+ONE system reading, and, every :data:`TREE_INTERVAL` seconds or when an agent appears, ONE
+``/proc`` pass for every agent's process tree (between passes the last one stands), and then:
 renew the lease -> reconcile statuses -> sample -> (lease holder only) publish the reading,
 apply policies, dispatch queued agents.
 
@@ -35,6 +36,9 @@ from .supervisor import Supervisor
 if TYPE_CHECKING:
     from .conflicts import Scanner
     from .git.overlap import Overlap
+
+
+TREE_INTERVAL = 3.0  # seconds between passes over the agents' process trees (CPU %, RSS)
 
 
 @dataclass
@@ -74,12 +78,21 @@ class EngineLoop:
         self._scanned_at = float("-inf")
         self._usage_at = float("-inf")
         self.usage_interval = usage.INTERVAL
+        self.tree_interval = TREE_INTERVAL
+        self._trees: dict[str, TreeUsage] = {}
+        self._trees_at = float("-inf")
 
     def sample(self, agents: list[Agent]) -> tuple[SystemReading, dict[str, TreeUsage]]:
         raw = self._readings() if self._readings is not None else self.sup.sampler.system()
         roots = {a.id: a.pid for a in agents if a.is_active and a.pid}
-        trees = self.sup.sampler.trees(roots)
-        return raw, trees
+        now = time.monotonic()
+        # The trees are the tick's dearest reading (every agent process's stat and statm), and
+        # a CPU % over a few seconds is steadier anyway: read them at a slower cadence than
+        # statuses, and at once for an agent not read yet (a new start shows its usage).
+        if now - self._trees_at >= self.tree_interval or not roots.keys() <= self._trees.keys():
+            self._trees_at = now
+            self._trees = self.sup.sampler.trees(roots)
+        return raw, {agent_id: self._trees[agent_id] for agent_id in roots if agent_id in self._trees}
 
     def tick(self) -> TickResult:
         now = self.sup.clock()

@@ -299,7 +299,9 @@ def status_literal(text: str) -> str:
 
 def session_ui(target: str, label: str) -> list[str]:
     """Chained tmux commands: a one-line status bar showing ``label`` (user text, escaped) and
-    nothing else, and the detach key. ``target`` is ``=NAME:``."""
+    nothing else, and the detach key. ``target`` is ``=NAME:``. The window's name is never
+    shown, so tmux is spared renaming it after the pane's running command (which it checks
+    as the pane prints)."""
     options = (
         ("status", "on"),
         ("status-left", status_literal(label)),
@@ -307,7 +309,11 @@ def session_ui(target: str, label: str) -> list[str]:
         ("status-right", ""),
         ("status-style", "bg=blue,fg=white"),
     )
-    window_options = (("window-status-format", ""), ("window-status-current-format", ""))
+    window_options = (
+        ("window-status-format", ""),
+        ("window-status-current-format", ""),
+        ("automatic-rename", "off"),
+    )
     args: list[str] = []
     for name, value in options:
         args += ["set-option", "-t", target, name, value, ";"]
