@@ -4,8 +4,12 @@ right (structure, no timings)."""
 
 from __future__ import annotations
 
-from textual.app import App, ComposeResult
+from dataclasses import replace
 
+from textual.app import App, ComposeResult
+from tui_helpers import NOW, snapshot_app, wait_until
+
+from jarvis_tui.tui.widgets.agent_table import TIMED
 from jarvis_tui.tui.widgets.row_table import RowCachedTable
 
 ROWS = 40
@@ -78,3 +82,31 @@ async def test_a_structural_change_redraws_everything():
         table = await settled(pilot)
         assert table.rows_rendered >= 20
         assert "a001" in line_text(table, 1)  # the rows moved up: nothing stale from the cache
+
+
+async def test_the_clock_alone_redoes_only_the_timed_cells_of_the_agent_table(tmp_path):
+    """RUNTIME and OUTPUT change every second for every running agent; the rest of a row is
+    built again only when what it shows changed, and an unchanged cell stays the same object."""
+    app = snapshot_app(tmp_path)
+    async with app.run_test(size=(200, 30)) as pilot:
+        await wait_until(pilot, lambda: app.ticks >= 1, timeout=10, what="first tick")
+        table = app.table
+        built: list[str] = []
+        real = table.row_cells
+        table.row_cells = lambda row: built.append(row.agent.id) or real(row)  # type: ignore[method-assign]
+        before = {agent_id: cells for agent_id, cells in table._cells.items()}
+        keys = list(table.widths)
+        agents = [replace(a) for a in table.agents]  # equal copies, as every tick reads them
+        table.show_agents(agents, table.usage, NOW + 61)
+        assert built == []
+        moved = set()
+        for agent_id, cells in table._cells.items():
+            for key, old, new in zip(keys, before[agent_id], cells, strict=True):
+                if new is not old:
+                    assert key in TIMED, (agent_id, key)
+                    moved.add(agent_id)
+        assert moved  # the running agents' RUNTIME did move
+        assert table.get_cell("a1b2c3", "runtime").plain == "13m35s"  # started NOW - 754
+        changed = replace(agents[0], status="waiting" if agents[0].status != "waiting" else "working")
+        table.show_agents([changed, *agents[1:]], table.usage, NOW + 61)
+        assert built == [changed.id]

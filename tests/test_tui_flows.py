@@ -384,8 +384,7 @@ async def test_the_bell_rings_once_when_an_agent_starts_waiting(jarvis_env, monk
 
 
 async def test_git_facts_are_read_only_for_agents_whose_output_moved(jarvis_env, monkeypatch):
-    from jarvis_tui.engine.git import worktrees as worktrees_module
-    from jarvis_tui.tui import app as app_module
+    from jarvis_tui.engine.git import facts as facts_module
 
     sup = jarvis_env.sup()
     talker = sup.spawn("Keeps printing #hang", agent="demo")
@@ -393,9 +392,9 @@ async def test_git_facts_are_read_only_for_agents_whose_output_moved(jarvis_env,
     for agent in (talker, quiet):
         jarvis_env.wait_for(sup, agent.id, lambda a: a.last_output_at is not None, what="first output")
     read: list[str] = []
-    real = worktrees_module.facts
-    monkeypatch.setattr(worktrees_module, "facts", lambda wt, *a: read.append(wt.name) or real(wt, *a))
-    monkeypatch.setattr(app_module, "GIT_FULL_ROUND", 3600.0)  # no full round during the test
+    real = facts_module.FleetFacts._look
+    monkeypatch.setattr(facts_module.FleetFacts, "_look", lambda self, a: read.append(a.id) or real(self, a))
+    monkeypatch.setattr(facts_module, "FULL_ROUND", 3600.0)  # no full round during the test
     app = make_app(sup, git_interval=0.2)
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_until(pilot, lambda: {talker.id, quiet.id} <= set(read), what="a first round for both")

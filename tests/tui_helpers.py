@@ -13,11 +13,11 @@ from rich.console import Console
 from textual.pilot import Pilot
 
 from jarvis_tui.engine.config import load_config
+from jarvis_tui.engine.git.facts import GitFacts
 from jarvis_tui.engine.loop import TickResult
 from jarvis_tui.engine.resources import SystemReading, TreeUsage
 from jarvis_tui.engine.supervisor import Supervisor
 from jarvis_tui.tui.app import JarvisApp
-from jarvis_tui.tui.widgets.agent_table import GitFacts
 
 # --------------------------------------------------------------------------- live apps
 

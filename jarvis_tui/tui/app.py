@@ -23,7 +23,6 @@ import signal
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from textual import work
@@ -37,7 +36,7 @@ from textual.timer import Timer
 from ..describe import check_message
 from ..engine import checks
 from ..engine.config import Config
-from ..engine.git import worktrees
+from ..engine.git.facts import FleetFacts
 from ..engine.loop import EngineLoop, TickResult
 from ..engine.models import ACTIVE, DONE, FAILED, FIRED, PENDING, WAITING, Agent
 from ..engine.overseer import Action
@@ -48,12 +47,9 @@ from .actions import palette_entries
 from .config_watch import ConfigWatch
 from .messages import ConfigChanged, EngineChanged, GitFactsReady, Ticked, TickFailed
 from .screens.main import MainScreen
-from .widgets.agent_table import AgentTable, GitFacts
+from .widgets.agent_table import AgentTable
 from .widgets.gauge import ResourceGauge
 from .widgets.log_pane import LogPane
-
-GIT_FULL_ROUND = 60.0  # seconds between git facts of every running agent, printing or not
-FactsKey = tuple[str, float | None]  # (status, last output) an agent's git facts were read at
 
 
 class JarvisApp(App[str]):
@@ -88,7 +84,8 @@ class JarvisApp(App[str]):
         self.statuses: dict[str, str] | None = None  # each agent's status at the last tick (None: no tick yet)
         self.checks_seen: dict[str, tuple[str | None, float | None]] | None = None  # check state, start: last tick
         self.ticks = 0
-        self.git_facts: dict[str, GitFacts] = {}
+        self.fleet_facts = FleetFacts(sup.repo)  # the table's git columns (engine.git.facts)
+        self.git_facts = self.fleet_facts.facts  # one dict: git polls update it, the table reads it
         self.last_error = ""
         self.config_error = ""
         self.config_watch = ConfigWatch(sup.config.path)
@@ -98,8 +95,6 @@ class JarvisApp(App[str]):
         self._tick_timer: Timer | None = None
         self._git_running = False
         self._git_last = float("-inf")
-        self._git_full = float("-inf")
-        self._git_status: dict[str, FactsKey] = {}  # what each agent's facts were taken at
 
     @property
     def config(self) -> Config:
@@ -347,27 +342,13 @@ class JarvisApp(App[str]):
     # ------------------------------------------------------------------ git facts
 
     def poll_git(self, agents: list[Agent]) -> None:
-        listed = {a.id for a in agents}  # removed agents and earlier attempts leave the table: forget them
-        for known in (self.git_facts, self._git_status):
-            for agent_id in known.keys() - listed:
-                del known[agent_id]
+        self.fleet_facts.forget(a.id for a in agents)  # removed agents and earlier attempts leave the table
         if self.git_interval is None or self._git_running:
             return
         now = time.monotonic()
         if now - self._git_last < self.git_interval:
             return
-        # Only agents whose status or output moved since their last facts: a silent agent's
-        # files rarely change. A slow full round catches what a quiet agent did anyway.
-        full = now - self._git_full >= GIT_FULL_ROUND
-        todo = [
-            a
-            for a in agents
-            if a.branch
-            and a.base_commit
-            and (self._git_status.get(a.id) != (a.status, a.last_output_at) or (full and a.is_active))
-        ]
-        if full:
-            self._git_full = now
+        todo = self.fleet_facts.due(agents)
         if not todo:
             return
         self._git_running = True
@@ -376,29 +357,14 @@ class JarvisApp(App[str]):
 
     @work(thread=True, exit_on_error=False, group="git")
     def git_worker(self, agents: list[Agent]) -> None:
-        """Git only (what ``jarvis show`` computes for these two columns): no registry here."""
-        facts: dict[str, GitFacts] = {}
-        statuses: dict[str, FactsKey] = {}
+        """Git only (the table's two git columns): no registry here."""
         try:
-            for agent in agents:
-                try:
-                    ahead, dirty = worktrees.facts(
-                        Path(agent.worktree) if agent.worktree else None,
-                        self.sup.repo,
-                        agent.branch,
-                        agent.base_commit or "",
-                    )
-                except Exception:  # noqa: BLE001, S112 - a worktree vanishing mid-call: try again next round
-                    continue
-                facts[agent.id] = GitFacts(ahead, dirty)
-                statuses[agent.id] = (agent.status, agent.last_output_at)
+            self.fleet_facts.read(agents)
         finally:
-            self.post_message(GitFactsReady(facts, statuses))
+            self.post_message(GitFactsReady())
 
     def on_git_facts_ready(self, message: GitFactsReady) -> None:
         self._git_running = False
-        self.git_facts.update(message.facts)
-        self._git_status.update(message.statuses)
         if not self.closing_down:
             self.table.show_facts(self.git_facts)
 

@@ -13,7 +13,6 @@ from textual.message import Message
 
 from ..engine.config import Config
 from ..engine.loop import TickResult
-from .widgets.agent_table import GitFacts
 
 if TYPE_CHECKING:
     from .screens.spawn import SpawnRequest
@@ -43,12 +42,8 @@ class ConfigChanged(Message):
     asked: bool = False  # ctrl+r (say "unchanged" too), not a change noticed by the poll
 
 
-@dataclass
 class GitFactsReady(Message):
-    """Commits ahead of base and dirtiness per agent (git calls, polled every few seconds)."""
-
-    facts: dict[str, GitFacts]
-    statuses: dict[str, tuple[str, float | None]]  # (status, last output) each fact was taken at
+    """The git worker updated the fleet's facts (commits ahead, dirtiness; every few seconds)."""
 
 
 @dataclass

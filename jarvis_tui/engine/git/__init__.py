@@ -2,6 +2,7 @@
 through :func:`run` or :func:`probe`. Beside it, one concept each:
 
     worktrees.py  an agent's worktree: add, verify, snapshot (preserve), restore, remove
+    facts.py      the agent table's git columns for a fleet: what to read again, and when
     review.py     what an agent changed, and a merge preview (merge-tree: no checkout)
     merge.py      merging an agent's work: strategies, compare-and-swap of the branch
     checkouts.py  which branch is checked out where

@@ -185,12 +185,16 @@ def details(repo: Path, worktree: Path | None, branch: str | None, base: str | N
 
 
 def facts(worktree: Path | None, repo: Path, branch: str | None, base: str) -> tuple[int, bool | None]:
-    """(commits ahead of ``base``, uncommitted changes or None) in two git calls: what the
-    dashboard's table shows, polled only for agents whose output moved."""
-    where = worktree if worktree is not None and worktree.is_dir() else repo
-    head = "HEAD" if where != repo else (branch or "HEAD")
-    ahead = int(_run(where, "rev-list", "--count", f"{base}..{head}") or 0)
-    return ahead, (is_dirty(where) if where != repo else None)
+    """(commits ahead of ``base``, uncommitted changes or None) in two git calls; an agent
+    without a worktree any more: its branch, and None."""
+    if worktree is not None and worktree.is_dir():
+        return ahead(worktree, base), is_dirty(worktree)
+    return ahead(repo, base, branch or "HEAD"), None
+
+
+def ahead(where: Path, base: str, head: str = "HEAD") -> int:
+    """Commits on ``head`` (run in ``where``) that ``base`` does not have."""
+    return int(_run(where, "rev-list", "--count", f"{base}..{head}") or 0)
 
 
 def log(repo: Path, base: str, head: str, limit: int = 50) -> list[dict[str, object]]:

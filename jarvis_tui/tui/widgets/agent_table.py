@@ -19,6 +19,7 @@ from rich.text import Text
 from textual import events
 
 from ...describe import cost_short, marks, queue_short
+from ...engine.git.facts import GitFacts
 from ...engine.models import ACTIVE, PENDING, STARTING, STATUSES, WAITING, Agent
 from ...engine.resources import TreeUsage
 from ...format import duration, one_line, size, status_style
@@ -71,12 +72,6 @@ STATUS_ORDER = {
 }
 SORT_CYCLE = ("created", "status", "runtime", "output", "cpu", "rss", "cost")
 BIGGEST_FIRST = frozenset({"runtime", "cpu", "rss", "cost", "ahead", "attempt", "marks"})  # their first press sorts ▼
-
-
-@dataclass(frozen=True)
-class GitFacts:
-    ahead: int
-    dirty: bool | None
 
 
 @dataclass(frozen=True)
@@ -206,6 +201,13 @@ def cell(value: str | Text, style: str = "", *, right: bool = False) -> Text:
     return text
 
 
+TIMED = frozenset({"runtime", "output"})  # columns that change with the clock alone
+
+
+def timed_cell(seconds: float | None) -> Text:
+    return cell(duration(seconds) if seconds is not None else "-", right=True)
+
+
 class AgentTable(RowCachedTable):
     """The agents, as the last engine tick saw them."""
 
@@ -231,6 +233,7 @@ class AgentTable(RowCachedTable):
         self.widths: dict[str, int] = {}
         self._order: list[str] = []
         self._cells: dict[str, tuple[Text, ...]] = {}
+        self._memo: dict[str, tuple[tuple[object, ...], tuple[Text, ...]]] = {}  # id -> (what it shows, cells)
 
     # ------------------------------------------------------------------ data in
 
@@ -342,10 +345,8 @@ class AgentTable(RowCachedTable):
                 cells.append(cell(marks_text(a)))
             elif key == "title":
                 cells.append(self.title_cell(a, width))
-            elif key == "runtime":
-                cells.append(cell(duration(value), right=True))
-            elif key == "output":
-                cells.append(cell(duration(value) if value is not None else "-", right=True))
+            elif key in TIMED:
+                cells.append(timed_cell(value))
             elif key == "cpu":
                 cells.append(cell(f"{value:.0f}%" if value is not None else "-", right=True))
             elif key == "rss":
@@ -363,6 +364,33 @@ class AgentTable(RowCachedTable):
             elif key == "branch":
                 cells.append(cell(clip_middle(a.branch or "-", width), "dim"))
         return tuple(cells)
+
+    def cells_of(self, row: RowData) -> tuple[Text, ...]:
+        """:meth:`row_cells`, built again only when what the row shows changed: the clock alone
+        (RUNTIME, OUTPUT, every second for every running agent) redoes those two cells, and
+        an unchanged cell stays the same object (nothing to compare or redraw)."""
+        a = row.agent
+        spinning = a.status == STARTING or a.id in self.busy
+        shows = (
+            a,
+            row.usage,
+            row.facts,
+            self.busy.get(a.id),
+            self.frame if spinning else 0,
+            queue_short(a, self.now) if a.status in PENDING else "",
+        )
+        memo = self._memo.get(a.id)
+        if memo is None or memo[0] != shows:
+            cells = self.row_cells(row)
+        else:
+            cells = memo[1]
+            for index, key in enumerate(self.widths):
+                if key in TIMED:
+                    fresh = timed_cell(sort_value(key, row, self.now))
+                    if fresh.plain != cells[index].plain:
+                        cells = (*cells[:index], fresh, *cells[index + 1 :])
+        self._memo[a.id] = (shows, cells)
+        return cells
 
     def render_rows(self) -> None:
         rows = [
@@ -382,14 +410,16 @@ class AgentTable(RowCachedTable):
             for key, width in widths.items():
                 column = COLUMNS[key]
                 self.add_column(Text(column.label, justify="right" if column.right else "left"), key=key, width=width)
-            self._order, self._cells = [], {}
-        cells = {r.agent.id: self.row_cells(r) for r in rows}
+            self._order, self._cells, self._memo = [], {}, {}
+        cells = {r.agent.id: self.cells_of(r) for r in rows}
+        for gone in self._memo.keys() - cells.keys():
+            del self._memo[gone]
         if order == self._order:
             keys = list(widths)
             for agent_id in order:
                 old = self._cells.get(agent_id, ())
                 for index, value in enumerate(cells[agent_id]):
-                    if index >= len(old) or _differs(old[index], value):
+                    if index >= len(old) or (old[index] is not value and _differs(old[index], value)):
                         self.update_cell(agent_id, keys[index], value)
             self._cells = cells
             return
