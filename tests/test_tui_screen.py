@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
+from rich.text import Text
 from textual.content import Content
 from textual.widgets import Footer, Static
 from tui_helpers import NOW, SNAPSHOT_AGENTS, cell_text, rich_text, settle, shown, snapshot_app, wait_until
@@ -17,6 +18,7 @@ from jarvis_tui.format import one_line
 from jarvis_tui.tui.screens.detail import DetailScreen
 from jarvis_tui.tui.widgets.agent_table import clip_middle, matches
 from jarvis_tui.tui.widgets.grid import LogGrid
+from jarvis_tui.tui.widgets.log_pane import LogPane
 
 ALL = [f.id for f in SNAPSHOT_AGENTS]
 BY_CREATION = [f.id for f in sorted(SNAPSHOT_AGENTS, key=lambda f: f.created)]
@@ -362,3 +364,17 @@ async def test_lines_arriving_in_the_log_do_not_lay_out_the_whole_screen(tmp_pat
         assert log.vertical_scrollbar.window_virtual_size == len(log.lines)  # the scrollbar knows
         assert "more 4.2" in log.lines[-1].text
         assert len(layouts) <= 1, len(layouts)  # (Textual's default: one per write, 5 or more)
+
+
+async def test_followed_lines_are_written_and_scrolled_to_in_one_frame(tmp_path):
+    """A followed write scrolls at once, not after the next refresh: one frame per poll
+    instead of two (half of the log pane's repaints with agents printing)."""
+    app = snapshot_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        pane, log = app.log_pane, app.log_pane.log
+        texts = [Text(f"line {n}") for n in range(80)]
+        pane.on_log_pane_lines(LogPane.Lines(pane, pane.generation, texts, ""))
+        assert log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y  # before any refresh ran
+        await pilot.pause()
+        assert "line 79" in log.lines[-1].text

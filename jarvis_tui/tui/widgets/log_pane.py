@@ -205,7 +205,7 @@ class LogPane(Vertical):
             log.write(Text("\n").join(message.texts), scroll_end=False)
             self.lines_written += len(message.texts)
             if follow:
-                log.scroll_end(animate=False, immediate=False, x_axis=False)
+                log.scroll_end(animate=False, immediate=True, x_axis=False)
             else:
                 self.new_lines += len(message.texts)
                 self.update_marker()
