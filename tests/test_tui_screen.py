@@ -378,3 +378,30 @@ async def test_followed_lines_are_written_and_scrolled_to_in_one_frame(tmp_path)
         assert log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y  # before any refresh ran
         await pilot.pause()
         assert "line 79" in log.lines[-1].text
+
+
+async def test_the_log_renders_the_lines_it_shows_not_the_lines_it_holds(tmp_path):
+    """600 lines at a poll (a flooding agent), or an agent with a long log: what is drawn is
+    the pane's height, and the held lines are still all there to scroll back to."""
+    app = snapshot_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        pane, log = app.log_pane, app.log_pane.log
+        log.strips_rendered = 0
+        held = log.line_count
+        texts = [f"\x1b[32mline {n}\x1b[0m" if n % 2 else f"line {n}" for n in range(600)]
+        pane.on_log_pane_lines(LogPane.Lines(pane, pane.generation, texts, ""))
+        await pilot.pause()
+        await pilot.pause()
+        height = log.scrollable_content_region.height
+        assert 0 < log.strips_rendered <= height, (log.strips_rendered, height)
+        assert log.line_count == min(pane.max_lines, held + 600)
+        log.scroll_to(y=0, animate=False, immediate=True)  # the top: drawn when seen
+        await pilot.pause()
+        assert log.strips_rendered <= 2 * height
+        first = log.render_line(0)
+        assert first.text.strip() and log.following is False
+        last, before = log.lines[-1], log.lines[-2]
+        assert (last.text, before.text) == ("line 599", "line 598")
+        assert [seg for seg in last if seg.style and seg.style.color]  # its colour kept
+        assert not [seg for seg in before if seg.style and seg.style.color]

@@ -1,46 +1,125 @@
 """An agent's output, live: read incrementally from its log file, tail followed until you scroll.
 
 The engine's :class:`LogTail` does the file work (offsets, bounded chunks, ``\\r`` and escape
-normalisation); a short thread worker per poll reads and builds the Rich text, and the UI
-thread only appends. A pane that is not on screen reads nothing, and the widget keeps at
-most ``max_lines`` lines.
+normalisation) in a short thread worker per poll; the UI thread only appends the lines. They
+are kept as text and drawn only where seen (:class:`FollowLog`): a poll of 600 lines, or a
+switch to an agent with a long log, costs what the pane shows, not what was written. A pane
+that is not on screen reads nothing, and the widget keeps at most ``max_lines`` lines.
 """
 
 from __future__ import annotations
 
+import re
+from collections import deque
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.containers import Vertical
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import Reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import RichLog, Static
+from textual.widgets import Static
 
 from ...engine.logs import LogTail
 
 FLOOD_BYTES = 64 * 1024  # unread output above this at a poll: the pane skips to the tail
 FLOOD_KEEP = 200  # lines shown after such a skip
+_SGR = re.compile(r"\x1b\[[0-9;:]*m")  # what LogTail leaves of escapes (colours), zero cells wide
+
+Line = str | Text  # a log line (SGR colours kept), or a note of the pane's own
 
 
-class FollowLog(RichLog):
-    """A RichLog that knows whether the user is at the tail (following) or has scrolled up."""
+class FollowLog(ScrollView, can_focus=True):
+    """An agent's output: lines kept as text, rendered to strips only when on screen (a cache
+    holds the recent ones), and whether the user is at the tail (following) or scrolled up."""
 
-    # Not the inherited End (an animated scroll to where the end WAS: lines arriving meanwhile
-    # left it short of the tail, not following, the "new lines" marker still counting).
+    DEFAULT_CSS = """
+    FollowLog { background: $surface; color: $foreground; overflow-y: scroll; }
+    FollowLog:focus { background-tint: $foreground 5%; }
+    """
+
+    # Not an animated scroll to where the end WAS: lines arriving meanwhile left it short of
+    # the tail, not following, the "new lines" marker still counting.
     BINDINGS = [Binding("end,ctrl+end", "follow", "Follow", show=False)]
     following = True
 
     # Lines written change only this widget's scrollable height. Textual's default for that is
     # a layout of the whole screen (virtual_size is a layout reactive), several times a second
-    # for a printing agent: the largest part of the dashboard's CPU with agents printing. The
-    # scrollbars are updated here instead; a scrollbar that appears or goes still makes its
-    # own layout (show_vertical_scrollbar is one).
+    # for a printing agent. The scrollbars are updated here instead; a scrollbar that appears
+    # or goes still makes its own layout (show_vertical_scrollbar is one).
     virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def __init__(self, *, max_lines: int) -> None:
+        super().__init__()
+        self.max_lines = max_lines
+        self._lines: deque[Line] = deque()
+        self._dropped = 0  # lines that left the top since the last clear: cache keys stay valid
+        self._widest = 0
+        self._strips: LRUCache[int, Strip] = LRUCache(1024)  # line number since clear -> strip
+        self.strips_rendered = 0  # (tests count them)
+
+    def write_lines(self, lines: list[Line]) -> None:
+        if not lines:
+            return
+        self._lines.extend(lines)
+        self._widest = max(self._widest, *(_cells(line) for line in lines))
+        excess = len(self._lines) - self.max_lines
+        if excess > 0:
+            for _ in range(excess):
+                self._lines.popleft()
+            self._dropped += excess
+        self.virtual_size = Size(self._widest, len(self._lines))
+        self.refresh()
+
+    def clear(self) -> None:
+        self._lines.clear()
+        self._strips.clear()
+        self._dropped = self._widest = 0
+        self.virtual_size = Size(0, 0)
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self.refresh()
+
+    @property
+    def line_count(self) -> int:
+        return len(self._lines)
+
+    @property
+    def lines(self) -> list[Strip]:
+        """Every line held, rendered (for tests and inspection; drawing uses :meth:`render_line`)."""
+        return [self._strip(index) for index in range(len(self._lines))]
+
+    def _strip(self, index: int) -> Strip:
+        key = self._dropped + index
+        strip = self._strips.get(key)
+        if strip is None:
+            line = self._lines[index]
+            if isinstance(line, str):
+                line = Text.from_ansi(line) if "\x1b" in line else Text(line)
+            strip = Strip(line.render(self.app.console), line.cell_len)
+            self._strips[key] = strip
+            self.strips_rendered += 1
+        return strip
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        style = self.rich_style
+        index = scroll_y + y
+        if index >= len(self._lines):
+            return Strip.blank(width, style)
+        return self._strip(index).crop_extend(scroll_x, scroll_x + width, style).apply_style(style)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
 
     def watch_virtual_size(self, size: Size) -> None:
         self._scroll_update(size)
@@ -57,6 +136,12 @@ class FollowLog(RichLog):
     def action_follow(self) -> None:
         if isinstance(self.parent, LogPane):
             self.parent.follow()
+
+
+def _cells(line: Line) -> int:
+    if isinstance(line, Text):
+        return line.cell_len
+    return cell_len(_SGR.sub("", line) if "\x1b" in line else line)
 
 
 class LogPane(Vertical):
@@ -77,7 +162,7 @@ class LogPane(Vertical):
     class Lines(Message):
         """New lines read by the worker (``generation`` guards against a switched agent)."""
 
-        def __init__(self, pane: LogPane, generation: int, texts: list[Text], partial: str, error: str = "") -> None:
+        def __init__(self, pane: LogPane, generation: int, texts: list[Line], partial: str, error: str = "") -> None:
             super().__init__()
             self.pane = pane
             self.generation = generation
@@ -101,7 +186,7 @@ class LogPane(Vertical):
         self.partial = ""
         self.note = ""
         # Kept, not queried: the pane's own scroll events can arrive while it is being removed.
-        self._log = FollowLog(max_lines=max_lines, wrap=False, highlight=False, markup=False, auto_scroll=False)
+        self._log = FollowLog(max_lines=max_lines)
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="note", markup=False)
@@ -160,7 +245,7 @@ class LogPane(Vertical):
 
     @work(thread=True, exit_on_error=False, group="log-read")
     def read_lines(self, tail: LogTail, generation: int, first: bool, follow: bool = True) -> None:
-        texts: list[Text] = []
+        texts: list[Line] = []
         partial = ""
         error = ""
         try:
@@ -183,8 +268,7 @@ class LogPane(Vertical):
             lines = tail.read()
             if len(lines) > keep_lines:
                 lines = lines[-keep_lines:]
-            keep = tail.keep_sgr
-            texts += [Text.from_ansi(line) if keep and "\x1b" in line else Text(line) for line in lines]
+            texts += lines  # (made Text only when drawn)
             partial = tail.partial
         except Exception as exc:  # noqa: BLE001 - a vanished or unreadable log must not kill the pane
             error = f"cannot read log: {exc}"
@@ -202,7 +286,7 @@ class LogPane(Vertical):
         if message.texts:
             log = self.log
             follow = log.following
-            log.write(Text("\n").join(message.texts), scroll_end=False)
+            log.write_lines(message.texts)
             self.lines_written += len(message.texts)
             if follow:
                 log.scroll_end(animate=False, immediate=True, x_axis=False)
