@@ -100,18 +100,20 @@ def make_repo(path: Path) -> Path:
     return path
 
 
-def agent_processes(state_dir: Path) -> list[psutil.Process]:
-    """Processes started for this test's agents (tagged by JARVIS_HOME in their environment)."""
+def agent_processes(state_dir: Path, config: Path | None = None) -> list[psutil.Process]:
+    """Processes started for this test's agents (tagged by JARVIS_HOME in their environment)
+    and, given ``config``, the jarvis commands the test ran with it (JARVIS_CONFIG)."""
     found = []
     me = os.getpid()
     for proc in psutil.process_iter(["pid"]):
         if proc.pid == me:
             continue
         try:
-            if proc.environ().get("JARVIS_HOME") == str(state_dir):
-                found.append(proc)
+            env = proc.environ()
         except psutil.Error:
             continue
+        if env.get("JARVIS_HOME") == str(state_dir) or (config is not None and env.get("JARVIS_CONFIG") == str(config)):
+            found.append(proc)
     return found
 
 
@@ -265,7 +267,7 @@ class JarvisEnv:
     def cleanup(self) -> list[str]:
         """Kill what the test left running and report whatever escaped."""
         problems: list[str] = []
-        before = agent_processes(self.state_dir)
+        before = agent_processes(self.state_dir, self.config_path)
         tmux = self.tmux
         tmux.kill_server()
         gone, alive = psutil.wait_procs(before, timeout=5)
@@ -273,7 +275,7 @@ class JarvisEnv:
         alive = [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
         if alive:
             problems.append(
-                "agent processes survived their tmux server: "
+                "processes of this test survived its tmux server: "
                 + ", ".join(f"{p.pid} {' '.join(p.cmdline())[:80]}" for p in alive)
             )
             for proc in alive:

@@ -29,6 +29,7 @@ def in_namespace(jarvis_env, script: str, timeout: float = 60) -> subprocess.Com
     prelude = (
         f'set -u\nSTATE={shlex.quote(str(jarvis_env.state_dir))}\nmkdir -p "$STATE"\n'
         f'mount -t tmpfs -o size=2m tmpfs "$STATE" || exit 99\njarvis() {{ {jarvis} "$@"; }}\n'
+        f"JARVIS={shlex.quote(jarvis)}\n"  # `$JARVIS cmd &`: $! is jarvis itself, not a subshell
     )
     proc = subprocess.run(
         ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", prelude + script],
@@ -98,7 +99,7 @@ def test_the_engine_backs_off_while_the_disk_is_full(jarvis_env):
         jarvis_env,
         """
 jarvis ls --json > /dev/null
-jarvis engine --interval 0.05 --idle-exit 0 > "$STATE/../engine.out" 2>&1 &
+$JARVIS engine --interval 0.05 --idle-exit 0 > "$STATE/../engine.out" 2>&1 &
 ENGINE=$!
 sleep 1
 dd if=/dev/zero of="$STATE/filler" bs=64k 2>/dev/null
