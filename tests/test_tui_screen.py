@@ -394,14 +394,33 @@ async def test_the_log_renders_the_lines_it_shows_not_the_lines_it_holds(tmp_pat
         await pilot.pause()
         await pilot.pause()
         height = log.scrollable_content_region.height
-        assert 0 < log.strips_rendered <= height, (log.strips_rendered, height)
+        assert 0 < log.strips_rendered <= height + 2, (log.strips_rendered, height)  # (600 held)
         assert log.line_count == min(pane.max_lines, held + 600)
         log.scroll_to(y=0, animate=False, immediate=True)  # the top: drawn when seen
         await pilot.pause()
         assert log.strips_rendered <= 2 * height
         first = log.render_line(0)
         assert first.text.strip() and log.following is False
+        assert log.render_line(0) is first  # a repaint without a scroll draws the same strips
         last, before = log.lines[-1], log.lines[-2]
         assert (last.text, before.text) == ("line 599", "line 598")
         assert [seg for seg in last if seg.style and seg.style.color]  # its colour kept
         assert not [seg for seg in before if seg.style and seg.style.color]
+
+
+async def test_a_tick_that_changes_nothing_repaints_neither_the_table_nor_the_log(tmp_path):
+    """Textual repaints a whole widget whenever its border title is set, even to the same
+    text: the table's and the log pane's titles are set only when they change."""
+    app = snapshot_app(tmp_path)  # a fixed clock and registry: ticks see the same world
+    async with app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        repaints: list[str] = []
+        for widget in (app.table, app.log_pane):
+            real = widget.refresh
+            widget.refresh = lambda *a, _w=widget, _r=real, **k: repaints.append(_w.id) or _r(*a, **k)  # type: ignore[method-assign]
+        ticks = app.ticks
+        for _ in range(2):
+            app.start_tick()
+            await wait_until(pilot, lambda t=ticks: app.ticks > t, what="a tick")
+            ticks = app.ticks
+        assert repaints == []

@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import DataTable, Header, Input
 
 from ...describe import orchestrators_line, queue_line, remove_question
@@ -59,6 +60,7 @@ class MainScreen(Screen[None]):
         self.want_select: str | None = None
         self.grid_mode = False
         self._rules_seen: tuple[object, ...] | None = None
+        self._borders: dict[tuple[str | None, str], str] = {}  # (widget id, title|subtitle) -> text shown
         self.orchestrators: list[Orchestrator] = []  # connected through `jarvis mcp`, at the last tick
 
     @property
@@ -199,17 +201,30 @@ class MainScreen(Screen[None]):
             if not table.filter_text
             else f"Agents {shown}/{len(agents)} · filter: {table.filter_text}"
         )
-        table.border_title = Content(title)  # Content, not markup: user text may hold "["
-        table.border_subtitle = f"sort: {table.sort_label}"
+        self.set_border(table, "title", title)
+        self.set_border(table, "subtitle", f"sort: {table.sort_label}")
         log = self.log_pane
         agent = agents.get(self.selected) if self.selected else None
         if agent is not None:
-            log.border_title = Content(f"Log · {agent.id} · {one_line(agent.title, 60)}")
+            self.set_border(log, "title", f"Log · {agent.id} · {one_line(agent.title, 60)}")
             log.set_note(queue_line(agent, self.jarvis.clock()))
         elif self.jarvis.ticks and not agents:
-            log.border_title = "No agents yet: press n to spawn one"
+            self.set_border(log, "title", "No agents yet: press n to spawn one")
         else:
-            log.border_title = "Log"
+            self.set_border(log, "title", "Log")
+
+    def set_border(self, widget: Widget, which: str, text: str) -> None:
+        """A border's title or subtitle, set only when its text changed: Textual repaints the
+        whole widget at every set (the table and the log pane, every tick). As Content, not
+        markup: user text may hold "["."""
+        key = (widget.id, which)
+        if self._borders.get(key) == text:
+            return
+        self._borders[key] = text
+        if which == "title":
+            widget.border_title = Content(text)
+        else:
+            widget.border_subtitle = Content(text)
 
     # ------------------------------------------------------------------ the engine's rules
 

@@ -64,6 +64,8 @@ class FollowLog(ScrollView, can_focus=True):
         self._dropped = 0  # lines that left the top since the last clear: cache keys stay valid
         self._widest = 0
         self._strips: LRUCache[int, Strip] = LRUCache(1024)  # line number since clear -> strip
+        self._shown: LRUCache[tuple[int, int, int], Strip] = LRUCache(256)  # (line, x, width) -> as drawn
+        self._blank: Strip | None = None
         self.strips_rendered = 0  # (tests count them)
 
     def write_lines(self, lines: list[Line]) -> None:
@@ -82,6 +84,7 @@ class FollowLog(ScrollView, can_focus=True):
     def clear(self) -> None:
         self._lines.clear()
         self._strips.clear()
+        self._shown.clear()
         self._dropped = self._widest = 0
         self.virtual_size = Size(0, 0)
         self.scroll_to(0, 0, animate=False, immediate=True)
@@ -109,17 +112,28 @@ class FollowLog(ScrollView, can_focus=True):
         return strip
 
     def render_line(self, y: int) -> Strip:
+        """Line ``y`` of the view, as drawn: cached, so a frame that repaints the pane without
+        scrolling makes no new strips (each would be compared and divided again)."""
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
-        style = self.rich_style
         index = scroll_y + y
         if index >= len(self._lines):
-            return Strip.blank(width, style)
-        return self._strip(index).crop_extend(scroll_x, scroll_x + width, style).apply_style(style)
+            if self._blank is None or self._blank.cell_length != width:
+                self._blank = Strip.blank(width, self.rich_style)
+            return self._blank
+        key = (self._dropped + index, scroll_x, width)
+        shown = self._shown.get(key)
+        if shown is None:
+            style = self.rich_style
+            shown = self._strip(index).crop_extend(scroll_x, scroll_x + width, style).apply_style(style)
+            self._shown[key] = shown
+        return shown
 
-    def notify_style_update(self) -> None:
+    def notify_style_update(self) -> None:  # (focus changes the background tint, too)
         super().notify_style_update()
         self._strips.clear()
+        self._shown.clear()
+        self._blank = None
 
     def watch_virtual_size(self, size: Size) -> None:
         self._scroll_update(size)
