@@ -4,7 +4,8 @@ Runs N talker agents (benchmarks/talker.py, N lines/s each) under jarvis (headle
 with the dashboard in a tmux pane), pm2 (daemon, and with ``pm2 monit``) and mprocs, in
 interleaved rounds, and prints a markdown table: whole-stack CPU, memory (PSS), first paint,
 key latency, spawn against the raw ``git worktree add`` + ``tmux new-session`` floor, and lines
-lost. Each ratio compares tools measured in the same run.
+lost. Each ratio compares tools measured in the same run. jarvis runs from this checkout,
+byte-compiled first as an installed package is.
 
 It installs nothing: pm2 and mprocs are used when found on PATH or in ``--peers-dir`` /
 ``$JARVIS_BENCH_PEERS`` (e.g. ``npm install --prefix ~/peers pm2 mprocs``, then
@@ -33,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peerbench.janitor import Janitor
 from peerbench.report import LoadWatch, Table, machine, render
 from peerbench.scenarios import CATEGORIES, Bench, Settings
-from peerbench.stacks import Peer, find_peer
+from peerbench.stacks import Peer, compile_checkout, find_peer
 
 # --quick: the same scenarios, small and short. Explicit options still win.
 QUICK = dict(
@@ -134,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     meta["run_id"] = run_id
     watch = LoadWatch()
     bench = Bench(settings, janitor, peers, profile_dir=args.profile.resolve() if args.profile else None)
+    compile_checkout()
     interrupted = False
     try:
         bench.run()

@@ -135,6 +135,15 @@ max_concurrent = 0
 """
 
 
+def compile_checkout() -> None:
+    """Byte-compile the checkout's package once, as ``pip install`` does: run from a checkout
+    with ``PYTHONDONTWRITEBYTECODE`` set (or a read-only tree), every jarvis start would
+    compile its modules again, which an installed jarvis never does."""
+    import compileall
+
+    compileall.compile_dir(str(CHECKOUT / "jarvis_tui"), quiet=1)
+
+
 class JarvisStack:
     def __init__(self, janitor: Janitor, name: str, *, repo_files: int = 1, repo: Path | None = None) -> None:
         self.janitor = janitor

@@ -342,9 +342,9 @@ class JarvisApp(App[str]):
     # ------------------------------------------------------------------ git facts
 
     def poll_git(self, agents: list[Agent]) -> None:
-        self.fleet_facts.forget(a.id for a in agents)  # removed agents and earlier attempts leave the table
         if self.git_interval is None or self._git_running:
-            return
+            return  # (the worker owns the facts while it runs)
+        self.fleet_facts.forget(a.id for a in agents)  # removed agents and earlier attempts leave the table
         now = time.monotonic()
         if now - self._git_last < self.git_interval:
             return

@@ -127,19 +127,18 @@ class FleetFacts:
         base = agent.base_commit or ""
         moved = (agent.status, agent.last_output_at)
         worktree = Path(agent.worktree) if agent.worktree else None
-        seen = self._seen.get(agent.id)
         if worktree is None or not worktree.is_dir():  # ended and cleaned up: its branch, no worktree
             ahead, dirty = worktrees.facts(None, self.repo, agent.branch, base)
             self._seen[agent.id] = _Seen(moved, None, base, now, GitFacts(ahead, dirty))
             return self._seen[agent.id].facts
         head = head_stamp(worktree)
-        head_same = seen is not None and head is not None and seen.head == head and seen.base == base
-        if head_same and seen is not None:
+        seen = self._seen.get(agent.id)
+        if seen is not None and head is not None and (seen.head, seen.base) == (head, base):
             ahead = seen.facts.ahead
+            recent = seen.moved[0] == agent.status and now - seen.dirty_at < DIRTY_EVERY
         else:
-            ahead = worktrees.ahead(worktree, base)
-        status_same = seen is not None and seen.moved[0] == agent.status
-        if head_same and status_same and seen is not None and now - seen.dirty_at < DIRTY_EVERY:
+            ahead, recent = worktrees.ahead(worktree, base), False
+        if seen is not None and recent:
             dirty, dirty_at = seen.facts.dirty, seen.dirty_at
         else:
             dirty, dirty_at = worktrees.is_dirty(worktree), now
