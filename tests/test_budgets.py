@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import git
 
-from jarvis_tui.engine import budgets
+from jarvis_tui.engine import budgets, usage
 from jarvis_tui.engine.config import load_config, parse_config
 from jarvis_tui.engine.dispatch import decide
 from jarvis_tui.engine.loop import EngineLoop
@@ -195,3 +195,25 @@ def test_a_spent_daily_budget_holds_the_queue_until_raised_or_the_next_day(jarvi
     sup.dispatch()
     jarvis_env.wait_status(sup, second.id, DONE)
     loop.close()
+
+
+def test_an_estimate_is_written_once_it_moved_and_exactly_at_the_agents_end(jarvis_env):
+    """cost_weight x hours grows every second; writing every running agent's row at every pass
+    made every reader decode the whole fleet again. Nothing is lost: a delta not written is
+    counted when it is, and the last pass after the agent ended is exact."""
+    sup = jarvis_env.sup()
+    agent = jarvis_env.wait_status(sup, sup.spawn("Estimated #hang", agent="demo").id, WORKING, WAITING)
+    t0 = agent.started_at
+    assert usage.update(sup, t0 + 36) and sup.registry.get(agent.id).cost_usd == pytest.approx(0.01)
+    stamp = sup.registry.changes_stamp()
+    assert usage.update(sup, t0 + 37) == []  # $0.0003 more: not worth a write
+    assert sup.registry.changes_stamp() == stamp and sup.registry.get(agent.id).cost_usd == pytest.approx(0.01)
+    assert usage.update(sup, t0 + 40.0) and sup.registry.get(agent.id).cost_usd == pytest.approx(round(40 / 3600, 6))
+    sup.fire(agent.id, "dumb")
+    ended = sup.registry.get(agent.id)
+    runtime = ended.runtime(ended.ended_at or 0) or 0.0
+    usage.update(sup, (ended.ended_at or 0) + 5)  # the last pass: exact, and marked read
+    final = sup.registry.get(agent.id)
+    assert final.cost_usd == pytest.approx(round(runtime / 3600, 6))
+    assert sum(spent_today(sup.registry, t0).values()) == pytest.approx(final.cost_usd)
+    assert usage.due(sup) == []  # read since it ended: not due again

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("jarvis.usage")
 
 INTERVAL = 3.0  # seconds between passes of the engine tick
+# A cost estimate (cost_weight x hours) grows every second: it is written once it moved by this
+# much (USD), and exactly at the agent's last pass, instead of every agent's row at every pass.
+ESTIMATE_STEP = 0.001
 
 
 def day_of(now: float) -> str:
@@ -105,7 +108,8 @@ def read(sup: Supervisor, agent: Agent, now: float) -> Reading | None:
     else:
         why = "no transcript found yet" if fmt else "no transcript for this profile"
         price = pricing.estimate(weight, hours, why)
-    fields: dict[str, Any] = {"cost_at": now}
+    final = agent.ended_at is not None  # its last pass: exact, and marked read (cost_at)
+    fields: dict[str, Any] = {"cost_at": now} if final else {}
     if models:
         sums = [sum(counts[i] for counts in models.values()) for i in range(4)]
         tokens = Tokens(input=sums[0], output=sums[1], cache_read=sums[2], cache_write=sums[3])
@@ -119,8 +123,11 @@ def read(sup: Supervisor, agent: Agent, now: float) -> Reading | None:
     delta = 0.0
     if price is not None and price.usd is not None:
         delta = price.usd - (agent.cost_usd or 0.0)
-        if abs(delta) >= 1e-7 or agent.cost_source != price.source or agent.cost_note != price.note:
+        step = ESTIMATE_STEP if price.source == "estimate" and not final else 1e-7
+        if abs(delta) >= step or agent.cost_source != price.source or agent.cost_note != price.note:
             fields.update(cost_usd=price.usd, cost_source=price.source, cost_note=price.note)
+        else:
+            delta = 0.0  # not written: counted when it is (nothing is lost, only deferred)
     return Reading(agent, fields, state if changed else None, delta)
 
 
@@ -138,9 +145,13 @@ def update(sup: Supervisor, now: float) -> list[Reading]:
     if not readings:
         return []
     day = day_of(now)
+    readings = [r for r in readings if r.fields or r.state is not None]
+    if not readings:
+        return []  # nothing moved: no write (a write makes every reader decode the rows again)
     with sup.registry.transaction() as conn:
         for r in readings:
-            sup.registry.write_row(conn, r.agent.id, r.fields, columns=ATTEMPT_FIELDS)
+            if r.fields:
+                sup.registry.write_row(conn, r.agent.id, r.fields, columns=ATTEMPT_FIELDS)
             if r.state is not None:
                 conn.execute(
                     "INSERT INTO usage_state (attempt_id, state) VALUES (?, ?) ON CONFLICT(attempt_id) "
@@ -153,7 +164,7 @@ def update(sup: Supervisor, now: float) -> list[Reading]:
                     "DO UPDATE SET usd = usd + excluded.usd",
                     (day, r.agent.agent, r.delta),
                 )
-    return [r for r in readings if set(r.fields) != {"cost_at"}]
+    return [r for r in readings if set(r.fields) - {"cost_at"}]
 
 
 __all__ = ["INTERVAL", "Reading", "day_of", "due", "load_state", "read", "spent_today", "update", "where"]
