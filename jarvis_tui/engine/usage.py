@@ -34,8 +34,9 @@ log = logging.getLogger("jarvis.usage")
 
 INTERVAL = 3.0  # seconds between passes of the engine tick
 # A cost estimate (cost_weight x hours) grows every second: it is written once it moved by this
-# much (USD), and exactly at the agent's last pass, instead of every agent's row at every pass.
-ESTIMATE_STEP = 0.001
+# much (USD; what the table shows), and exactly at the agent's last pass, instead of every
+# agent's row at every pass.
+ESTIMATE_STEP = 0.01
 
 
 def day_of(now: float) -> str:
@@ -123,8 +124,10 @@ def read(sup: Supervisor, agent: Agent, now: float) -> Reading | None:
     delta = 0.0
     if price is not None and price.usd is not None:
         delta = price.usd - (agent.cost_usd or 0.0)
-        step = ESTIMATE_STEP if price.source == "estimate" and not final else 1e-7
-        if abs(delta) >= step or agent.cost_source != price.source or agent.cost_note != price.note:
+        estimate = price.source == "estimate" and not final  # (its note names the hours: it moves too)
+        step = ESTIMATE_STEP if estimate else 1e-7
+        noted = agent.cost_note != price.note and not estimate
+        if abs(delta) >= step or agent.cost_source != price.source or noted:
             fields.update(cost_usd=price.usd, cost_source=price.source, cost_note=price.note)
         else:
             delta = 0.0  # not written: counted when it is (nothing is lost, only deferred)
