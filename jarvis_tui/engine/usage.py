@@ -143,14 +143,11 @@ def update(sup: Supervisor, now: float) -> list[Reading]:
         except Exception:  # one unreadable transcript must not stop the others' accounting
             log.exception("%s: reading its usage failed", agent.id)
             continue
-        if reading is not None:
+        if reading is not None and (reading.fields or reading.state is not None):
             readings.append(reading)
     if not readings:
-        return []
-    day = day_of(now)
-    readings = [r for r in readings if r.fields or r.state is not None]
-    if not readings:
         return []  # nothing moved: no write (a write makes every reader decode the rows again)
+    day = day_of(now)
     with sup.registry.transaction() as conn:
         for r in readings:
             if r.fields:
