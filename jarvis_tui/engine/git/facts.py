@@ -128,8 +128,8 @@ class FleetFacts:
         moved = (agent.status, agent.last_output_at)
         worktree = Path(agent.worktree) if agent.worktree else None
         if worktree is None or not worktree.is_dir():  # ended and cleaned up: its branch, no worktree
-            ahead, dirty = worktrees.facts(None, self.repo, agent.branch, base)
-            self._seen[agent.id] = _Seen(moved, None, base, now, GitFacts(ahead, dirty))
+            ahead = worktrees.ahead(self.repo, base, agent.branch or "HEAD")
+            self._seen[agent.id] = _Seen(moved, None, base, now, GitFacts(ahead, None))
             return self._seen[agent.id].facts
         head = head_stamp(worktree)
         seen = self._seen.get(agent.id)

@@ -184,14 +184,6 @@ def details(repo: Path, worktree: Path | None, branch: str | None, base: str | N
     return Details(commits_ahead=ahead, last_commit=last, dirty=dirty)
 
 
-def facts(worktree: Path | None, repo: Path, branch: str | None, base: str) -> tuple[int, bool | None]:
-    """(commits ahead of ``base``, uncommitted changes or None) in two git calls; an agent
-    without a worktree any more: its branch, and None."""
-    if worktree is not None and worktree.is_dir():
-        return ahead(worktree, base), is_dirty(worktree)
-    return ahead(repo, base, branch or "HEAD"), None
-
-
 def ahead(where: Path, base: str, head: str = "HEAD") -> int:
     """Commits on ``head`` (run in ``where``) that ``base`` does not have."""
     return int(_run(where, "rev-list", "--count", f"{base}..{head}") or 0)

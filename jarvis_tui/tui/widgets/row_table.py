@@ -6,7 +6,8 @@ With 100 agents whose RUNTIME ticks every second, that was the whole table each 
 again on every key press (the largest part of the dashboard's idle CPU and key latency).
 
 Here a line is cached by its row and that row's own version (bumped when one of its cells is
-updated), a cell by its own version (a redrawn row draws only its changed cells with Rich), by whether the cursor or the mouse is on it, and by a structural count: every other
+updated), a cell by its own version (a redrawn row draws only its changed cells with Rich),
+by whether the cursor or the mouse is on it, and by a structural count: every other
 change the table makes (rows added, cleared, sorted, resized) still clears everything, so
 nothing but a cell update is treated differently from Textual's own rules. The cache is
 Textual's own line cache, so Textual's clears (styles, theme, dimensions) apply to it.
