@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import cleanup, details, dispatch, journal, launch, lifecycle, messaging, notes, reconcile, retry, stop
+from . import journal, lifecycle
 from .config import Config, ConfigError, Profile
 from .errors import Busy, SupervisorError, UnknownAgent, UsageError
 from .hooks import HookRunner
@@ -48,8 +48,6 @@ if TYPE_CHECKING:  # imported when first used (see the spawn, batch, wait, revie
     from .merging import Merged
     from .spawn import Route, TaskSpec
     from .waiting import Outcome
-
-describe_exit = reconcile.describe_exit
 
 
 class Supervisor:
@@ -187,8 +185,9 @@ class Supervisor:
 
     # ------------------------------------------------------------------ operations
 
-    # (spawning, batches and waiting import their machinery -- routing, budgets, pricing --
-    # when first used: `jarvis ls` and the dashboard's first paint do not pay for it)
+    # Each operation imports the module that owns it when first used: every CLI call pays
+    # its imports before it does anything (a spawn is timed against raw git + tmux), and the
+    # dashboard's first paint needs the registry, not the machinery of fire, retry or merge.
 
     def validate_spawn(self, prompt: str, **kwargs: Any) -> TaskSpec:
         from . import spawn
@@ -209,44 +208,70 @@ class Supervisor:
     def admit(
         self, agent_id: str, *, reading: SystemReading | None = None, order: bool = False
     ) -> tuple[Agent, Claim | None]:
+        from . import dispatch
+
         return dispatch.admit_one(self, agent_id, reading=reading, order=order)
 
     def dispatch(self, *, reading: SystemReading | None = None) -> list[Agent]:
+        from . import dispatch
+
         return dispatch.dispatch(self, reading=reading)
 
     def start(self, agent_id: str, claim: Claim) -> Agent:
+        from . import launch
+
         return launch.start(self, agent_id, claim)
 
     def reconcile(self) -> list[Agent]:
+        from . import reconcile
+
         return reconcile.reconcile(self)
 
     def fire(self, ident: str, reason: str, note: str = "", *, automatic: bool = False) -> Agent:
+        from . import stop
+
         return stop.fire(self, ident, reason, note, automatic=automatic)
 
     def retry(
         self, ident: str, *, fresh: bool = False, not_before: float | None = None, automatic: bool = False
     ) -> Agent:
+        from . import retry
+
         return retry.retry(self, ident, fresh=fresh, not_before=not_before, automatic=automatic)
 
     def retry_context(self, previous: Agent) -> str:
+        from . import retry
+
         return retry.retry_context(previous)
 
     def remove(self, ident: str) -> Agent:
+        from . import cleanup
+
         return cleanup.remove(self, ident)
 
     def send(self, ident: str, text: str, *, enter: bool = True) -> Agent:
+        from . import messaging
+
         return messaging.send(self, ident, text, enter=enter)
 
     def heartbeat(self, ident: str, note: str | None = None) -> Agent:
+        from . import messaging
+
         return messaging.heartbeat(self, ident, note)
 
     def report(self, ident: str, status: str, summary: str = "") -> Agent:
+        from . import messaging
+
         return messaging.report(self, ident, status, summary)
 
     def report_state(self, ident: str, state: str, reason: str = "", *, via: str = "agent") -> Agent:
+        from . import messaging
+
         return messaging.report_state(self, ident, state, reason, via=via)
 
     def details(self, agent: Agent) -> dict[str, Any]:
+        from . import details
+
         return details.details(self, agent)
 
     # ------------------------------------------------------------------ orchestration
@@ -257,9 +282,13 @@ class Supervisor:
         return batch.spawn_batch(self, data)
 
     def release(self, ident: str) -> Agent:
+        from . import dispatch
+
         return dispatch.release(self, ident)
 
     def dispatch_preview(self, *, reading: SystemReading | None = None) -> dict[str, Any]:
+        from . import dispatch
+
         reading = reading if reading is not None else self.reading()
         return dispatch.preview_json(self, dispatch.preview(self, reading=reading), reading)
 
@@ -269,15 +298,16 @@ class Supervisor:
         return waiting.wait(self, idents, **kwargs)
 
     def add_note(self, ident: str, text: str, **kwargs: Any) -> Note:
+        from . import notes
+
         return notes.add(self, ident, text, **kwargs)
 
     def notes(self, *, task: str | None = None, tag: str | None = None) -> list[Note]:
+        from . import notes
+
         return notes.notes(self, tasks=None if task is None else [self.get(task).task_id], tag=tag)
 
     # ------------------------------------------------------------------ review and merge
-
-    # (imported when first used: most commands never review or merge, and every CLI call
-    # pays its imports before it does anything)
 
     def review(self, ident: str, *, into: str | None = None) -> tuple[Agent, Review]:
         from . import reviewing
@@ -320,5 +350,4 @@ __all__ = [
     "SupervisorError",
     "UnknownAgent",
     "UsageError",
-    "describe_exit",
 ]

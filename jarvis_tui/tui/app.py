@@ -23,7 +23,7 @@ import signal
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.actions import parse as parse_action
@@ -34,12 +34,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from ..describe import check_message
-from ..engine import checks
 from ..engine.config import Config
 from ..engine.git.facts import FleetFacts
-from ..engine.loop import EngineLoop, TickResult
 from ..engine.models import ACTIVE, DONE, FAILED, FIRED, PENDING, WAITING, Agent
-from ..engine.overseer import Action
 from ..engine.resources import SystemReading
 from ..engine.supervisor import Supervisor, SupervisorError
 from ..format import one_line
@@ -50,6 +47,10 @@ from .screens.main import MainScreen
 from .widgets.agent_table import AgentTable
 from .widgets.gauge import ResourceGauge
 from .widgets.log_pane import LogPane
+
+if TYPE_CHECKING:  # the loop's machinery is imported by the first tick, after the first paint
+    from ..engine.loop import EngineLoop, TickResult
+    from ..engine.overseer import Action
 
 
 class JarvisApp(App[str]):
@@ -74,7 +75,8 @@ class JarvisApp(App[str]):
     ) -> None:
         super().__init__()
         self.sup = sup
-        self.loop = loop if loop is not None else EngineLoop(sup, readings=readings)
+        self._engine_loop = loop
+        self._readings = readings
         self.clock = sup.clock
         self.interval = interval
         self.git_interval = git_interval
@@ -95,6 +97,17 @@ class JarvisApp(App[str]):
         self._tick_timer: Timer | None = None
         self._git_running = False
         self._git_last = float("-inf")
+
+    @property
+    def loop(self) -> EngineLoop:
+        """The engine loop, made by the first tick (in the poll worker): the rows on the first
+        paint come from the registry alone, so the loop's machinery (overseer, usage,
+        transcripts, checks) is imported after it, off the UI thread."""
+        if self._engine_loop is None:
+            from ..engine.loop import EngineLoop
+
+            self._engine_loop = EngineLoop(self.sup, readings=self._readings)
+        return self._engine_loop
 
     @property
     def config(self) -> Config:
@@ -316,6 +329,8 @@ class JarvisApp(App[str]):
             seen = previous.get(agent.id) if previous is not None else None
             if seen is not None and seen != self.checks_seen[agent.id] and agent.check_state in ("passed", "failed"):
                 failed = agent.check_state == "failed"
+                from ..engine import checks
+
                 self.say(
                     check_message(agent, str(checks.log_path(self.sup, agent.id))),
                     title="check",

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from ..engine.config import Config
-from ..engine.loop import TickResult
 
 if TYPE_CHECKING:
+    from ..engine.loop import TickResult
     from .screens.spawn import SpawnRequest
 
 

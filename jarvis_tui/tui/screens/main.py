@@ -21,7 +21,6 @@ from textual.widgets import DataTable, Header, Input
 from ...describe import orchestrators_line, queue_line, remove_question
 from ...engine import presets
 from ...engine.lifecycle import Action, allowed
-from ...engine.loop import TickResult
 from ...engine.models import Agent, Orchestrator
 from ...format import one_line
 from ..actions import ENGINE_ROWS, KeyAction, bindings, by_key, by_name, refusal
@@ -34,6 +33,7 @@ from ..widgets.grid import LogGrid
 from ..widgets.log_pane import LogPane
 
 if TYPE_CHECKING:  # the dialogs and views are imported when first opened: a faster first paint
+    from ...engine.loop import TickResult
     from ..app import JarvisApp
     from .spawn import SpawnRequest
 
