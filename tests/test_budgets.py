@@ -12,11 +12,11 @@ import pytest
 from conftest import git
 
 from jarvis_tui.engine import budgets, usage
+from jarvis_tui.engine.budgets import spent_today
 from jarvis_tui.engine.config import load_config, parse_config
 from jarvis_tui.engine.dispatch import decide
 from jarvis_tui.engine.loop import EngineLoop
 from jarvis_tui.engine.models import DONE, FIRED, QUEUED, WAITING, WORKING, Agent, Tokens
-from jarvis_tui.engine.usage import spent_today
 
 SPENDER = """
 [agents.spender]

@@ -1,4 +1,5 @@
-"""Budget rules as pure decisions over costs (USD) already read: no I/O, no clock of their own.
+"""Budget rules as pure decisions over costs (USD) already read (no clock of their own; the one
+read is :func:`spent_today`, the day's spending that :mod:`.usage` records):
 
 - per attempt: the task's ``spawn --budget`` and the profile's ``max_cost`` (the smaller one
   holds). Reached -> the agent is fired with reason ``budget`` (its work preserved, like any
@@ -12,14 +13,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Config, Profile
 from .models import Agent
 from .policies import Verdict
 
+if TYPE_CHECKING:
+    from .registry import Registry
+
 ALL = "all profiles"  # the scope of [budgets] daily
+
+
+def day_of(now: float) -> str:
+    """The local calendar day a moment belongs to (budgets roll over at local midnight)."""
+    return dt.date.fromtimestamp(now).isoformat()
+
+
+def spent_today(registry: Registry, now: float) -> dict[str, float]:
+    """USD spent today, per profile (admission, routing and the overseer ask; usage writes it)."""
+    rows = registry.conn.execute("SELECT profile, usd FROM spend WHERE day = ?", (day_of(now),)).fetchall()
+    return {row["profile"]: float(row["usd"]) for row in rows}
 
 
 def usd(value: float) -> str:
@@ -123,4 +139,15 @@ def daily_warnings(config: Config, spent: dict[str, float]) -> list[Daily]:
     return [b for b in daily(config, spent) if warn_at > 0 and b.share >= warn_at]
 
 
-__all__ = ["ALL", "Daily", "attempt_limit", "check_agent", "daily", "daily_block", "daily_warnings", "usd"]
+__all__ = [
+    "ALL",
+    "Daily",
+    "attempt_limit",
+    "check_agent",
+    "daily",
+    "daily_block",
+    "daily_warnings",
+    "day_of",
+    "spent_today",
+    "usd",
+]

@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from . import claims
 from .admission import Decision, admit, ahead_of, priority_key, waits_on_itself
-from .budgets import daily_block
+from .budgets import daily_block, spent_today
 from .errors import SupervisorError
 from .lifecycle import Action, Event, require
 from .models import ACTIVE, BLOCKED, HELD, QUEUED, STARTING, Agent, Claim, QueueReason, iso
 from .resources import SystemReading
 from .schema import ATTEMPT_FIELDS
-from .usage import spent_today
 
 if TYPE_CHECKING:
     from .supervisor import Supervisor

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import agent_hooks, claims, notes, transcripts
+from . import agent_hooks, claims, notes
 from .config import Profile
 from .errors import SupervisorError
 from .git import worktrees
@@ -28,7 +28,7 @@ from .lifecycle import Event
 from .models import Agent, Claim
 from .paths import PACKAGE_ROOT, session_name
 from .placeholders import substitute
-from .presets import agent_path
+from .presets import HOME_VARIABLES, agent_path
 from .tmux import TmuxError
 
 if TYPE_CHECKING:
@@ -258,7 +258,7 @@ def write_spec(
         sup.paths.task_prompt(agent.id).write_bytes(agent.prompt.encode("utf-8", "surrogateescape"))
     agent_hooks.prepare(sup, agent, (*profile.command, *profile.env.values()))
     argv, env = agent_argv(sup, agent, profile, worktree, branch)
-    for name in transcripts.HOME_VARIABLES:  # the agent writes its transcripts where the engine reads them
+    for name in HOME_VARIABLES:  # the agent writes its transcripts where the engine reads them
         if name in os.environ and name not in env:
             env[name] = os.environ[name]
     if argv[0] == sys.executable:  # ...even when jarvis runs from a source checkout

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from . import checks, orchestrators, usage
+from . import budgets, checks, orchestrators, usage
 from .lease import DEFAULT_TTL, Lease
 from .models import ACTIVE, Agent, Orchestrator
 from .overseer import Action, Overseer
@@ -136,7 +136,7 @@ class EngineLoop:
             actions=actions,
             overlaps=overlaps,
             orchestrators=orchestrators.connected(self.sup.registry),
-            spent_today=usage.spent_today(self.sup.registry, now),
+            spent_today=budgets.spent_today(self.sup.registry, now),
         )
 
     def close(self) -> None:

@@ -30,7 +30,6 @@ from .policies import (
 from .resources import SystemReading, TreeUsage
 from .schema import ATTEMPT_FIELDS
 from .supervisor import Supervisor
-from .usage import day_of, spent_today
 
 
 @dataclass(frozen=True)
@@ -142,8 +141,8 @@ class Overseer:
                 self._budget_hook("attempt_warning", verdict.note, id=agent.id, agent=agent.agent, **verdict.data)
                 actions.append(Action("budget_warning", agent.id, verdict.note, verdict.data))
         if config.budgets.daily > 0 or any(p.daily_budget > 0 for p in config.profiles.values()):
-            day = day_of(now)
-            for daily in budgets.daily_warnings(config, spent_today(self.sup.registry, now)):
+            day = budgets.day_of(now)
+            for daily in budgets.daily_warnings(config, budgets.spent_today(self.sup.registry, now)):
                 decision = "daily_budget_spent" if daily.exhausted else "daily_budget_warning"
                 key = f"budget:{day}:{daily.scope}:{decision}"
                 if self.sup.registry.get_meta(key):

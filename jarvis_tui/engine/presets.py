@@ -25,6 +25,10 @@ from typing import Any
 from .config import Config, Profile
 
 # What every worker is told around its task. It works alone, commits, and says when it is done.
+# Where Claude Code, Codex and Gemini CLI keep their transcripts, when set: the agent is started
+# with the supervisor's values and :mod:`.transcripts` reads there.
+HOME_VARIABLES = ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_CLI_HOME")
+
 WORKER_TEMPLATE = """\
 {task_prompt}
 

@@ -25,17 +25,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import budgets, metrics, routing
+from . import budgets
 from .config import ConfigError
 from .errors import UsageError
 from .git import worktrees
 from .launch import agent_argv, argv_problem
 from .models import ACTIVE, HELD, QUEUED, Agent
 from .presets import missing_program
-from .usage import spent_today
 from .vocabulary import PRIORITIES
 
 if TYPE_CHECKING:
+    from . import routing
     from .supervisor import Supervisor
 
 log = logging.getLogger("jarvis.spawn")
@@ -64,9 +64,11 @@ class Route:
 
     @property
     def note(self) -> str:
+        from .routing import NO_KIND
+
         best = next(s for s in self.ranking if s.profile == self.chosen)
         return (
-            f"auto: {self.chosen} for kind {self.kind or routing.NO_KIND} (prefer {self.prefer}; "
+            f"auto: {self.chosen} for kind {self.kind or NO_KIND} (prefer {self.prefer}; "
             f"{best.successes} done / {best.failures} failed on this kind, sampled success {best.theta:.2f}, "
             f"${best.cost:.2f} per success, score {best.score:.2f})"
         )
@@ -78,7 +80,9 @@ def route(sup: Supervisor, kind: str | None, *, advance: bool = False) -> Route:
     cfg = sup.config.routing
     names = list(cfg.profiles or sup.config.profiles)
     active = sup.registry.agents(statuses=ACTIVE)
-    spent = spent_today(sup.registry, sup.clock())
+    from . import metrics, routing  # late: only --agent auto ranks (statistics and all)
+
+    spent = budgets.spent_today(sup.registry, sup.clock())
     candidates = []
     for name in names:
         profile = sup.config.profiles[name]

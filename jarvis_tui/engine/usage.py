@@ -13,7 +13,6 @@ agent's cost, so the daily budgets (:mod:`.budgets`) need no scan of history.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
@@ -21,8 +20,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import pricing, transcripts
+from .budgets import day_of
 from .lifecycle import ACTIVE
 from .models import Agent, Tokens
+from .presets import HOME_VARIABLES
 from .registry import Registry
 from .schema import ATTEMPT_FIELDS
 
@@ -37,17 +38,6 @@ INTERVAL = 3.0  # seconds between passes of the engine tick
 # much (USD; what the table shows), and exactly at the agent's last pass, instead of every
 # agent's row at every pass.
 ESTIMATE_STEP = 0.01
-
-
-def day_of(now: float) -> str:
-    """The local calendar day a moment belongs to (budgets roll over at local midnight)."""
-    return dt.date.fromtimestamp(now).isoformat()
-
-
-def spent_today(registry: Registry, now: float) -> dict[str, float]:
-    """USD spent today, per profile."""
-    rows = registry.conn.execute("SELECT profile, usd FROM spend WHERE day = ?", (day_of(now),)).fetchall()
-    return {row["profile"]: float(row["usd"]) for row in rows}
 
 
 @dataclass(frozen=True)
@@ -70,9 +60,9 @@ def due(sup: Supervisor) -> list[Agent]:
 
 
 def where(sup: Supervisor, agent: Agent, profile: Profile | None, now: float) -> transcripts.Where:
-    homes = {name: os.environ[name] for name in transcripts.HOME_VARIABLES if name in os.environ}
+    homes = {name: os.environ[name] for name in HOME_VARIABLES if name in os.environ}
     if profile is not None:
-        homes.update({k: v for k, v in profile.env.items() if k in transcripts.HOME_VARIABLES})
+        homes.update({k: v for k, v in profile.env.items() if k in HOME_VARIABLES})
     return transcripts.Where(
         worktree=agent.worktree or str(sup.paths.worktree(agent.id)),
         session_dir=str(sup.paths.session_dir(agent.id)),
@@ -167,4 +157,4 @@ def update(sup: Supervisor, now: float) -> list[Reading]:
     return [r for r in readings if set(r.fields) - {"cost_at"}]
 
 
-__all__ = ["INTERVAL", "Reading", "day_of", "due", "load_state", "read", "spent_today", "update", "where"]
+__all__ = ["INTERVAL", "Reading", "due", "load_state", "read", "update", "where"]

@@ -35,7 +35,6 @@ from .gemini import GeminiReader
 
 log = logging.getLogger("jarvis.transcripts")
 
-HOME_VARIABLES = ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_CLI_HOME")
 MAX_READ = 4 * 1024 * 1024  # bytes read from one file per pass: a huge backlog is caught up over ticks
 
 
@@ -125,7 +124,6 @@ READERS: dict[str, Reader] = {
 
 __all__ = [
     "FIELDS",
-    "HOME_VARIABLES",
     "MAX_READ",
     "READERS",
     "Totals",
