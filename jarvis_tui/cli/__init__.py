@@ -27,12 +27,13 @@ from ..engine.registry import RegistryError
 from ..engine.supervisor import SupervisorError
 from ..engine.tmux import TmuxError
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, CliError, emit_json
-from .parser import build_parser, command
+from .parser import build_parser, command, command_word
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_default_agent(argv) if ("-h" in argv or "--help" in argv) else None)
+    helping = "-h" in argv or "--help" in argv
+    parser = build_parser(_default_agent(argv), None) if helping else build_parser(None, command_word(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         args.func = command("setup", "cmd_tui")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from .. import __version__
 from ..engine.messaging import STATES
@@ -30,7 +30,38 @@ def command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
-def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
+class _Skipped:
+    """What ``add`` gives back for a command this call will not parse: its options are not
+    built (argparse takes ~5 ms to build all of them, on every spawn an orchestrator makes)."""
+
+    epilog = ""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def add_mutually_exclusive_group(self, **kwargs: Any) -> _Skipped:
+        return self
+
+    def set_defaults(self, **kwargs: Any) -> None:
+        return None
+
+
+def command_word(argv: list[str]) -> str | None:
+    """The command ``argv`` names (its first word that is not an option or --config's value)."""
+    after_config = False
+    for arg in argv:
+        if after_config:
+            after_config = False
+        elif arg == "--config":
+            after_config = True
+        elif arg == "--" or not arg.startswith("-"):
+            return None if arg == "--" else arg
+    return None
+
+
+def build_parser(default_agent: str | None = None, only: str | None = None) -> argparse.ArgumentParser:
+    """Every command's parser, or with ``only`` that command's alone (all of them when it is not
+    a command: the error lists them)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config",
@@ -55,6 +86,8 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
     def add(
         name: str, func: Callable[[argparse.Namespace], int], help: str, *, json_flag: bool = True, **kwargs: Any
     ) -> argparse.ArgumentParser:
+        if only is not None and name != only:
+            return cast(argparse.ArgumentParser, _Skipped())
         parents = [common, as_json] if json_flag else [common]
         epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
         p = sub.add_parser(
@@ -393,4 +426,6 @@ def build_parser(default_agent: str | None = None) -> argparse.ArgumentParser:
         "serve jarvis to an orchestrating agent over MCP (stdio)",
         json_flag=False,
     )
+    if only is not None and only not in sub.choices:
+        return build_parser(default_agent)
     return parser
