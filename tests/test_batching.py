@@ -297,3 +297,34 @@ def test_an_agents_window_is_not_renamed_as_it_prints(jarvis_env):
     shown = sup.tmux.run("show-options", "-w", "-t", target, "automatic-rename").stdout.split()
     assert shown == ["automatic-rename", "off"]
     sup.fire(agent.id, "dumb")
+
+
+SPAWN_AND_LIST_MODULES = """
+import sys
+from jarvis_tui.cli import main
+code = main(["spawn", "--agent", "demo", "--json", "--", "say hi #hang"])
+assert code == 0, code
+print("imported:", sorted(m for m in ("psutil", "statistics", "jarvis_tui.engine.transcripts") if m in sys.modules))
+"""
+
+
+def test_a_cli_spawn_never_imports_psutil(jarvis_env):
+    """The spawn's resource gate, its claim and its lease checks read /proc (psutil's import alone
+    was ~8 ms of each spawn); the agent really starts."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", SPAWN_AND_LIST_MODULES],
+        env={**jarvis_env.cli_env(), "JARVIS_NO_ENGINE": "1"},
+        cwd=jarvis_env.root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "imported: []", proc.stdout
+    sup = jarvis_env.sup()
+    (agent,) = sup.agents()
+    jarvis_env.wait_status(sup, agent.id, WORKING, WAITING)

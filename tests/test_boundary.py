@@ -35,3 +35,62 @@ def test_engine_and_cli_import_without_textual():
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("ok")
+
+
+LAZY = """
+import importlib, sys
+for name in {modules!r}:
+    importlib.import_module(name)
+loaded = sorted(m for m in {absent!r} if m in sys.modules)
+assert not loaded, f"imported before they are needed: {{loaded}}"
+print("ok")
+"""
+
+
+def _imports_nothing_of(modules: list[str], absent: list[str]) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", LAZY.format(modules=modules, absent=absent)], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
+
+
+def test_a_spawn_imports_only_what_it_runs():
+    """Every CLI spawn pays its imports before git and tmux start (the benchmark times it against
+    raw git + tmux): no psutil (the machine's readings and process start times come from /proc),
+    no transcripts or pricing, no routing statistics unless --agent auto ranks, and no other
+    operation's module."""
+    _imports_nothing_of(
+        ["jarvis_tui.cli", "jarvis_tui.cli.agents", "jarvis_tui.engine.spawn", "jarvis_tui.engine.dispatch"],
+        [
+            "psutil",
+            "statistics",
+            "jarvis_tui.engine.transcripts",
+            "jarvis_tui.engine.usage",
+            "jarvis_tui.engine.pricing",
+            "jarvis_tui.engine.routing",
+            "jarvis_tui.engine.metrics",
+            "jarvis_tui.engine.stop",
+            "jarvis_tui.engine.retry",
+            "jarvis_tui.engine.cleanup",
+            "jarvis_tui.engine.reconcile",
+            "jarvis_tui.engine.loop",
+        ],
+    )
+
+
+def test_the_dashboard_paints_before_it_imports_the_loop():
+    """The first paint shows the registry's rows; the engine loop and what it drives (overseer,
+    usage, transcripts, checks) are imported by the first tick, in its worker thread."""
+    _imports_nothing_of(
+        ["jarvis_tui.cli", "jarvis_tui.tui.run"],
+        [
+            "jarvis_tui.engine.loop",
+            "jarvis_tui.engine.overseer",
+            "jarvis_tui.engine.usage",
+            "jarvis_tui.engine.transcripts",
+            "jarvis_tui.engine.checks",
+            "jarvis_tui.engine.dispatch",
+            "jarvis_tui.engine.launch",
+        ],
+    )

@@ -297,3 +297,37 @@ def test_rm_refuses_an_agent_that_never_ran_and_fire_cancels_it(jarvis_env):
     assert cancelled["status"] == "fired" and cancelled["fires"][0]["note"] == "not needed"
     assert jarvis_env.cli("rm", queued["id"]).returncode == 0
     jarvis_env.cli("fire", busy["id"], "--reason", "dumb", check=True)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["spawn", "--agent", "demo", "--json", "--", "-x $(rm -rf /)"],
+        ["--config", "spawn", "ls", "--all"],  # a config file named like a command
+        ["--config=c.toml", "fire", "abc", "-r", "dumb", "-m", "why"],
+        ["wait", "abc", "--until", "done"],
+        ["engine", "--once"],
+        [],
+    ],
+)
+def test_a_call_builds_only_its_own_command_and_parses_the_same(argv):
+    """Building every command's options takes ~5 ms of each CLI call; a call builds its own
+    command's alone and must parse exactly as the whole parser does."""
+    from jarvis_tui.cli.parser import build_parser, command_word
+
+    def parsed(parser):
+        values = vars(parser.parse_args(argv))
+        func = values.pop("func", None)
+        return values, getattr(func, "__name__", None)
+
+    only = command_word(argv)
+    lean = build_parser(None, only)
+    commands = lean._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert list(commands) == ([only] if only else list(build_parser()._subparsers._group_actions[0].choices))  # type: ignore[union-attr]
+    assert parsed(lean) == parsed(build_parser())
+
+
+def test_an_unknown_command_still_lists_every_command(jarvis_env):
+    proc = jarvis_env.cli("sapwn", "hello")
+    assert proc.returncode == 2
+    assert "invalid choice: 'sapwn'" in proc.stderr and "'spawn'" in proc.stderr and "'merge'" in proc.stderr

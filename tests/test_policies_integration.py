@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 
+import pytest
 from conftest import git
 
 from jarvis_tui.engine.headless import ENGINE_SESSION
@@ -270,6 +271,49 @@ def test_lease_is_taken_over_when_the_engine_is_killed(jarvis_env):
             engine.wait(timeout=10)
         if engine.stderr:
             engine.stderr.close()
+
+
+def test_process_liveness_and_start_times_read_from_proc_agree_with_psutil():
+    """Claims and the lease tell a live holder from a dead one (or a reused pid) by its start
+    time, now read from /proc without psutil: the same values psutil gives, zombies count dead."""
+    import psutil
+
+    from jarvis_tui.engine.lease import pid_alive, process_started
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        started = process_started(child.pid)
+        assert started is not None and abs(started - psutil.Process(child.pid).create_time()) < 0.05
+        assert pid_alive(child.pid) and pid_alive(child.pid, started)
+        assert not pid_alive(child.pid, started - 5)  # another process that had this pid
+        child.kill()
+        poll(lambda: psutil.Process(child.pid).status() == psutil.STATUS_ZOMBIE, what="a zombie")
+        assert not pid_alive(child.pid)  # dead, not yet reaped
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+    assert not pid_alive(child.pid) and process_started(child.pid) is None
+    assert process_started(os.getpid()) == pytest.approx(psutil.Process().create_time(), abs=0.05)
+
+
+def test_system_reading_from_proc_matches_psutil():
+    """The machine's CPU % (since the previous reading) and RAM, read from /proc, are psutil's."""
+    import psutil
+
+    from jarvis_tui.engine.resources import ResourceSampler
+
+    sampler = ResourceSampler()
+    psutil.cpu_percent(interval=None)  # both measure from here
+    deadline = time.monotonic() + 0.3
+    while time.monotonic() < deadline:  # some CPU to measure
+        pass
+    reading, expected = sampler.system(), psutil.cpu_percent(interval=None)
+    memory = psutil.virtual_memory()
+    assert abs(reading.cpu - expected) < 10, (reading.cpu, expected)
+    assert reading.cpu > 0
+    assert abs(reading.ram - memory.percent) < 2
+    assert reading.ram_total == memory.total
+    assert abs(reading.ram_used - (memory.total - memory.available)) < 0.02 * memory.total
 
 
 def test_on_status_change_hook_gets_json_on_stdin(jarvis_env):
