@@ -109,6 +109,10 @@ class JarvisApp(App[str]):
             self._engine_loop = EngineLoop(self.sup, readings=self._readings)
         return self._engine_loop
 
+    @loop.setter
+    def loop(self, loop: EngineLoop) -> None:  # tests swap in a loop of their own
+        self._engine_loop = loop
+
     @property
     def config(self) -> Config:
         return self.sup.config  # the one in use: a reload replaces it
