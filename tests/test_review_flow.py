@@ -12,7 +12,7 @@ from conftest import git
 from jarvis_tui.engine.errors import SupervisorError
 from jarvis_tui.engine.loop import EngineLoop
 from jarvis_tui.engine.merging import MergeConflict
-from jarvis_tui.engine.models import DONE, FAILED, MERGED, QUEUED, WORKING
+from jarvis_tui.engine.models import DONE, FAILED, MERGED, QUEUED, WAITING, WORKING
 
 
 def state_of(repo: Path) -> tuple[str, str, str]:
@@ -160,6 +160,37 @@ def test_two_agents_editing_the_same_file_are_reported_as_overlapping(jarvis_env
     assert "notes/progress.md" in pair["paths"] and pair["conflict"] is True
     assert any(e["kind"] == "overlap" for e in sup.registry.events(attempt_id=a.id))
     loop.close()
+
+
+def test_a_rescan_diffs_an_agents_commits_only_when_its_head_moved(jarvis_env, monkeypatch):
+    """The overlap scan of an agent that printed: one git status; the diff of its commits again
+    only when a stamp of HEAD's files moved (a 20-agent fleet printing: half the processes)."""
+    from git_helpers import commit
+
+    from jarvis_tui.engine import git as git_runner
+    from jarvis_tui.engine.conflicts import Scanner
+
+    sup = jarvis_env.sup()
+    agent = sup.spawn("scanned #hang", agent="demo")
+    jarvis_env.wait_status(sup, agent.id, WORKING, WAITING)
+    worktree = Path(sup.registry.get(agent.id).worktree or "")
+    calls: list[str] = []
+    real = git_runner.probe
+    monkeypatch.setattr(git_runner, "probe", lambda cwd, *a, **k: calls.append(a[0]) or real(cwd, *a, **k))
+    scanner = Scanner()
+
+    def rescan() -> set[str]:
+        calls.clear()
+        scanner.seen_output[agent.id] = -1.0  # as if it printed since the last scan
+        scanner.scan(sup)
+        return scanner.paths[agent.id]
+
+    assert sorted(rescan()) == [] and sorted(calls) == ["diff", "status"]
+    (worktree / "draft.txt").write_text("not committed\n")
+    assert rescan() == {"draft.txt"} and calls == ["status"]  # HEAD unchanged: its commits are known
+    commit(worktree, {"done.txt": "committed\n"}, "agent work")
+    assert rescan() == {"draft.txt", "done.txt"} and sorted(calls) == ["diff", "status"]
+    assert rescan() == {"draft.txt", "done.txt"} and calls == ["status"]
 
 
 def test_file_scopes_queue_overlapping_agents_and_flag_writes_outside(jarvis_env):

@@ -2,10 +2,11 @@
 
 - :func:`scan` (the engine, every ``[review] scan_interval`` seconds, in the lease holder,
   off the UI thread): the paths each live agent touched against its base (committed,
-  uncommitted, untracked; two git processes per agent, none that takes its index lock),
-  the agents that share paths (``overlaps`` in each record), and paths written outside an
-  agent's scope (``out_of_scope``: flagged with an event, never killed). An agent with no new
-  output since the last scan is not scanned again.
+  uncommitted, untracked; none that takes its index lock), the agents that share paths
+  (``overlaps`` in each record), and paths written outside an agent's scope
+  (``out_of_scope``: flagged with an event, never killed). An agent with no new output since
+  the last scan is not scanned again; one that printed costs one ``git status``, plus a
+  ``git diff`` of its commits only when its HEAD may have moved (a stamp of HEAD's files).
 - :func:`report` (``jarvis conflicts``): every overlapping pair with the shared paths and
   whether merging both would REALLY conflict (a merge-tree of both states).
 - :func:`shared_with`: the same, for ONE agent and the agents its last scan named (the
@@ -26,6 +27,7 @@ from .git import overlap as git_overlap
 from .git import review as git_review
 from .git import scopes as git_scopes
 from .git import worktrees
+from .git.facts import Stamp, head_stamp
 from .models import ACTIVE, RUNNING, Agent
 from .schema import ATTEMPT_FIELDS
 
@@ -41,6 +43,7 @@ class Scanner:
 
     paths: dict[str, set[str]] = field(default_factory=dict)
     seen_output: dict[str, float | None] = field(default_factory=dict)
+    committed: dict[str, tuple[Stamp, set[str]]] = field(default_factory=dict)  # by HEAD's stamp
 
     def scan(self, sup: Supervisor) -> list[git_overlap.Overlap]:
         agents = [a for a in sup.registry.agents() if a.status in RUNNING and a.base_commit and a.worktree]
@@ -48,12 +51,14 @@ class Scanner:
         for gone in set(self.paths) - alive:
             self.paths.pop(gone, None)
             self.seen_output.pop(gone, None)
+            self.committed.pop(gone, None)
         for agent in agents:
             if agent.id in self.paths and self.seen_output.get(agent.id) == agent.last_output_at:
                 continue  # quiet since the last scan: its files have not changed
             worktree = Path(agent.worktree or "")
             try:
-                self.paths[agent.id] = git_overlap.touched_paths(sup.repo, worktree, agent.base_commit or "")
+                committed = self._committed(sup, agent, worktree)
+                self.paths[agent.id] = committed | git_overlap.uncommitted_paths(worktree)
             except Exception as exc:  # noqa: BLE001 - a worktree being removed right now: next scan
                 log.debug("%s: cannot scan %s: %s", agent.id, worktree, exc)
                 continue
@@ -67,6 +72,18 @@ class Scanner:
             if agent.id in self.paths:
                 self._record(sup, agent, sorted(partners.get(agent.id, ())), self.paths[agent.id])
         return found
+
+    def _committed(self, sup: Supervisor, agent: Agent, worktree: Path) -> set[str]:
+        """What its commits touched, counted again only when HEAD may have moved (the stamp is
+        read before git runs: a commit made meanwhile shows as a new stamp next time)."""
+        stamp = head_stamp(worktree)
+        known = self.committed.get(agent.id)
+        if stamp is not None and known is not None and known[0] == stamp:
+            return known[1]
+        paths = git_overlap.committed_paths(sup.repo, worktree, agent.base_commit or "")
+        if stamp is not None:
+            self.committed[agent.id] = (stamp, paths)
+        return paths
 
     def _record(self, sup: Supervisor, agent: Agent, overlapping: list[str], paths: set[str]) -> None:
         outside = git_scopes.out_of_scope(paths, agent.scope) if agent.scope else []

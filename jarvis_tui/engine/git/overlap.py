@@ -46,7 +46,13 @@ def touched_paths(repo: Path, worktree: Path | None, base_commit: str, head_ref:
     A rename counts as both its paths (``--no-renames``): the old path is gone for anyone
     else editing it. With a worktree its HEAD is the head; without one, ``head_ref`` (a
     branch, a fired ref) is compared."""
-    committed = git.run(
+    committed = committed_paths(repo, worktree, base_commit, head_ref)
+    return committed if worktree is None else committed | uncommitted_paths(worktree)
+
+
+def committed_paths(repo: Path, worktree: Path | None, base_commit: str, head_ref: str = "HEAD") -> set[str]:
+    """Paths the commits since the merge base with ``base_commit`` changed (worktree: its HEAD)."""
+    out = git.run(
         repo if worktree is None else worktree,
         "diff",
         "--name-only",
@@ -57,12 +63,15 @@ def touched_paths(repo: Path, worktree: Path | None, base_commit: str, head_ref:
         "--",
         strip=False,
     )
-    if worktree is None:
-        return _paths(committed)
+    return _paths(out)
+
+
+def uncommitted_paths(worktree: Path) -> set[str]:
+    """Staged, unstaged and untracked-not-ignored paths of a worktree (never takes its index lock)."""
     status = git.run(
         worktree, "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all", env=_READ_ONLY, strip=False
     )
-    return _paths(committed) | {entry[3:] for entry in status.split("\0") if len(entry) > 3}
+    return {entry[3:] for entry in status.split("\0") if len(entry) > 3}
 
 
 def overlaps(paths_by_agent: Mapping[str, Iterable[str]]) -> list[Overlap]:
@@ -85,4 +94,4 @@ def would_conflict(repo: Path, commit_a: str, commit_b: str) -> list[str]:
     return list(merge_tree(repo, commit_a, commit_b).conflicts)
 
 
-__all__ = ["Overlap", "overlaps", "touched_paths", "would_conflict"]
+__all__ = ["Overlap", "committed_paths", "overlaps", "touched_paths", "uncommitted_paths", "would_conflict"]
