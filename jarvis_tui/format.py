@@ -42,6 +42,18 @@ def duration(seconds: float | None) -> str:
     return f"{days}d{hours:02d}h"
 
 
+def age(seconds: float) -> str:
+    """A duration at a table's resolution: seconds in the first minute, then minutes (``45s``,
+    ``12m``, ``3h05m``, ``2d04h``), as ``docker ps`` or ``pm2 ls`` show an uptime. A column in
+    this format changes once a minute, not every second, for each of a hundred rows."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    return duration(seconds)
+
+
 def ago(ts: float | None, now: float) -> str:
     if ts is None:
         return "-"

@@ -85,8 +85,9 @@ async def test_a_structural_change_redraws_everything():
 
 
 async def test_the_clock_alone_redoes_only_the_timed_cells_of_the_agent_table(tmp_path):
-    """RUNTIME and OUTPUT change every second for every running agent; the rest of a row is
-    built again only when what it shows changed, and an unchanged cell stays the same object."""
+    """RUNTIME and OUTPUT change with the clock (once a minute past the first minute); the rest
+    of a row is built again only when what it shows changed, and an unchanged cell stays the
+    same object."""
     app = snapshot_app(tmp_path)
     async with app.run_test(size=(200, 30)) as pilot:
         await wait_until(pilot, lambda: app.ticks >= 1, timeout=10, what="first tick")
@@ -97,6 +98,13 @@ async def test_the_clock_alone_redoes_only_the_timed_cells_of_the_agent_table(tm
         before = {agent_id: cells for agent_id, cells in table._cells.items()}
         keys = list(table.widths)
         agents = [replace(a) for a in table.agents]  # equal copies, as every tick reads them
+        table.show_agents(agents, table.usage, NOW + 1)
+        assert built == []
+        assert all(  # a second later: minutes shown, nothing to redraw (a fleet costs no rows a second)
+            cells is before[agent_id] or cells[keys.index("output")].plain.endswith("s")
+            for agent_id, cells in table._cells.items()
+        )
+        assert table.get_cell("a1b2c3", "runtime").plain == "12m"  # started NOW - 754
         table.show_agents(agents, table.usage, NOW + 61)
         assert built == []
         moved = set()
@@ -106,7 +114,7 @@ async def test_the_clock_alone_redoes_only_the_timed_cells_of_the_agent_table(tm
                     assert key in TIMED, (agent_id, key)
                     moved.add(agent_id)
         assert moved  # the running agents' RUNTIME did move
-        assert table.get_cell("a1b2c3", "runtime").plain == "13m35s"  # started NOW - 754
+        assert table.get_cell("a1b2c3", "runtime").plain == "13m"
         changed = replace(agents[0], status="waiting" if agents[0].status != "waiting" else "working")
         table.show_agents([changed, *agents[1:]], table.usage, NOW + 61)
         assert built == [changed.id]

@@ -22,7 +22,7 @@ from ...describe import cost_short, marks, queue_short
 from ...engine.git.facts import GitFacts
 from ...engine.models import ACTIVE, PENDING, STARTING, STATUSES, WAITING, Agent
 from ...engine.resources import TreeUsage
-from ...format import duration, one_line, size, status_style
+from ...format import age, one_line, size, status_style
 from ..actions import bindings
 from ..verdicts import marks_text
 from .row_table import RowCachedTable
@@ -205,7 +205,9 @@ TIMED = frozenset({"runtime", "output"})  # columns that change with the clock a
 
 
 def timed_cell(seconds: float | None) -> Text:
-    return cell(duration(seconds) if seconds is not None else "-", right=True)
+    """RUNTIME and LAST OUT at minute resolution after the first minute (:func:`age`): the
+    clock alone changes a row once a minute, not every second (sorting stays exact)."""
+    return cell(age(seconds) if seconds is not None else "-", right=True)
 
 
 class AgentTable(RowCachedTable):
