@@ -47,7 +47,8 @@ class _Skipped:
 
 
 def command_word(argv: list[str]) -> str | None:
-    """The command ``argv`` names (its first word that is not an option or --config's value)."""
+    """The command ``argv`` names (its first word that is not an option or --config's value);
+    ``""`` when it names none (the dashboard), None when that cannot be told (a ``--``)."""
     after_config = False
     for arg in argv:
         if after_config:
@@ -56,12 +57,12 @@ def command_word(argv: list[str]) -> str | None:
             after_config = True
         elif arg == "--" or not arg.startswith("-"):
             return None if arg == "--" else arg
-    return None
+    return ""
 
 
 def build_parser(default_agent: str | None = None, only: str | None = None) -> argparse.ArgumentParser:
-    """Every command's parser, or with ``only`` that command's alone (all of them when it is not
-    a command: the error lists them)."""
+    """Every command's parser, or with ``only`` that command's alone (``""``: none, for the
+    dashboard; all of them when ``only`` is not a command: the error lists them)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config",
@@ -426,6 +427,6 @@ def build_parser(default_agent: str | None = None, only: str | None = None) -> a
         "serve jarvis to an orchestrating agent over MCP (stdio)",
         json_flag=False,
     )
-    if only is not None and only not in sub.choices:
+    if only and only not in sub.choices:
         return build_parser(default_agent)
     return parser
