@@ -92,5 +92,15 @@ def test_the_dashboard_paints_before_it_imports_the_loop():
             "jarvis_tui.engine.checks",
             "jarvis_tui.engine.dispatch",
             "jarvis_tui.engine.launch",
+            "jarvis_tui.engine.git.review",
         ],
     )
+
+
+def test_every_merge_preview_has_its_symbol():
+    """The verdicts name preview statuses by their words, not importing the review machinery."""
+    from jarvis_tui.engine.git.review import PreviewStatus
+    from jarvis_tui.tui.verdicts import PREVIEW
+
+    assert set(PREVIEW) == {status.value for status in PreviewStatus}
+    assert all(status in PREVIEW for status in PreviewStatus)  # a StrEnum finds its word

@@ -4,16 +4,20 @@ words are the engine's (``Preview.summary``, ``Agent.check``) and :mod:`...descr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 
 from ..describe import MARKS, listed, marks
-from ..engine.git.review import Preview, PreviewStatus
 from ..engine.models import Agent
 
-PREVIEW = {  # status -> symbol, style
-    PreviewStatus.CLEAN: ("✓", "green"),
-    PreviewStatus.CONFLICTS: ("✗", "bold red"),
-    PreviewStatus.ALREADY_MERGED: ("⇥", "blue"),
+if TYPE_CHECKING:  # (the agent table's marks need none of the review machinery: first paint)
+    from ..engine.git.review import Preview
+
+PREVIEW = {  # PreviewStatus (a StrEnum: its values are these words) -> symbol, style
+    "clean": ("✓", "green"),
+    "conflicts": ("✗", "bold red"),
+    "already merged": ("⇥", "blue"),
 }
 
 
