@@ -118,3 +118,42 @@ async def test_the_clock_alone_redoes_only_the_timed_cells_of_the_agent_table(tm
         changed = replace(agents[0], status="waiting" if agents[0].status != "waiting" else "working")
         table.show_agents([changed, *agents[1:]], table.usage, NOW + 61)
         assert built == [changed.id]
+
+
+class LookAlikeApp(App[None]):
+    """Rows alike but for their id, as a fleet of one profile is."""
+
+    def compose(self) -> ComposeResult:
+        yield RowCachedTable(cursor_type="row")
+
+    def on_mount(self) -> None:
+        from rich.text import Text
+
+        table = self.query_one(RowCachedTable)
+        table.add_column("ID", key="id", width=6)
+        table.add_column("STATUS", key="status", width=10)
+        table.add_column("AGENT", key="agent", width=6)
+        for i in range(ROWS):
+            table.add_row(f"a{i:03d}", Text("● working", style="green"), Text("demo", justify="right"), key=f"a{i:03d}")
+
+
+async def test_cells_that_look_alike_are_drawn_once_and_a_click_still_finds_its_cell():
+    """A screen of similar rows: each id drawn by Rich, the shared status and agent cells once
+    (and once more for the cursor's row), every cell still stamped with its own row and
+    column, which is what a click reads."""
+    app = LookAlikeApp()
+    async with app.run_test(size=(40, 30)) as pilot:
+        table = await settled(pilot)
+        assert table.cells_rendered >= 3 * 25
+        visible = table.cells_rendered // 3
+        assert table.cells_drawn <= visible + 6, (table.cells_drawn, table.cells_rendered)
+        for y in (2, 6, 11):
+            stamps = {
+                (seg.style.meta["row"], seg.style.meta["column"])
+                for seg in table.render_line(y)
+                if seg.style and "row" in seg.style.meta
+            }
+            assert stamps == {(y - 1, 0), (y - 1, 1), (y - 1, 2)}, stamps
+        assert "● working" in line_text(table, 6) and "demo" in line_text(table, 6)
+        await pilot.click(RowCachedTable, offset=(12, 6))  # the status cell of the row at y=6
+        assert table.cursor_row == 5

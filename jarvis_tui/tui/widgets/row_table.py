@@ -6,8 +6,12 @@ With 100 agents whose RUNTIME ticks every second, that was the whole table each 
 again on every key press (the largest part of the dashboard's idle CPU and key latency).
 
 Here a line is cached by its row and that row's own version (bumped when one of its cells is
-updated), a cell by its own version (a redrawn row draws only its changed cells with Rich),
-by whether the cursor or the mouse is on it, and by a structural count: every other
+updated), a cell by its own version (a redrawn row draws only its changed cells with Rich)
+and, drawn once, by what it shows: a cell showing what another cell already showed in the
+same style and width (``● working``, ``demo``, ``0%``, ``-``) takes that drawing with its own
+row and column stamped on (the meta a click reads), so a screen of similar rows costs a few
+Rich renders, not one per cell. Both are keyed by whether the cursor or the mouse is on the
+cell, and the version keys by a structural count: every other
 change the table makes (rows added, cleared, sorted, resized) still clears everything, so
 nothing but a cell update is treated differently from Textual's own rules. The cache is
 Textual's own line cache, so Textual's clears (styles, theme, dimensions) apply to it.
@@ -21,10 +25,14 @@ from __future__ import annotations
 from itertools import chain
 from typing import Any
 
+from rich.padding import Padding
+from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual._segment_tools import line_crop  # same helper DataTable crops with
 from textual._types import SegmentLines
 from textual.coordinate import Coordinate
+from textual.renderables.styled import Styled
 from textual.strip import Strip
 from textual.widgets import DataTable
 
@@ -38,7 +46,8 @@ class RowCachedTable(DataTable[Any]):
         self._cell_updates = 0  # update_count bumps that came from update_cell
         self._cell_versions: dict[tuple[object, object], int] = {}
         self.rows_rendered = 0  # lines built (not from the cache): what the tests count
-        self.cells_rendered = 0  # cells drawn by Rich (not from the cache)
+        self.cells_rendered = 0  # cells drawn (not from the cache), by Rich or from a look-alike
+        self.cells_drawn = 0  # of those, the ones Rich drew (no cell showed the same before)
 
     def update_cell(self, row_key: Any, column_key: Any, value: Any, *, update_width: bool = False) -> None:
         super().update_cell(row_key, column_key, value, update_width=update_width)
@@ -84,9 +93,74 @@ class RowCachedTable(DataTable[Any]):
         lines = cells.get(key)
         if lines is None:
             self.cells_rendered += 1
-            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            lines = self._look_alike(row_key, row_index, column_index, base_style, width, cursor, hover)
+            if lines is None:
+                self.cells_drawn += 1
+                lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
             cells[key] = lines
         return lines  # type: ignore[no-any-return]
+
+    def _look_alike(
+        self,
+        row_key: Any,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool,
+        hover: bool,
+    ) -> SegmentLines | None:
+        """The cell drawn as Textual draws it (``DataTable._render_cell``: the cell padded, in the
+        base, component and post styles), kept by what it shows, with this cell's row and column
+        meta applied last (the only part that differs between look-alikes). None: not a
+        one-line Text cell (drawn by Textual instead)."""
+        row = self.rows.get(row_key)
+        if row is None or row.height != 1 or row.auto_height:
+            return None
+        cell = self._get_row_renderables(row_index).cells[column_index]
+        if not isinstance(cell, Text):
+            return None
+        fixed = row_index < self.fixed_rows or column_index < self.fixed_columns
+        component_style, post_style = self._get_styles_to_render_cell(
+            False,
+            False,
+            fixed,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        key = (
+            "looks",
+            cell.plain,
+            cell.style,
+            tuple(cell.spans),
+            cell.justify,
+            cell.overflow,
+            cell.no_wrap,
+            base_style,
+            component_style,
+            post_style,
+            width,
+            self.cell_padding,
+        )
+        cells: Any = self._cell_render_cache
+        drawn = cells.get(key)
+        if drawn is None:
+            self.cells_drawn += 1
+            options = self.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
+            drawn = self.app.console.render_lines(
+                Styled(Padding(cell, (0, self.cell_padding)), base_style + component_style, post_style), options
+            )
+            cells[key] = drawn
+        return self._stamped(drawn, row_index, column_index)
+
+    @staticmethod
+    def _stamped(lines: SegmentLines, row_index: int, column_index: int) -> SegmentLines:
+        meta = Style.from_meta({"row": row_index, "column": column_index})
+        return [list(Segment.apply_style(line, post_style=meta)) for line in lines]
 
     def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
         if self.cursor_type != "row":
