@@ -47,19 +47,20 @@ async def test_demo_agents_finish_ask_and_fail_and_cleanup_removes_everything(tm
 def test_jarvis_demo_no_tui_prints_the_config_and_leaves_agents_running(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE", "JARVIS_CONFIG")}
     env["TMPDIR"] = str(tmp_path)
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "jarvis_tui", "demo", "--no-tui"],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=env,
-        timeout=60,
-        check=False,
     )
-    assert proc.returncode == 0, proc.stderr
-    config_path = Path(proc.stdout.strip())
-    config = load_config(config_path)
-    demo = Demo(root=config_path.parent, config_path=config_path, socket=config.supervisor.tmux_socket, agents=[])
+    out, err = proc.communicate(timeout=60)
+    demo = None
     try:
+        assert proc.returncode == 0, err
+        config_path = Path(out.strip())
+        config = load_config(config_path)
+        demo = Demo(root=config_path.parent, config_path=config_path, socket=config.supervisor.tmux_socket, agents=[])
         assert config_path.parent.parent == tmp_path and config.supervisor.tmux_socket.startswith("jarvis-demo-")
         listed = subprocess.run(
             [sys.executable, "-m", "jarvis_tui", "--config", str(config_path), "ls", "--json"],
@@ -73,7 +74,9 @@ def test_jarvis_demo_no_tui_prints_the_config_and_leaves_agents_running(tmp_path
         assert sorted(a["title"] for a in agents) == sorted(title for title, _ in AGENTS)
         assert Tmux(demo.socket).is_alive()
     finally:
-        destroy_demo(demo)
+        if demo is not None:
+            destroy_demo(demo)
+        Tmux(f"jarvis-demo-{proc.pid}").kill_server()  # whatever it made, even if it failed half-way
     assert not config_path.parent.exists()
 
 
