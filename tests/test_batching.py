@@ -328,3 +328,19 @@ def test_a_cli_spawn_never_imports_psutil(jarvis_env):
     sup = jarvis_env.sup()
     (agent,) = sup.agents()
     jarvis_env.wait_status(sup, agent.id, WORKING, WAITING)
+
+
+def test_a_spawn_resolves_its_base_once(jarvis_env, monkeypatch):
+    """The base is resolved when the spawn is checked, and the start begins from that commit
+    (a second rev-parse a few ms later was a git process per spawn for nothing)."""
+    from jarvis_tui.engine import git as git_runner
+
+    sup = jarvis_env.sup()
+    calls: list[tuple[str, ...]] = []
+    real = git_runner.probe
+    monkeypatch.setattr(git_runner, "probe", lambda cwd, *a, **k: calls.append(a) or real(cwd, *a, **k))
+    agent = sup.spawn("resolved once #hang", agent="demo")
+    assert [c[0] for c in calls] == ["rev-parse", "worktree"], calls
+    head = real(jarvis_env.repo, "rev-parse", "HEAD").stdout.strip()
+    assert sup.registry.get(agent.id).base_commit == head
+    jarvis_env.wait_status(sup, agent.id, WORKING, WAITING)

@@ -83,12 +83,18 @@ class Config:
         own = self.profiles[profile].check if profile in self.profiles else ()
         return own or self.review.check
 
+    def base_commit(self) -> str | None:
+        """The commit ``[supervisor] base`` names right now, or None (a deleted branch...)."""
+        base = self.supervisor.base
+        proc = git.probe(self.supervisor.repo, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+        commit = proc.stdout.strip()
+        return commit if proc.returncode == 0 and commit else None
+
     def base_problem(self) -> str | None:
         """Why ``[supervisor] base`` cannot be used right now (deleted branch...), or None."""
-        base = self.supervisor.base
-        if git.ok(self.supervisor.repo, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"):
+        if self.base_commit() is not None:
             return None
-        return f"supervisor.base {base!r} is not a branch or commit in {self.supervisor.repo} ({self.path})"
+        return f"supervisor.base {self.supervisor.base!r} is not a branch or commit in {self.supervisor.repo} ({self.path})"
 
 
 # --------------------------------------------------------------------------- loading

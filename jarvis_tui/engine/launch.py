@@ -62,10 +62,11 @@ def branch_name(agent: Agent) -> str:
     return f"jarvis/{ticket}{worktrees.slugify(agent.title)}-{agent.id}"
 
 
-def start(sup: Supervisor, agent_id: str, claim: Claim) -> Agent:
-    """Make the worktree and the session of an agent marked ``starting`` under ``claim``."""
+def start(sup: Supervisor, agent_id: str, claim: Claim, *, base_commit: str | None = None) -> Agent:
+    """Make the worktree and the session of an agent marked ``starting`` under ``claim``
+    (``base_commit``: what its base named a moment ago, when the caller just resolved it)."""
     try:
-        return _start(sup, sup.registry.get(agent_id), claim)
+        return _start(sup, sup.registry.get(agent_id), claim, base_commit)
     finally:
         claims.release(sup.registry, agent_id, claim)
 
@@ -76,7 +77,7 @@ def _stop_requested(sup: Supervisor, agent_id: str) -> None:
         raise _Stop(request)
 
 
-def _start(sup: Supervisor, agent: Agent, claim: Claim) -> Agent:
+def _start(sup: Supervisor, agent: Agent, claim: Claim, resolved: str | None = None) -> Agent:
     profile = sup.profile(agent.agent)
     branch = branch_name(agent)
     worktree = sup.paths.worktree(agent.id)
@@ -85,7 +86,7 @@ def _start(sup: Supervisor, agent: Agent, claim: Claim) -> Agent:
     made = _Made()
     try:
         try:
-            base_commit = worktrees.resolve_commit(sup.repo, agent.base or sup.config.supervisor.base)
+            base_commit = resolved or worktrees.resolve_commit(sup.repo, agent.base or sup.config.supervisor.base)
         except worktrees.WorktreeError:
             if agent.base:
                 raise SupervisorError(f"its base {agent.base!r} is not a branch or commit any more") from None

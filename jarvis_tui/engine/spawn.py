@@ -330,12 +330,16 @@ def record(
         )
 
 
-def check_base(sup: Supervisor, spec: TaskSpec) -> None:
-    """The config's base must resolve unless the task names its own (checked in :func:`validate`)."""
-    if spec.base is None:
-        problem = sup.config.base_problem()
-        if problem:
-            raise ConfigError(problem, sup.config.path)
+def check_base(sup: Supervisor, spec: TaskSpec) -> str | None:
+    """The commit the config's base names now, which a start right away begins from (one
+    ``rev-parse`` per spawn, not two); None when the task names its own base (checked in
+    :func:`validate`). ConfigError when the config's base names no commit."""
+    if spec.base is not None:
+        return None
+    commit = sup.config.base_commit()
+    if commit is None:
+        raise ConfigError(sup.config.base_problem() or "supervisor.base names no commit", sup.config.path)
+    return commit
 
 
 def spawn(
@@ -372,7 +376,7 @@ def spawn(
         budget=budget,
         advance_route=True,
     )
-    check_base(sup, spec)
+    base_commit = check_base(sup, spec)
     now = sup.clock()
     with sup.registry.transaction() as conn:
         agent_id = sup.registry.new_id()
@@ -383,7 +387,7 @@ def spawn(
             admitted, claim = sup.admit(agent_id, order=True)
     log.info("%s spawned (%s, %s): %s", agent_id, spec.profile, spec.priority, admitted.status)
     if claim is not None:
-        return sup.start(agent_id, claim)
+        return sup.start(agent_id, claim, base_commit=base_commit)
     return admitted
 
 

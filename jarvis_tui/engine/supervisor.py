@@ -217,10 +217,10 @@ class Supervisor:
 
         return dispatch.dispatch(self, reading=reading)
 
-    def start(self, agent_id: str, claim: Claim) -> Agent:
+    def start(self, agent_id: str, claim: Claim, *, base_commit: str | None = None) -> Agent:
         from . import launch
 
-        return launch.start(self, agent_id, claim)
+        return launch.start(self, agent_id, claim, base_commit=base_commit)
 
     def reconcile(self) -> list[Agent]:
         from . import reconcile
