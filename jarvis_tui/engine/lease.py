@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from . import procfs
 from .registry import Registry
 
 LEASE_KEY = "engine_lease"
@@ -59,35 +60,15 @@ def process_started(pid: int) -> float | None:
 
 
 def _process_state(pid: int) -> tuple[str, float] | None:
-    """(state letter, start time) of a live process: ``/proc/PID/stat`` where there is one (every
-    claim and lease asks; importing psutil for it was ~8 ms of every CLI spawn), else psutil."""
-    if pid <= 0:
-        return None
-    boot = _boot_time()
+    """(state letter, start time) of a live process: from ``/proc`` (every claim and lease
+    asks; no psutil import on a CLI spawn), else psutil."""
+    boot = procfs.boot_time()
     if boot is None:
         return _psutil_state(pid)
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            data = fh.read()
-    except OSError:
+    fields = procfs.stat_fields(pid)
+    if fields is None:
         return None
-    fields = data[data.rfind(b")") + 2 :].split()  # after "(comm)", which may hold spaces
-    return fields[0].decode(), boot + int(fields[19]) / _TICKS
-
-
-_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-_boot: list[float | None] = []
-
-
-def _boot_time() -> float | None:
-    """The machine's boot time from ``/proc/stat`` (read once), or None without ``/proc``."""
-    if not _boot:
-        try:
-            with open("/proc/stat", "rb") as fh:
-                _boot.append(next(float(line.split()[1]) for line in fh if line.startswith(b"btime ")))
-        except (OSError, StopIteration, ValueError, IndexError):
-            _boot.append(None)
-    return _boot[0]
+    return fields[0].decode(), boot + int(fields[19]) / procfs.TICKS
 
 
 def _psutil_state(pid: int) -> tuple[str, float] | None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from . import procfs
 from .config import ResourcesConfig
 
 if TYPE_CHECKING:
@@ -37,39 +38,6 @@ class TreeUsage:
     cpu: float  # percent of one core, summed over the tree (may exceed 100)
     rss: int  # bytes
     procs: int
-
-
-def _cpu_times() -> tuple[float, float] | None:
-    """(busy, total) CPU ticks of the whole machine from ``/proc/stat``'s first line, counted as
-    psutil does: guest time is already inside user time, idle and iowait are not busy."""
-    try:
-        with open("/proc/stat", "rb") as fh:
-            fields = [int(v) for v in fh.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    if len(fields) < 4:
-        return None
-    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal (guest counted in user)
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return float(total - idle), float(total)
-
-
-def _memory() -> tuple[int, int] | None:
-    """(bytes in use, total) from ``/proc/meminfo``: total minus available, psutil's ``percent``."""
-    values: dict[bytes, int] = {}
-    try:
-        with open("/proc/meminfo", "rb") as fh:
-            for line in fh:
-                name, _, rest = line.partition(b":")
-                if name in (b"MemTotal", b"MemAvailable"):
-                    values[name] = int(rest.split()[0]) * 1024
-                    if len(values) == 2:
-                        break
-    except (OSError, ValueError, IndexError):
-        return None
-    if len(values) < 2:
-        return None
-    return values[b"MemTotal"] - values[b"MemAvailable"], values[b"MemTotal"]
 
 
 def _psutil_system() -> SystemReading:
@@ -137,9 +105,6 @@ class ResourceSampler:
     reused pid never inherits another process's history.
     """
 
-    TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._cpu_seen: dict[tuple[int, int], tuple[float, float]] = {}
@@ -147,15 +112,15 @@ class ResourceSampler:
         self._tags: dict[tuple[int, int], str | None] = {}  # (pid, start) -> JARVIS_AGENT_ID or None
         self.environ_reads = 0  # environments read in the last call (only processes never seen before)
         self.stat_reads = 0  # stat files read in the last call (new processes and agents' ones)
-        self._cpu_last = _cpu_times()  # prime: the first reading measures from here
+        self._cpu_last = procfs.cpu_times()  # prime: the first reading measures from here
 
     def system(self) -> SystemReading:
         """CPU % of all cores since the previous reading (or since this sampler was made) and
         RAM in use, as psutil's ``cpu_percent``/``virtual_memory`` compute them, read from
         ``/proc/stat`` and ``/proc/meminfo`` (psutil where there is no ``/proc``): importing
         psutil alone was ~8 ms of every CLI spawn, which samples once."""
-        now = _cpu_times()
-        memory = _memory()
+        now = procfs.cpu_times()
+        memory = procfs.memory()
         if now is None or memory is None:
             return _psutil_system()
         last, self._cpu_last = self._cpu_last, now
@@ -172,13 +137,10 @@ class ResourceSampler:
     @staticmethod
     def _stat(pid: int) -> tuple[int, float, int] | None:
         """(parent pid, CPU seconds so far, start time in ticks) of one process, or None if gone."""
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as fh:
-                data = fh.read()
-        except OSError:
-            return None  # exited between the listing and the read
-        fields = data[data.rfind(b")") + 2 :].split()  # after "(comm)", which may hold spaces
-        return int(fields[1]), (int(fields[11]) + int(fields[12])) / ResourceSampler.TICK, int(fields[19])
+        fields = procfs.stat_fields(pid)
+        if fields is None:
+            return None
+        return int(fields[1]), (int(fields[11]) + int(fields[12])) / procfs.TICKS, int(fields[19])
 
     def _stat_pass(self) -> dict[int, tuple[int, float, int]]:
         """The pass: list ``/proc``; read ``stat`` of the processes never seen. Returns what was
@@ -217,7 +179,7 @@ class ResourceSampler:
     def _rss(self, pid: int) -> int | None:
         try:
             with open(f"/proc/{pid}/statm", "rb") as fh:
-                return int(fh.read().split()[1]) * self.PAGE
+                return int(fh.read().split()[1]) * procfs.PAGE
         except (OSError, IndexError, ValueError):
             return None
 
