@@ -298,3 +298,29 @@ async def test_the_footer_is_redimmed_only_when_the_selected_agent_changes(tmp_p
         assert len(calls) == 1
         enabled = {b.key: on for _, b, on, _ in app.screen.active_bindings.values()}
         assert enabled["x"] and enabled["r"] and not enabled["s"]  # done: remove and retry, no input
+
+
+async def test_the_footer_rebuilds_its_keys_only_when_they_change(tmp_path):
+    """Textual rebuilds a footer (a widget per key) at every bindings refresh, focus move or
+    resize; ours only when what it shows changed: a refresh or a tick that changes nothing
+    rebuilds nothing (the same key widgets stay), a narrower terminal does."""
+    from jarvis_tui.tui.widgets.footer import KeysFooter
+
+    app = snapshot_app(tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        footer = app.screen.query_one(KeysFooter)
+        await pilot.pause()
+        rebuilds, keys = footer.rebuilds, list(app.screen.query(FooterKey))
+        assert rebuilds <= 3, rebuilds  # empty at mount, with the keys, for the selected agent's rules
+        for _ in range(3):
+            app.screen.refresh_bindings()
+            await footer.recompose()  # what Textual's footer does at each bindings refresh
+        app.start_tick()
+        await wait_until(pilot, lambda: app.ticks >= 2, what="a tick")
+        await pilot.pause()
+        assert footer.rebuilds == rebuilds and list(app.screen.query(FooterKey)) == keys  # the same widgets
+        await pilot.resize_terminal(90, 35)
+        await wait_until(pilot, lambda: footer.rebuilds == rebuilds + 1, what="the footer's rebuild")
+        await pilot.pause()
+        assert len(list(app.screen.query(FooterKey))) < len(keys)  # fitted to 90 columns
