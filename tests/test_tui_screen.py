@@ -115,6 +115,44 @@ async def test_log_follows_the_tail_until_the_user_scrolls_up(tmp_path):
         assert log.following
 
 
+async def test_a_printing_agent_is_redrawn_twice_a_second_and_a_silence_broken_at_once(tmp_path):
+    """A followed log is looked at every 0.25 s; while its agent keeps printing, it is read and
+    redrawn every 0.5 s (each redraw moves every line on screen), and the first line after a
+    silence is read at the next look."""
+    app = snapshot_app(tmp_path)
+    log_file = app.sup.log_path("a1b2c3")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        pane = app.log_pane
+        stop = threading.Event()
+
+        def printing() -> None:
+            n = 0
+            while not stop.is_set():
+                with log_file.open("ab") as fh:
+                    fh.write(b"line %d\r\n" % n)
+                n += 1
+                time.sleep(0.02)
+
+        writer = threading.Thread(target=printing)
+        writer.start()
+        try:
+            await wait_until(pilot, lambda: pane.lines_written > 0 and pane.read_at > 0, what="the stream")
+            reads, start = pane.reads, time.monotonic()
+            await pilot.pause(2.0)
+            elapsed = time.monotonic() - start
+        finally:
+            stop.set()
+            writer.join()
+        assert pane.reads - reads <= elapsed / pane.stream_interval + 1, (pane.reads - reads, elapsed)
+        await pilot.pause(pane.stream_interval + pane.interval * 2)  # the stream's last lines, then silence
+        written, reads = pane.lines_written, pane.reads
+        with log_file.open("ab") as fh:
+            fh.write(b"after the silence\r\n")
+        await wait_until(pilot, lambda: pane.lines_written == written + 1, timeout=3, what="the line after silence")
+        assert pane.reads - reads <= 2  # read at the next look or the one after, not held back
+
+
 async def test_a_flooding_agent_is_skipped_to_its_tail_and_the_pane_says_so(tmp_path):
     from jarvis_tui.tui.widgets.log_pane import FLOOD_BYTES, FLOOD_KEEP
 
