@@ -113,6 +113,12 @@ class JarvisApp(App[str]):
     def loop(self, loop: EngineLoop) -> None:  # tests swap in a loop of their own
         self._engine_loop = loop
 
+    def close_loop(self) -> None:
+        """Give the engine lease up, if a tick ever made the loop (quitting before the first
+        tick makes none, and imports nothing, just to close it)."""
+        if self._engine_loop is not None:
+            self._engine_loop.close()
+
     @property
     def config(self) -> Config:
         return self.sup.config  # the one in use: a reload replaces it

@@ -22,7 +22,7 @@ def close_engine(app: JarvisApp) -> str:
     from ..engine.headless import ENGINE_SESSION, handoff
 
     try:
-        app.loop.close()
+        app.close_loop()
         if handoff(app.sup):
             return (
                 f"queued agents and policies carry on in a headless engine "
