@@ -85,7 +85,7 @@ def start(sup: Supervisor, ident: str) -> Agent:
             commit = worktrees.resolve_commit(sup.repo, str(where.get("snapshot") or where["head"]))
         copy = copy_path(sup, agent.id)
         _remove_copy(sup, copy)
-        git.run(sup.repo, "worktree", "add", "--quiet", "--detach", str(copy), commit)
+        worktrees.add(sup.repo, copy, None, commit, workers=sup.config.supervisor.checkout_workers)
         _launch(sup, agent, argv, copy)
     except Exception as exc:  # noqa: BLE001 - whatever stopped it, the record must say failed
         _record(sup, agent, "failed", None, f"check could not start: {exc}")

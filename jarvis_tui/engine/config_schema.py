@@ -80,6 +80,12 @@ class SupervisorConfig:
     max_agents: int = key(5, "agents running at once; more are queued", min=1, max=10_000)
     default_agent: str = key("", "profile for spawn without --agent (default: the first)")
     kill_grace: float = key(5.0, "seconds between SIGTERM and SIGKILL when firing", min=0, max=600)
+    checkout_workers: int = key(
+        0,
+        "processes git writes a new worktree's files with (0: one per CPU core; 1: one, git's default)",
+        min=0,
+        max=64,
+    )
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ def _start(sup: Supervisor, agent: Agent, claim: Claim, resolved: str | None = N
             raise SupervisorError(sup.config.base_problem() or "the base commit cannot be resolved") from None
         start_point = agent.start_point or base_commit
         _stop_requested(sup, agent.id)
-        worktrees.add(sup.repo, worktree, branch, start_point)
+        worktrees.add(sup.repo, worktree, branch, start_point, workers=sup.config.supervisor.checkout_workers)
         made.worktree = True
         if agent.start_ref:
             worktrees.restore(worktree, agent.start_ref)
