@@ -346,6 +346,12 @@ class Table:
         bursts = [e["burst"] for e in entries if "burst" in e]
         if bursts:
             text += f"; {s.burst} in a row {median([j / r for j, r in bursts]):.2f}x"
+        same = [p for e in entries for p in e.get("same_git", [])]
+        if same:  # jarvis's own cost: over raw git given the same checkout workers
+            text += (
+                f"; vs raw with jarvis's checkout workers {median([j / r for j, r in same]):.2f}x "
+                f"(+{median([j - r for j, r in same]) * 1000:.0f} ms)"
+            )
         goal, met = self.goal("<= 1.15x", ratio, 1.15, "x")
         return Row(
             f"spawn vs raw `git worktree add` + `tmux new-session` ({s.repo_files:,} files)", text, "-", "-", goal, met

@@ -239,7 +239,8 @@ class Bench:
 
     def spawn_round(self, r: int) -> None:
         """Pairs of (jarvis spawn, raw git worktree add + tmux new-session) on the same repo,
-        alternating which goes first; then a burst of each in a row."""
+        rotating which goes first, each with a third run: raw with the git options jarvis uses
+        (its checkout workers), so jarvis's own cost shows too; then a burst of each in a row."""
         s = self.settings
         repo = self.big_repo()
         stack = JarvisStack(self.janitor, f"spawn{r}", repo=repo)
@@ -247,13 +248,14 @@ class Bench:
         raw_dir = stack.root / "raw"
         count = iter(range(10**6))
 
-        def raw() -> float:
+        def raw(*git_options: str) -> float:
             i = next(count)
             start = time.monotonic()
             tree = raw_dir / f"w{i}"
             subprocess.run(
                 [
                     "git",
+                    *git_options,
                     "-C",
                     str(repo),
                     "worktree",
@@ -294,13 +296,18 @@ class Bench:
             stack.spawn("rate=0")
             return time.monotonic() - start
 
+        def same_git() -> float:  # raw, with the checkout workers jarvis's default config uses
+            return raw("-c", "checkout.workers=0")
+
         raw(), jarvis()  # warm-up: disk cache, both tmux servers up
-        pairs = []
+        pairs, same = [], []
         for i in range(s.spawn_pairs):
-            first, second = (jarvis, raw) if (i + r) % 2 == 0 else (raw, jarvis)
-            a, b = first(), second()
-            pairs.append((a, b) if first is jarvis else (b, a))
-        entry: dict[str, Any] = {"pairs": pairs}
+            order = [jarvis, raw, same_git]
+            order = order[(i + r) % 3 :] + order[: (i + r) % 3]
+            took = {fn: fn() for fn in order}
+            pairs.append((took[jarvis], took[raw]))
+            same.append((took[jarvis], took[same_git]))
+        entry: dict[str, Any] = {"pairs": pairs, "same_git": same}
         if s.burst > 0:
             runs: dict[str, float] = {}
             for name, fn in (("jarvis", jarvis), ("raw", raw)) if r % 2 == 0 else (("raw", raw), ("jarvis", jarvis)):
