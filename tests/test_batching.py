@@ -340,7 +340,9 @@ def test_a_spawn_resolves_its_base_once(jarvis_env, monkeypatch):
     real = git_runner.probe
     monkeypatch.setattr(git_runner, "probe", lambda cwd, *a, **k: calls.append(a) or real(cwd, *a, **k))
     agent = sup.spawn("resolved once #hang", agent="demo")
-    assert [c[0] for c in calls] == ["rev-parse", "worktree"], calls
+    # `-c name=value` pairs are git options, not subcommands
+    subcommands = [next(a for i, a in enumerate(c) if a != "-c" and (i == 0 or c[i - 1] != "-c")) for c in calls]
+    assert subcommands == ["rev-parse", "worktree"], calls
     head = real(jarvis_env.repo, "rev-parse", "HEAD").stdout.strip()
     assert sup.registry.get(agent.id).base_commit == head
     jarvis_env.wait_status(sup, agent.id, WORKING, WAITING)
