@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from jarvis_tui.engine.models import FIRED, WORKING
+from jarvis_tui.engine.models import DONE, FIRED, WORKING
 from jarvis_tui.engine.registry import RegistryGone
 
 
@@ -173,3 +173,21 @@ def test_an_emptied_registry_is_refused_too(jarvis_env):
     jarvis_env.cli("doctor", "--adopt", check=True)
     jarvis_env.cli("fire", agent.id, "--reason", "dumb", check=True)
     assert Path(path).stat().st_size > 0
+
+
+def test_adopt_restores_what_a_task_comes_after(jarvis_env):
+    sup = jarvis_env.sup()
+    first = sup.spawn("first #steps=1", agent="demo")
+    jarvis_env.wait_status(sup, first.id, DONE)
+    second = jarvis_env.wait_status(sup, sup.spawn("second #hang", agent="demo", after=first.id).id, WORKING)
+    assert second.dependencies == [first.task_id]
+    sup.registry.close()
+    for name in ("registry.db", "registry.db-wal", "registry.db-shm"):
+        (jarvis_env.state_dir / "sessions" / name).unlink(missing_ok=True)
+    doctor = jarvis_env.cli("doctor", "--adopt", "--json", check=True)
+    hints = next(c for c in json.loads(doctor.stdout) if c["name"] == "adopt")["hints"]
+    assert f"task {second.task_id} comes after {first.task_id} again" in hints
+    listed = {a["id"]: a for a in json.loads(jarvis_env.cli("ls", "--json", check=True).stdout)}
+    assert listed[second.id]["after_tasks"] == [first.task_id] and listed[second.id]["after"] == first.task_id
+    assert listed[first.id]["status"] == DONE and listed[second.id]["status"] == WORKING
+    jarvis_env.cli("fire", second.id, "--reason", "dumb", check=True)

@@ -137,6 +137,23 @@ class Registry(RegistryReads):
             [(task_id, dep, position) for position, dep in enumerate(deps)],
         )
 
+    def restore_dependencies(self, task_id: str, deps: list[str]) -> list[str]:
+        """Give a task rebuilt by ``doctor --adopt`` the dependencies its record names, those
+        whose tasks exist (the others were lost with the registry); returns those restored."""
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM task_deps WHERE task_id = ?", (task_id,)).fetchone():
+                return []
+            known = [
+                d for d in dict.fromkeys(deps) if conn.execute("SELECT 1 FROM tasks WHERE id = ?", (d,)).fetchone()
+            ]
+            if known:
+                conn.execute("UPDATE tasks SET after_task_id = ? WHERE id = ?", (known[0], task_id))
+                conn.executemany(
+                    "INSERT INTO task_deps (task_id, dep_task_id, position) VALUES (?, ?, ?)",
+                    [(task_id, dep, position) for position, dep in enumerate(known)],
+                )
+        return known
+
     def create_attempt(
         self,
         conn: sqlite3.Connection,

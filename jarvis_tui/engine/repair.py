@@ -131,6 +131,7 @@ def adopt(sup: Supervisor) -> list[str]:
     known = {a.id for a in sup.registry.agents(include_removed=True)}
     panes = sup.tmux.list_panes()
     adopted: list[str] = []
+    deps: dict[str, list[str]] = {}  # task -> the tasks its record says it comes after
     for spec_path in sup.paths.records():
         agent_id = spec_path.parent.name
         if agent_id in known:
@@ -141,6 +142,14 @@ def adopt(sup: Supervisor) -> list[str]:
             adopted.append(f"skipped {agent_id}: unreadable spec ({exc})")
             continue
         adopted.append(_adopt_one(sup, agent_id, spec, panes))
+        record = spec.get("record") or {}
+        after = record.get("after_tasks") or ([record["after"]] if record.get("after") else [])
+        if after:
+            deps[str(record.get("task_id") or agent_id)] = [str(d) for d in after]
+    # Second pass: a task's dependencies may be adopted after it (foreign keys need both).
+    for task_id, after in deps.items():
+        if restored := sup.registry.restore_dependencies(task_id, after):
+            adopted.append(f"task {task_id} comes after {', '.join(restored)} again")
     for line in adopted:
         log.warning("doctor --adopt: %s", line)
     return adopted
