@@ -279,6 +279,12 @@ def fired_message(agent: Agent, reason: str) -> str:
     return f"{head}; no worktree files to preserve; branch {agent.branch} kept"
 
 
+def released_message(agent: Agent, now: float) -> str:
+    """What a release did: the task joined the queue and may have started at once."""
+    reason = queue_short(agent, now)
+    return f"released {agent.id}: {agent.status}" + (f" ({reason})" if reason else "")
+
+
 def removed_message(agent: Agent) -> str:
     if not agent.branch:
         return f"removed {agent.id}; it never started: no branch, no files"
@@ -385,6 +391,7 @@ __all__ = [
     "queue_short",
     "queue_text",
     "queue_until",
+    "released_message",
     "remove_question",
     "removed_message",
     "review_rows",

@@ -62,6 +62,35 @@ async def test_spawn_from_the_dialog(jarvis_env):
     assert listed[agent.id]["status"] == DONE and listed[agent.id]["title"] == "Notes from the dialog"
 
 
+async def test_a_held_ticket_spawned_from_the_dialog_waits_until_u_releases_it(jarvis_env):
+    app = make_app(jarvis_env.sup())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.ticks >= 1, what="first tick")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, SpawnScreen), what="spawn dialog")
+        dialog = app.screen
+        dialog.query_one("#prompt", TextArea).text = "Fix the flaky test #steps=1"
+        dialog.query_one("#ticket", Input).value = "../bad"
+        dialog.query_one("#start", Select).value = "hold"
+        await pilot.press("ctrl+s")  # the engine's own rule for tickets, shown in the dialog
+        assert isinstance(app.screen, SpawnScreen) and "cannot go into a branch name" in str(
+            dialog.query_one("#error", Static).render()
+        )
+        dialog.query_one("#ticket", Input).value = "ENG-142"
+        await pilot.press("ctrl+s")
+        agent = await wait_until(pilot, lambda: next(iter(app.agents.values()), None), what="the row")
+        await wait_until(pilot, lambda: status_of(app, agent.id) == "held", what="held")
+        assert app.agents[agent.id].ticket == "ENG-142" and app.table.selected_id == agent.id
+        await pilot.press("u")
+        await wait_until(pilot, lambda: status_of(app, agent.id) in (WORKING, DONE), what="released and started")
+        assert "ENG-142" in (app.agents[agent.id].branch or "")
+        await pilot.press("u")  # released already: the key says why not, nothing happens
+        await wait_until(pilot, lambda: status_of(app, agent.id) == DONE, what="done")
+        await app.workers.wait_for_complete()
+    listed = cli_agents(jarvis_env)
+    assert listed[agent.id]["ticket"] == "ENG-142" and listed[agent.id]["status"] == DONE
+
+
 async def test_a_slow_spawn_shows_as_starting_with_a_spinner_while_the_screen_stays_live(jarvis_env):
     sup = jarvis_env.sup()
     app = make_app(sup)

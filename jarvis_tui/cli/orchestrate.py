@@ -9,9 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..describe import note_lines, queue_short
+from ..describe import note_lines, queue_short, released_message
 from ..engine.batch import load
-from ..engine.models import Agent
 from ..engine.supervisor import Supervisor
 from ..format import one_line, status_style
 from .agents import print_new_agent
@@ -131,17 +130,12 @@ def cmd_notes(args: argparse.Namespace) -> int:
 def cmd_release(args: argparse.Namespace) -> int:
     """Every id is tried (like rm); non-zero if any was refused."""
     sup = open_supervisor(args)
-
-    def say(agent: Agent) -> str:
-        reason = queue_short(agent, time.time())
-        return f"released {agent.id}: {agent.status}" + (f" ({reason})" if reason else "")
-
     results, code = try_each(
         args.ids,
         sup.release,
         done="released",
         record=lambda agent: agent.to_json() | {"released": True, "error": None},
-        say=say,
+        say=lambda agent: released_message(agent, time.time()),
         as_json=args.json,
     )
     _handoff(sup)

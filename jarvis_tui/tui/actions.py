@@ -107,6 +107,15 @@ ACTIONS: tuple[KeyAction, ...] = (
         title="Run the checks",
     ),
     A("x", "remove", "Remove", "Clean up an ended agent; its branch and work are kept", Action.REMOVE, footer=8),
+    A(
+        "u",
+        "release",
+        "Release",
+        "Dispatch a held task (spawned to start held): it joins the queue",
+        Action.RELEASE,
+        footer=17,
+        title="Release a held task",
+    ),
     A("g", "grid", "Grid", "Up to six agents' logs side by side (again: back)", footer=11, section="View"),
     A(
         "slash",

@@ -1,5 +1,5 @@
-"""The main screen's actions that change the engine: spawn, fire, retry, remove, send, attach,
-check and merge.
+"""The main screen's actions that change the engine: spawn, fire, retry, release, remove, send,
+attach, check and merge.
 
 Each runs in a thread worker (a worktree or a process-tree kill can take seconds) with
 ``exit_on_error=False``: a failure becomes an error notification, never a dead app. When it
@@ -27,6 +27,7 @@ from ..describe import (
     fired_message,
     merged_message,
     queue_short,
+    released_message,
     removed_message,
     sent_message,
 )
@@ -78,14 +79,7 @@ class EngineCalls:
         def work() -> None:
             with self.engine_call("spawn") as outcome:
                 try:
-                    agent = self.sup.spawn(
-                        request.prompt,
-                        agent=request.agent,
-                        title=request.title or None,
-                        priority=request.priority,
-                        kind=request.kind or None,
-                        budget=request.budget_value(),
-                    )
+                    agent = self.sup.spawn(request.prompt, **request.options())
                 except UsageError as exc:
                     self.screen.post_message(SpawnRejected(request, str(exc)))
                     return
@@ -114,6 +108,13 @@ class EngineCalls:
                 )
 
         self.run(work, "retry_worker", "retry")
+
+    def release(self, agent_id: str) -> None:
+        def work() -> None:
+            with self.engine_call("release", agent_id):
+                self.app.say(released_message(self.sup.release(agent_id), self.sup.clock()), title="released")
+
+        self.run(work, "release_worker", "release")
 
     def remove(self, agent_id: str) -> None:
         def work() -> None:

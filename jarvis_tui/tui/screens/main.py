@@ -303,14 +303,7 @@ class MainScreen(Screen[None]):
     def validate_spawn(self, request: SpawnRequest) -> str:
         """The engine's own checks, before the dialog closes (config only: no tmux, no git)."""
         try:
-            self.jarvis.sup.validate_spawn(
-                request.prompt,
-                agent=request.agent,
-                title=request.title or None,
-                priority=request.priority,
-                kind=request.kind or None,
-                budget=request.budget_value(),
-            )
+            self.jarvis.sup.validate_spawn(request.prompt, **request.options())
         except Exception as exc:  # noqa: BLE001 - any refusal is shown in the dialog
             return str(exc)
         return ""
@@ -341,6 +334,12 @@ class MainScreen(Screen[None]):
             self.table.busy[agent.id] = "retrying"
             self.calls.retry(agent.id, fresh)
             self.set_timer(0.3, self.jarvis.start_tick)
+
+    def action_release(self) -> None:
+        agent = self.target(Action.RELEASE)
+        if agent is not None:
+            self.table.busy[agent.id] = "releasing"
+            self.calls.release(agent.id)
 
     def action_remove(self) -> None:
         from .confirm import ConfirmScreen

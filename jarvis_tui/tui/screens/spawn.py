@@ -1,5 +1,5 @@
-"""``n``: the spawn dialog. Profile (or auto), priority, kind, budget, title, prompt (multi-line);
-``ctrl+s`` spawns. Profiles whose program is not installed are marked and refused.
+"""``n``: the spawn dialog. Profile (or auto), priority, kind, budget, start now or hold (a
+held task waits for ``u``), title, ticket, prompt (multi-line); ``ctrl+s`` spawns. Profiles whose program is not installed are marked and refused.
 
 The dialog only collects input; the spawn itself runs in a worker after it closes (a worktree
 can take seconds). A mistake the engine rejects (:class:`UsageError`) reopens the dialog with
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -29,10 +30,27 @@ class SpawnRequest:
     priority: str = "medium"
     kind: str = ""
     budget: str = ""  # USD as typed; checked on submit
+    ticket: str = ""
+    hold: bool = False
 
     def budget_value(self) -> float | None:
         """The budget as a number (None: none); raises ValueError for text that is not one."""
         return float(self.budget) if self.budget.strip() else None
+
+    def options(self) -> dict[str, Any]:
+        """The engine's spawn options (``Supervisor.spawn`` and ``validate_spawn``) but the prompt."""
+        return {
+            "agent": self.agent,
+            "title": self.title or None,
+            "priority": self.priority,
+            "kind": self.kind or None,
+            "budget": self.budget_value(),
+            "ticket": self.ticket or None,
+            "hold": self.hold,
+        }
+
+
+START = [("now, or queued", "now"), ("held until u", "hold")]
 
 
 class SpawnScreen(ModalScreen[SpawnRequest | None]):
@@ -80,12 +98,23 @@ class SpawnScreen(ModalScreen[SpawnRequest | None]):
             with Horizontal(classes="row"):
                 with Vertical(classes="field"):
                     yield Label("Kind (for routing)")
-                    yield Input(self.request.kind, placeholder="review, test, refactor…", id="kind", compact=True)
+                    yield Input(self.request.kind, placeholder="review, test…", id="kind", compact=True)
                 with Vertical(classes="field"):
                     yield Label("Budget (USD)")
                     yield Input(self.request.budget, placeholder="none", id="budget", compact=True)
-            yield Label("Title")
-            yield Input(self.request.title, placeholder="optional: the prompt's first line", id="title", compact=True)
+                with Vertical(classes="field"):
+                    yield Label("Start")
+                    value = "hold" if self.request.hold else "now"
+                    yield Select(START, value=value, allow_blank=False, id="start", compact=True)
+            with Horizontal(classes="row"):
+                with Vertical(classes="field wide"):
+                    yield Label("Title")
+                    yield Input(
+                        self.request.title, placeholder="optional: the prompt's first line", id="title", compact=True
+                    )
+                with Vertical(classes="field"):
+                    yield Label("Ticket")
+                    yield Input(self.request.ticket, placeholder="e.g. ENG-142", id="ticket", compact=True)
             yield Label("Prompt")
             yield TextArea(self.request.prompt, id="prompt", soft_wrap=True, tab_behavior="focus", compact=True)
             yield Static(self.error, id="error", classes="error", markup=False)
@@ -121,6 +150,8 @@ class SpawnScreen(ModalScreen[SpawnRequest | None]):
             priority=str(priority),
             kind=self.query_one("#kind", Input).value.strip(),
             budget=self.query_one("#budget", Input).value.strip(),
+            ticket=self.query_one("#ticket", Input).value.strip(),
+            hold=self.query_one("#start", Select).value == "hold",
         )
         if request.agent in self.unavailable:
             self.show_error(f"profile {request.agent}: {self.unavailable[request.agent]}")
@@ -139,7 +170,7 @@ class SpawnScreen(ModalScreen[SpawnRequest | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-    @on(Input.Submitted, "#title")
+    @on(Input.Submitted, "#title, #ticket")
     def title_done(self) -> None:
         self.query_one("#prompt", TextArea).focus()
 
