@@ -235,8 +235,8 @@ async def test_keys_are_in_the_footer_and_the_palette(tmp_path):
         await settle(pilot)
         footer_keys = {b.key: enabled for _, b, enabled, _ in app.screen.active_bindings.values() if b.show}
         assert {"n", "f", "s", "r", "a", "i", "g", "slash", "x", "q"} <= set(footer_keys)
-        # a1b2c3 is working: the engine refuses retry, remove and merge for it (so the keys are dimmed)
-        assert {key for key, enabled in footer_keys.items() if not enabled} == {"r", "R", "x", "M"}
+        # a1b2c3 is working: the engine refuses retry, remove, merge and release for it (so the keys are dimmed)
+        assert {key for key, enabled in footer_keys.items() if not enabled} == {"r", "R", "x", "M", "u"}
         assert app.query_one(Footer)
         await pilot.press("ctrl+p")
         await wait_until(pilot, lambda: len(app.screen_stack) == 2, what="the command palette")
