@@ -72,6 +72,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--multi-lines", type=int, help="lines each of the N agents prints at --fast-rate (default 10000)")
     p.add_argument("--repo-files", type=int, help="files in the spawn benchmark's repository (default 4000)")
     p.add_argument(
+        "--spawn-repo",
+        metavar="PATH_OR_URL",
+        help="a real repository for the spawn benchmark instead of a generated one (cloned to a "
+        "temporary folder first, so the original gets no branch or worktree), e.g. a clone of git/git",
+    )
+    p.add_argument(
         "--peers-dir",
         default=os.environ.get("JARVIS_BENCH_PEERS"),
         help="where pm2 and mprocs are (a bin folder or an npm prefix; default $JARVIS_BENCH_PEERS, then PATH)",

@@ -87,6 +87,45 @@ def test_quick_run_without_peers_prints_the_table_and_leaves_nothing(tmp_path: P
     assert list(Path(os.environ.get("TMPDIR", "/tmp")).glob(f"*-{run_id}-*")) == []
 
 
+@pytest.mark.slow
+def test_spawn_on_a_real_repository_works_in_a_clone_and_names_it(tmp_path: Path) -> None:
+    original = tmp_path / "realproject"
+    original.mkdir()
+    for name in ("a.py", "b.py", "docs/c.md"):
+        (original / name).parent.mkdir(parents=True, exist_ok=True)
+        (original / name).write_text(f"{name}\n")
+    git_env = {
+        **os.environ,
+        **{f"GIT_{w}_{k}": v for w in ("AUTHOR", "COMMITTER") for k, v in (("NAME", "t"), ("EMAIL", "t@t"))},
+    }
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "three files"]):
+        subprocess.run(["git", "-C", str(original), *args], check=True, env=git_env)
+    refs_before = subprocess.run(["git", "-C", str(original), "show-ref"], capture_output=True, text=True).stdout
+    env = {k: v for k, v in os.environ.items() if k not in ("JARVIS_BENCH_PEERS", "TMUX", "TMUX_PANE")}
+    env["PATH"] = path_without_peers()
+    argv = [sys.executable, str(BENCH / "peers.py"), "--quick", "--only", "spawn", "--burst", "0"]
+    run_id = f"smoke{uuid.uuid4().hex[:8]}"
+    proc = subprocess.run(
+        [*argv, "--spawn-pairs", "1", "--spawn-repo", str(original), "--run-id", run_id],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=180,
+        check=False,
+    )
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-3000:]}"
+    spawn = next(line for line in proc.stdout.splitlines() if line.startswith("| spawn vs raw"))
+    assert "(realproject, 3 files)" in spawn and "x (" in spawn.split("|")[2], spawn
+    # The original got no branch and no worktree: the runs were in a clone.
+    assert (
+        subprocess.run(["git", "-C", str(original), "show-ref"], capture_output=True, text=True).stdout == refs_before
+    )
+    worktrees = subprocess.run(["git", "-C", str(original), "worktree", "list"], capture_output=True, text=True).stdout
+    assert len(worktrees.splitlines()) == 1, worktrees
+    assert list(Path(os.environ.get("TMPDIR", "/tmp")).glob(f"*-{run_id}-*")) == []  # the clone is gone too
+
+
 def test_cursor_row_is_found_by_its_style_across_lines() -> None:
     # tmux's capture-pane -e only emits style changes: row b inherits the background set at the
     # end of row a's line; row a carries the highlight (48;5;32); the log line below names an

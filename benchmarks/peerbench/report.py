@@ -330,9 +330,11 @@ class Table:
         s = self.s
         entries = self.get("spawn", "jarvis")
         pairs = [p for e in entries for p in e["pairs"]]
+        repo = entries[0].get("repo") if entries else None
+        label = f"spawn vs raw `git worktree add` + `tmux new-session` ({repo or f'{s.repo_files:,} files'})"
         if not pairs:
             return Row(
-                f"spawn vs raw `git worktree add` + `tmux new-session` ({s.repo_files:,} files)",
+                label,
                 "-",
                 "-",
                 "-",
@@ -353,9 +355,7 @@ class Table:
                 f"(+{median([j - r for j, r in same]) * 1000:.0f} ms)"
             )
         goal, met = self.goal("<= 1.15x", ratio, 1.15, "x")
-        return Row(
-            f"spawn vs raw `git worktree add` + `tmux new-session` ({s.repo_files:,} files)", text, "-", "-", goal, met
-        )
+        return Row(label, text, "-", "-", goal, met)
 
 
 def parts(values: list[dict[str, Any]]) -> str:

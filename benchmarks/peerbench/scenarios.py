@@ -41,6 +41,7 @@ class Settings:
     flood_lines: int = 200_000
     multi_lines: int = 10_000
     repo_files: int = 4000
+    spawn_repo: str = ""  # a real repository for the spawn scenario (cloned first), instead of a generated one
 
     def wants(self, *categories: str) -> bool:
         return any(c in self.only for c in categories)
@@ -232,10 +233,26 @@ class Bench:
 
     def big_repo(self) -> Path:
         if self._big_repo is None:
-            self.say(f"  generating a {self.settings.repo_files}-file repository")
-            self._big_repo = make_repo(self.janitor.tempdir("bigrepo", keep=True) / "repo", self.settings.repo_files)
+            folder = self.janitor.tempdir("bigrepo", keep=True) / "repo"
+            if self.settings.spawn_repo:  # a clone: its branches and worktrees never touch the original
+                self.say(f"  cloning {self.settings.spawn_repo}")
+                subprocess.run(
+                    ["git", "clone", "-q", "--no-checkout", self.settings.spawn_repo, str(folder)], check=True
+                )
+                self._big_repo = folder
+            else:
+                self.say(f"  generating a {self.settings.repo_files}-file repository")
+                self._big_repo = make_repo(folder, self.settings.repo_files)
         subprocess.run(["git", "-C", str(self._big_repo), "worktree", "prune"], check=False)
         return self._big_repo
+
+    def repo_label(self, repo: Path) -> str:
+        """What the spawn row names: the real repository's name and size, or the generated one's."""
+        listed = subprocess.run(["git", "-C", str(repo), "ls-tree", "-r", "--name-only", "HEAD"], capture_output=True)
+        files = f"{len(listed.stdout.splitlines()):,} files"
+        if self.settings.spawn_repo:
+            return f"{Path(self.settings.spawn_repo.rstrip('/')).name}, {files}"
+        return f"generated, {files}"
 
     def spawn_round(self, r: int) -> None:
         """Pairs of (jarvis spawn, raw git worktree add + tmux new-session) on the same repo,
@@ -307,7 +324,7 @@ class Bench:
             took = {fn: fn() for fn in order}
             pairs.append((took[jarvis], took[raw]))
             same.append((took[jarvis], took[same_git]))
-        entry: dict[str, Any] = {"pairs": pairs, "same_git": same}
+        entry: dict[str, Any] = {"pairs": pairs, "same_git": same, "repo": self.repo_label(repo)}
         if s.burst > 0:
             runs: dict[str, float] = {}
             for name, fn in (("jarvis", jarvis), ("raw", raw)) if r % 2 == 0 else (("raw", raw), ("jarvis", jarvis)):
