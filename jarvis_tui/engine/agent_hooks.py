@@ -21,7 +21,6 @@ import shlex
 import sys
 from typing import TYPE_CHECKING, Any
 
-from .config_text import value_text
 from .paths import PACKAGE_ROOT
 
 if TYPE_CHECKING:
@@ -88,6 +87,8 @@ def claude_settings(sup: Supervisor, agent_id: str) -> dict[str, Any]:
 
 def codex_notify(sup: Supervisor, agent_id: str) -> str:
     """``notify=[...]`` for Codex's ``-c`` (a TOML value): the JSON of the turn is appended."""
+    from .config_text import value_text  # late: TOML writing is for codex profiles only
+
     return "notify=" + value_text(report_argv(sup, agent_id, "idle", "codex"))
 
 

@@ -17,11 +17,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import sqlite3
-import uuid
 from typing import Any
 
+from . import procfs
 from .errors import Busy
 from .lease import pid_alive, process_started
 from .models import Agent, Claim
@@ -44,7 +43,7 @@ def _me() -> tuple[int, float | None]:
 
 def alive(claim: Claim, now: float) -> bool:
     """Is the claim's holder still running? (A claim of this very process always is.)"""
-    if claim.host != socket.gethostname():
+    if claim.host != procfs.hostname():
         return now - claim.at < OTHER_HOST_STALE
     pid, _started = _me()
     if claim.pid == pid:
@@ -53,7 +52,7 @@ def alive(claim: Claim, now: float) -> bool:
 
 
 def _holder(claim: Claim) -> str:
-    return f"pid {claim.pid}" + ("" if claim.host == socket.gethostname() else f" on {claim.host}")
+    return f"pid {claim.pid}" + ("" if claim.host == procfs.hostname() else f" on {claim.host}")
 
 
 def take(
@@ -87,10 +86,10 @@ def take(
         pid, started = _me()
         claim = Claim(
             op=op,
-            token=uuid.uuid4().hex,
+            token=os.urandom(16).hex(),
             pid=pid,
             pid_started=started,
-            host=socket.gethostname(),
+            host=procfs.hostname(),
             at=now,
             data=data or {},
         )

@@ -12,7 +12,6 @@ The ``{name}`` placeholders a profile may use are in :mod:`.placeholders`.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import os
 import re
@@ -169,6 +168,8 @@ class _Builder:
         for key, value in raw.items():
             where = key_path + (key,)
             if key not in fields:
+                import difflib  # late: error paths only
+
                 hint = difflib.get_close_matches(key, list(fields), n=1)
                 suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
                 raise self.error(f"unknown key {key!r} in [{name}]{suggestion}; known keys: {', '.join(fields)}", where)
@@ -217,6 +218,8 @@ class _Builder:
     def build(self, data: dict[str, Any], *, check_repo: bool) -> Config:
         for key in data:
             if key not in TOP_KEYS:
+                import difflib  # late: error paths only
+
                 hint = difflib.get_close_matches(key, TOP_KEYS, n=1)
                 suggestion = f" (did you mean [{hint[0]}]?)" if hint else ""
                 raise self.error(f"unknown table {key!r}{suggestion}; known: {', '.join(TOP_KEYS)}", (key,))

@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
+from . import procfs
 from .lease import holder_alive
 from .models import ACTIVE, QUEUED, Agent
 from .paths import ENGINE_SESSION, PACKAGE_ROOT
@@ -135,7 +135,7 @@ def serve(
 
     from .loop import EngineLoop
 
-    loop = EngineLoop(sup, owner=f"engine:{socket.gethostname()}:{os.getpid()}")
+    loop = EngineLoop(sup, owner=f"engine:{procfs.hostname()}:{os.getpid()}")
 
     def say(line: str) -> None:
         try:

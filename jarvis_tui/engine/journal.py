@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 ROOT = logging.getLogger("jarvis")
@@ -22,7 +21,38 @@ BACKUPS = 3
 _lock = threading.Lock()
 
 
-class _Handler(RotatingFileHandler):
+class _Handler(logging.FileHandler):
+    """Appends to ``jarvis.log``, opened at the first line; a line that would take the file
+    past ``MAX_BYTES`` first turns it into ``jarvis.log.1`` (``.1`` into ``.2``..., ``BACKUPS``
+    kept). The standard library's ``RotatingFileHandler`` does the same, but importing
+    ``logging.handlers`` (sockets, pickle, queues) cost every CLI command ~4 ms."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, encoding="utf-8", delay=True)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if self.stream is None:
+                self.stream = self._open()
+            self.stream.seek(0, os.SEEK_END)  # the dashboard, the engine and CLI commands all append
+            if self.stream.tell() and self.stream.tell() + len(self.format(record)) + 1 > MAX_BYTES:
+                self._rotate()
+        except (OSError, ValueError):
+            self.handleError(record)
+            return
+        super().emit(record)
+
+    def _rotate(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
+        for n in range(BACKUPS - 1, 0, -1):
+            older = f"{self.baseFilename}.{n}"
+            if os.path.exists(older):
+                os.replace(older, f"{self.baseFilename}.{n + 1}")
+        os.replace(self.baseFilename, f"{self.baseFilename}.1")
+        self.stream = self._open()
+
     def handleError(self, record: logging.LogRecord) -> None:
         """The log is best effort: a full disk or a read-only folder must not break a command
         (or print "--- Logging error ---" over the dashboard); the registry reports those."""
@@ -43,7 +73,7 @@ def configure(sessions_dir: Path) -> Path | None:
         if _handler is not None and Path(_handler.baseFilename) == path.absolute():
             return path
         try:
-            handler = _Handler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True)
+            handler = _Handler(path)
         except OSError:
             return None
         handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -104,7 +103,7 @@ def vacancy(
         return "no holder"
     if info.renewed_at + info.ttl < now:
         return f"expired: not renewed for {now - info.renewed_at:.0f}s (ttl {info.ttl:g}s)"
-    if info.host == (host or socket.gethostname()) and not alive(info.pid, info.pid_started):
+    if info.host == (host or procfs.hostname()) and not alive(info.pid, info.pid_started):
         return f"holder pid {info.pid} is dead"
     return None
 
@@ -132,7 +131,7 @@ class Lease:
         self.ttl = ttl
         self.clock = clock
         self.pid = os.getpid() if pid is None else pid
-        self.host = host or socket.gethostname()
+        self.host = host or procfs.hostname()
         self.alive = alive
         self.pid_started = process_started(self.pid)
         self.held = False

@@ -19,14 +19,12 @@ from __future__ import annotations
 import json
 import os
 import random
-import socket
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from . import budgets, checks, orchestrators, usage
+from . import budgets, checks, orchestrators, procfs, usage
 from .lease import DEFAULT_TTL, Lease
 from .models import ACTIVE, Agent, Orchestrator
 from .overseer import Action, Overseer
@@ -69,7 +67,7 @@ class EngineLoop:
     ) -> None:
         self.sup = sup
         # Unique per loop, even for two loops in one process (the pid alone would be shared).
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.owner = owner or f"{procfs.hostname()}:{os.getpid()}:{os.urandom(3).hex()}"
         self._readings = readings
         self.smoother = Smoother(sup.config.resources.window)
         self.lease = Lease(sup.registry, self.owner, ttl=lease_ttl, clock=sup.clock)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 from typing import TYPE_CHECKING
 
+from . import procfs
 from .lease import pid_alive, process_started
 from .models import Orchestrator
 
@@ -28,17 +28,13 @@ def register(registry: Registry, client: str, version: str | None, *, now: float
     started = process_started(pid)
     with registry.transaction() as conn:
         for row in conn.execute("SELECT pid, pid_started, host FROM orchestrators").fetchall():
-            if (
-                row["host"] == socket.gethostname()
-                and row["pid"] != pid
-                and not pid_alive(row["pid"], row["pid_started"])
-            ):
+            if row["host"] == procfs.hostname() and row["pid"] != pid and not pid_alive(row["pid"], row["pid_started"]):
                 conn.execute("DELETE FROM orchestrators WHERE pid = ?", (row["pid"],))
         conn.execute(
             "INSERT INTO orchestrators (pid, pid_started, host, client, client_version, since) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(pid) DO UPDATE SET client = excluded.client, client_version = excluded.client_version,"
             " pid_started = excluded.pid_started",
-            (pid, started, socket.gethostname(), client[:80] or "unknown", (version or "")[:40] or None, now),
+            (pid, started, procfs.hostname(), client[:80] or "unknown", (version or "")[:40] or None, now),
         )
     log.info("orchestrator connected: %s %s (pid %d)", client, version or "", pid)
 
@@ -59,7 +55,7 @@ def unregister(registry: Registry, *, pid: int | None = None) -> None:
 
 def connected(registry: Registry) -> list[Orchestrator]:
     """The live ones, oldest first (rows of dead processes on this host are skipped)."""
-    here = socket.gethostname()
+    here = procfs.hostname()
     out = []
     for row in registry.query("SELECT * FROM orchestrators ORDER BY since, pid"):
         if row["host"] == here and not pid_alive(row["pid"], row["pid_started"]):

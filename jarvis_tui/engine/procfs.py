@@ -15,6 +15,12 @@ PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _boot: list[float | None] = []
 
 
+def hostname() -> str:
+    """This machine's name, as claims, leases and the engine's owner record it: what
+    ``socket.gethostname()`` returns (both read uname), without importing ``socket``."""
+    return os.uname().nodename
+
+
 def stat_fields(pid: int) -> list[bytes] | None:
     """``/proc/PID/stat`` after ``(comm)`` (which may hold spaces): ``[0]`` the state letter,
     ``[1]`` the parent pid, ``[11]``/``[12]`` user/system ticks, ``[19]`` the start in ticks

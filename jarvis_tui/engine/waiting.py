@@ -21,10 +21,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
-from .lease import holder_alive
 from .lifecycle import ACTIVE, ENDED, RUNNING, Status
 from .models import BLOCKED, DONE, FAILED, MERGED, WAITING, Agent
-from .policies import plan_retry
 
 if TYPE_CHECKING:
     from .supervisor import Supervisor
@@ -121,6 +119,8 @@ def reached(
 
 def retrying_tasks(sup: Supervisor, agents: Iterable[Agent]) -> set[str]:
     """Tasks among ``agents`` (and their dependencies) whose failed attempt will be retried."""
+    from .policies import plan_retry  # late: the CLI's parser imports this module for its words
+
     tasks: set[str] = set()
     for agent in agents:
         if agent.status == FAILED:
@@ -155,6 +155,8 @@ def wait(
     Polls the registry every ``interval`` seconds; every ``observe_every`` seconds it
     reconciles (one tmux call) when no live engine loop holds the lease.
     """
+    from .lease import holder_alive  # late, as plan_retry
+
     if not idents:
         raise UsageError("wait for which agents? give one or more ids")
     if timeout is not None and timeout < 0:
