@@ -342,40 +342,10 @@ def check_base(sup: Supervisor, spec: TaskSpec) -> str | None:
     return commit
 
 
-def spawn(
-    sup: Supervisor,
-    prompt: str,
-    *,
-    agent: str | None = None,
-    title: str | None = None,
-    priority: str = "medium",
-    after: str | Sequence[str] | None = None,
-    max_attempts: int | None = None,
-    scope: Sequence[str] | None = None,
-    ticket: str | None = None,
-    kind: str | None = None,
-    base: str | None = None,
-    hold: bool = False,
-    budget: float | None = None,
-) -> Agent:
+def spawn(sup: Supervisor, prompt: str, **options: Any) -> Agent:
     """Record a task and its first attempt; start it now if admission allows, else queue it
-    (or hold it)."""
-    spec = validate(
-        sup,
-        prompt,
-        agent=agent,
-        title=title,
-        priority=priority,
-        after=after,
-        max_attempts=max_attempts,
-        scope=scope,
-        ticket=ticket,
-        kind=kind,
-        base=base,
-        hold=hold,
-        budget=budget,
-        advance_route=True,
-    )
+    (or hold it). ``options`` are :func:`validate`'s (declared there once)."""
+    spec = validate(sup, prompt, **options, advance_route=True)
     base_commit = check_base(sup, spec)
     now = sup.clock()
     with sup.registry.transaction() as conn:

@@ -1,5 +1,6 @@
 """``n``: the spawn dialog. Profile (or auto), priority, kind, budget, start now or hold (a
-held task waits for ``u``), title, ticket, prompt (multi-line); ``ctrl+s`` spawns. Profiles whose program is not installed are marked and refused.
+held task waits for ``u``), title, ticket, prompt (multi-line); ``ctrl+s`` spawns. Profiles
+whose program is not installed are marked and refused.
 
 The dialog only collects input; the spawn itself runs in a worker after it closes (a worktree
 can take seconds). A mistake the engine rejects (:class:`UsageError`) reopens the dialog with
