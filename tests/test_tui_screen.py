@@ -9,10 +9,22 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from rich.text import Text
 from textual.content import Content
 from textual.widgets import Footer, Static
-from tui_helpers import NOW, SNAPSHOT_AGENTS, cell_text, rich_text, settle, shown, snapshot_app, wait_until
+from textual.widgets._toast import Toast
+from tui_helpers import (
+    NOW,
+    SNAPSHOT_AGENTS,
+    cell_text,
+    rich_text,
+    screen_lines,
+    settle,
+    shown,
+    snapshot_app,
+    wait_until,
+)
 
 from jarvis_tui.format import one_line
 from jarvis_tui.tui.screens.detail import DetailScreen
@@ -462,3 +474,22 @@ async def test_a_tick_that_changes_nothing_repaints_neither_the_table_nor_the_lo
             await wait_until(pilot, lambda t=ticks: app.ticks > t, what="a tick")
             ticks = app.ticks
         assert repaints == []
+
+
+@pytest.mark.parametrize("width", [80, 200])
+async def test_a_toast_shows_its_whole_message_at_80_columns_and_at_200(tmp_path, width):
+    # Textual sized a toast of `max-width: 45%` one line short at 80 columns: the last line of
+    # the message was cut off on screen (its own render still held it)
+    message = "ab6612 retried as 576023 (attempt 3, from its files): working"
+    app = snapshot_app(tmp_path)
+    async with app.run_test(size=(width, 24), notifications=True) as pilot:
+        await settle(pilot)
+        app.notify(message, title="retry")
+        await wait_until(pilot, lambda: bool(app.screen.query(Toast)), what="the toast")
+        await pilot.pause()
+        (toast,) = app.screen.query(Toast)
+        region = toast.region
+        on_screen = [line[region.x : region.right] for line in screen_lines(app)[region.y : region.bottom]]
+        drawn = " ".join(line.strip(" ▌") for line in on_screen)
+        assert " ".join(drawn.split()) == f"retry {message}", on_screen
+        assert region.width == (36 if width < 125 else 56)  # clear of the counts at the left

@@ -64,6 +64,13 @@ def rich_text(renderable: Any, width: int = 160) -> str:
     return console.export_text()
 
 
+def screen_lines(app: JarvisApp) -> list[str]:
+    """The screen as the terminal gets it, one string per row (what overlaps what included;
+    a widget's own render can hold lines the screen clips)."""
+    update = app.screen._compositor.render_full_update()
+    return ["".join(segment.text for segment in strip) for strip in update.strips]
+
+
 def cell_text(app: JarvisApp, agent_id: str, column: str) -> str:
     """A cell's text; "" while that row or column is not on screen (e.g. the marker column
     appears only once an agent has a mark)."""

@@ -58,6 +58,7 @@ class JarvisApp(App[str]):
 
     CSS_PATH = "app.tcss"
     TITLE = "jarvis"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (125, "-wide")]  # screen classes (toast width)
     BINDINGS = [  # the keys panel (palette: "Keys") is closed by esc, like every other panel here
         Binding("escape", "hide_help_panel", "Close the keys panel", show=False, priority=True),
     ]
