@@ -115,6 +115,12 @@ def test_ls_and_show_json_schema(jarvis_env):
     assert shown["last_commit"]["subject"] == "demo: final notes"
     human = jarvis_env.cli("ls")
     assert record["id"] in human.stdout and "done" in human.stdout and "Schema" in human.stdout
+    # --json before the command too (like --config); a command with no JSON output says so
+    assert json.loads(jarvis_env.cli("--json", "ls").stdout) == listing
+    assert json.loads(jarvis_env.cli("--json", "show", record["id"]).stdout)["id"] == record["id"]
+    for argv in (["--json", "logs", record["id"]], ["--json"]):
+        proc = jarvis_env.cli(*argv)
+        assert proc.returncode == 2 and "has no JSON output" in proc.stderr and proc.stdout == ""
 
 
 def test_unknown_and_ambiguous_ids_exit_3_with_a_clear_message(jarvis_env):

@@ -27,7 +27,7 @@ from ..engine.registry import RegistryError
 from ..engine.supervisor import SupervisorError
 from ..engine.tmux import TmuxError
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, CliError, emit_json
-from .parser import build_parser, command, command_word
+from .parser import build_parser, command, command_word, json_wanted
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,9 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     helping = "-h" in argv or "--help" in argv
     parser = build_parser(_default_agent(argv), None) if helping else build_parser(None, command_word(argv))
     args = parser.parse_args(argv)
+    args.json = wants_json = json_wanted(parser, args)
     if not getattr(args, "command", None):
         args.func = command("setup", "cmd_tui")
-    wants_json = bool(getattr(args, "json", False))
     try:
         code = int(args.func(args))
         _loop_on_demand(args)

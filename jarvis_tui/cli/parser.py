@@ -60,6 +60,16 @@ def command_word(argv: list[str]) -> str | None:
     return ""
 
 
+def json_wanted(parser: argparse.ArgumentParser, args: argparse.Namespace) -> bool:
+    """``--json``, given before the command (``jarvis --json ls``) or after it; a usage error
+    for a command that has no JSON output (the dashboard, attach, logs...)."""
+    wanted = bool(getattr(args, "json", False))
+    if wanted and not getattr(args, "takes_json", False):
+        what = f"jarvis {args.command}" if getattr(args, "command", None) else "the dashboard"
+        parser.error(f"--json: {what} has no JSON output")
+    return wanted
+
+
 def build_parser(default_agent: str | None = None, only: str | None = None) -> argparse.ArgumentParser:
     """Every command's parser, or with ``only`` that command's alone (``""``: none, for the
     dashboard; all of them when ``only`` is not a command: the error lists them)."""
@@ -70,12 +80,12 @@ def build_parser(default_agent: str | None = None, only: str | None = None) -> a
         default=argparse.SUPPRESS,
         help="config file (default: $JARVIS_CONFIG, else ./config.toml)",
     )
-    as_json = argparse.ArgumentParser(add_help=False)
-    as_json.add_argument("--json", action="store_true", help="machine-readable output")
+    as_json = argparse.ArgumentParser(add_help=False)  # before or after the command: see json_wanted
+    as_json.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
 
     parser = argparse.ArgumentParser(
         prog="jarvis",
-        parents=[common],
+        parents=[common, as_json],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Supervise long-running coding agents: each in its own tmux session and git worktree.",
         epilog="With no command, opens the dashboard. Exit codes: 0 ok, 1 failed, 2 bad input/config, "
@@ -100,7 +110,7 @@ def build_parser(default_agent: str | None = None, only: str | None = None) -> a
             formatter_class=argparse.RawDescriptionHelpFormatter,
             **kwargs,
         )
-        p.set_defaults(func=func)
+        p.set_defaults(func=func, takes_json=json_flag)
         return p
 
     p = add("init", command("setup", "cmd_init"), "write a commented config.toml and git-ignore the runtime folders")
