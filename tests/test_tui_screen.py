@@ -68,6 +68,9 @@ async def test_filter_by_text_or_status_and_sort(tmp_path):
         assert app.focused is app.table and shown(app) == ["b2c3d4"]
         await pilot.press("slash", "ctrl+u", *"flaky")
         assert shown(app) == ["c3d4e5"]
+        await pilot.press(*"zz")  # nothing matches: the empty screen says so, and how out
+        assert shown(app) == [] and "Agents 0/" in str(app.table.border_title)
+        assert str(app.log_pane.border_title) == "No agent matches “flakyzz”: esc clears the filter"
         await pilot.press("escape")  # clears it
         assert shown(app) == BY_CREATION and app.focused is app.table
         await pilot.press("o")  # sort by status: the agent asking a question comes first

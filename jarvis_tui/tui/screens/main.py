@@ -210,6 +210,10 @@ class MainScreen(Screen[None]):
             log.set_note(queue_line(agent, self.jarvis.clock()))
         elif self.jarvis.ticks and not agents:
             self.set_border(log, "title", "No agents yet: press n to spawn one")
+        elif table.filter_text and not shown:
+            self.set_border(
+                log, "title", f"No agent matches “{one_line(table.filter_text, 30)}”: esc clears the filter"
+            )
         else:
             self.set_border(log, "title", "Log")
 
@@ -441,11 +445,13 @@ class MainScreen(Screen[None]):
         box.display = False
         self.table.set_query("")
         self.table.focus()
+        self.sync_selection()
         self.update_titles()
 
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
         self.table.set_query(event.value)
+        self.sync_selection()  # the filter may hide the selected agent: its log goes with it
         self.update_titles()
 
     @on(Input.Submitted, "#filter")

@@ -234,6 +234,7 @@ class AgentTable(RowCachedTable):
         self._starting = False  # any row starting (its status cell spins)
         self.widths: dict[str, int] = {}
         self._order: list[str] = []
+        self._emptied_on: str | None = None  # the agent selected when a filter left no row
         self._cells: dict[str, tuple[Text, ...]] = {}
         self._memo: dict[str, tuple[tuple[object, ...], tuple[Text, ...]]] = {}  # id -> (what it shows, cells)
 
@@ -404,7 +405,7 @@ class AgentTable(RowCachedTable):
         self.rows_data = {r.agent.id: r for r in rows}
         self._starting = any(r.agent.status == STARTING for r in rows)
         order = [r.agent.id for r in rows]
-        selected = self.selected_id
+        selected = self.selected_id or self._emptied_on
         widths = layout(self.scrollable_content_region.width or 80, rows, self.now)
         if widths != self.widths:
             self.widths = widths
@@ -430,6 +431,8 @@ class AgentTable(RowCachedTable):
             self.add_row(*cells[agent_id], key=agent_id)
         self._order = order
         self._cells = cells
+        # A filter that matches nothing and is then widened gives the cursor back to that agent.
+        self._emptied_on = None if order else selected
         if selected in order:
             self.move_cursor(row=order.index(selected), animate=False)
         elif order:
