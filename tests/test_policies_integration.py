@@ -113,6 +113,28 @@ def test_queue_drains_in_priority_order_with_no_dashboard(jarvis_env):
     assert "holding the engine lease: acting" in log.read_text(errors="replace")
 
 
+def test_the_headless_engine_applies_an_edited_config_and_keeps_the_last_good_one(jarvis_env):
+    """Raising a limit (or a budget) in config.toml releases the queue with no dashboard and no
+    `jarvis dispatch`; a file that no longer parses is reported and changes nothing."""
+    jarvis_env.write_config(max_agents=1)
+    holder = json.loads(jarvis_env.cli("spawn", "--json", "hold the slot #ask", check=True).stdout)
+    queued = json.loads(jarvis_env.cli("spawn", "--json", "waits for a slot #steps=1", check=True).stdout)
+    assert queued["queue_reason"] == "max_agents 1 reached"
+    sup = jarvis_env.sup()
+    log = jarvis_env.state_dir / "sessions" / "engine.log"
+    poll(lambda: log.exists() and "holding the engine lease" in log.read_text(errors="replace"), what="the engine")
+    jarvis_env.config_path.write_text(jarvis_env.config_path.read_text() + "\n[supervisor\n")
+    poll(lambda: "config change not applied" in log.read_text(errors="replace"), what="the refusal in the log")
+    assert "line " in log.read_text(errors="replace").split("config change not applied")[1].splitlines()[0]
+    time.sleep(1.0)  # a few ticks on the last good config: still one slot
+    assert sup.registry.get(queued["id"]).status == QUEUED
+    jarvis_env.write_config(max_agents=2)
+    poll(lambda: sup.registry.get(queued["id"]).status == DONE, timeout=30, what="the queued agent, released")
+    assert "config re-read" in log.read_text(errors="replace")
+    assert sup.registry.get(holder["id"]).status == WAITING
+    sup.fire(holder["id"], "dumb")
+
+
 def test_after_waits_for_done_and_blocks_on_failure(jarvis_env):
     sup = jarvis_env.sup()
     loop = EngineLoop(sup)

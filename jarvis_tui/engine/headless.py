@@ -28,6 +28,7 @@ from .registry import RegistryGone
 from .tmux import TmuxError
 
 if TYPE_CHECKING:  # the loop is imported by serve() only: `jarvis ls` asks needs_engine, nothing more
+    from .config_watch import ConfigWatch
     from .loop import TickResult
     from .supervisor import Supervisor
 
@@ -105,6 +106,21 @@ def ensure_engine(sup: Supervisor) -> bool:
     return True
 
 
+def reload_config(sup: Supervisor, watch: ConfigWatch, say: Callable[[str], None]) -> None:
+    """config.toml changed under the engine: apply it (budgets, limits, profiles, policies), or
+    keep the last good one and say why (a file that no longer parses, a moved repository)."""
+    change = watch.apply(sup)
+    if change is None:
+        return
+    config, error = change
+    if config is not None:
+        log.info("config re-read: %s", watch.path)
+        say(f"config re-read: {watch.path}")
+    else:
+        log.warning("config change not applied (%s): %s", watch.path, error)
+        say(f"config change not applied, the last good one stays in use: {error}")
+
+
 def describe(result: TickResult) -> list[str]:
     """One line per thing worth logging in a tick."""
     lines = [f"{a.id} {a.status}: {a.status_reason or ''}".rstrip(": ") for a in result.changed]
@@ -133,9 +149,11 @@ def serve(
             signal.signal(sig, on_signal)
         stop = lambda: bool(stopping["why"])  # noqa: E731
 
+    from .config_watch import ConfigWatch
     from .loop import EngineLoop
 
     loop = EngineLoop(sup, owner=f"engine:{procfs.hostname()}:{os.getpid()}")
+    watch = ConfigWatch(sup.config.path)
 
     def say(line: str) -> None:
         try:
@@ -154,6 +172,7 @@ def serve(
             began = time.monotonic()
             wait = interval
             try:
+                reload_config(sup, watch, say)
                 result = loop.tick()
                 if failures:
                     say(f"tick works again after {failures} failure(s)")

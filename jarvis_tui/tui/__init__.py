@@ -6,7 +6,6 @@ One concept per module, one folder per place on screen (posting style)::
     app.py            the App: the engine poll, config reloads, git facts, notifications, palette
     actions.py        every key ONCE: bindings, footer, palette and help are generated from it
     engine_calls.py   the actions that change the engine (spawn, fire...), in thread workers
-    config_watch.py   noticing config.toml changed (no Textual)
     messages.py       typed messages between threads, widgets and the app
     app.tcss          layout (CSS_PATH)
     demo.py           the scratch repository and config of ``jarvis demo`` (no Textual)

@@ -35,13 +35,13 @@ from textual.timer import Timer
 
 from ..describe import check_message
 from ..engine.config import Config
+from ..engine.config_watch import ConfigWatch
 from ..engine.git.facts import FleetFacts
 from ..engine.models import ACTIVE, DONE, FAILED, FIRED, PENDING, WAITING, Agent
 from ..engine.resources import SystemReading
-from ..engine.supervisor import Supervisor, SupervisorError
+from ..engine.supervisor import Supervisor
 from ..format import one_line
 from .actions import palette_entries
-from .config_watch import ConfigWatch
 from .messages import ConfigChanged, EngineChanged, GitFactsReady, Ticked, TickFailed
 from .screens.main import MainScreen
 from .widgets.agent_table import AgentTable
@@ -200,16 +200,9 @@ class JarvisApp(App[str]):
     def check_config(self) -> None:
         """(In the poll worker.) config.toml changed, or ctrl+r: read it and hand it to the engine."""
         asked, self._reload_asked = self._reload_asked, False
-        change = self.config_watch.poll(force=asked)
-        if change is None:
-            return
-        config, error = change
-        if config is not None:
-            try:
-                self.sup.reload(config)
-            except SupervisorError as exc:
-                config, error = None, str(exc)
-        self.post_message(ConfigChanged(config, error, asked=asked))
+        change = self.config_watch.apply(self.sup, force=asked)
+        if change is not None:
+            self.post_message(ConfigChanged(*change, asked=asked))
 
     def reload_config(self) -> None:
         self._reload_asked = True

@@ -1,15 +1,21 @@
-"""Noticing that config.toml changed under an open dashboard (no Textual here).
+"""Noticing that config.toml changed under a running loop (the dashboard's or ``jarvis engine``).
 
-The poll worker asks :meth:`ConfigWatch.poll` every tick: one ``stat``; the file is read only
-when its modification time or size moved (or when the user asks, ``ctrl+r``). A file that no
-longer parses is reported and the last good config stays in use.
+Each tick asks :meth:`ConfigWatch.apply`: one ``stat``; the file is read only when its
+modification time or size moved (or when the user asks: the dashboard's ``ctrl+r``). A file
+that no longer parses, or that moves what cannot move under running agents, is reported and
+the last good config stays in use.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..engine.config import Config, ConfigError, load_config
+from .config import Config, ConfigError, load_config
+from .errors import SupervisorError
+
+if TYPE_CHECKING:
+    from .supervisor import Supervisor
 
 
 class ConfigWatch:
@@ -37,3 +43,20 @@ class ConfigWatch:
         except ConfigError as exc:  # short: it is a toast (the file's path is known, its line is not)
             where = f"line {exc.line}: " if exc.line else ""
             return None, f"{where}{exc.message}" + (f"  ({exc.source_line.strip()})" if exc.source_line else "")
+
+    def apply(self, sup: Supervisor, *, force: bool = False) -> tuple[Config | None, str] | None:
+        """Poll, and hand a changed config to ``sup``: None if unchanged, else what :meth:`poll`
+        says, with (None, why) when the supervisor refused it."""
+        change = self.poll(force=force)
+        if change is None:
+            return None
+        config, error = change
+        if config is not None:
+            try:
+                sup.reload(config)
+            except SupervisorError as exc:
+                return None, str(exc)
+        return config, error
+
+
+__all__ = ["ConfigWatch"]
