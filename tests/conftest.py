@@ -182,10 +182,16 @@ class JarvisEnv:
         return Tmux(self.socket)
 
     def cli(
-        self, *args: str, input: str | bytes | None = None, check: bool = False, timeout: float = 60
+        self,
+        *args: str,
+        input: str | bytes | None = None,
+        check: bool = False,
+        timeout: float = 60,
+        env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run the real CLI in a subprocess, as a user or an orchestrating agent would."""
-        env = self.cli_env()
+        """Run the real CLI in a subprocess, as a user or an orchestrating agent would (``env``:
+        variables of that shell only)."""
+        env = {**self.cli_env(), **(env or {})}
         data = input.encode() if isinstance(input, str) else input
         proc = subprocess.run(
             [sys.executable, "-m", "jarvis_tui", *args],

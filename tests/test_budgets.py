@@ -5,6 +5,7 @@ daily budget holding the queue until the day rolls over or the budget is raised.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -194,6 +195,26 @@ def test_a_spent_daily_budget_holds_the_queue_until_raised_or_the_next_day(jarvi
     sup.reload(load_config(jarvis_env.config_path))
     sup.dispatch()
     jarvis_env.wait_status(sup, second.id, DONE)
+    loop.close()
+
+
+def test_transcripts_are_read_where_the_agent_wrote_them_not_where_the_engine_would(jarvis_env, tmp_path):
+    """CLAUDE_CONFIG_DIR set in the shell that ran `jarvis spawn` only: the agent writes its
+    transcripts there, and the engine (another process, another environment) reads them there."""
+    text = SPENDER.format(home="unused", more="").replace('CLAUDE_CONFIG_DIR = "unused", ', "")
+    jarvis_env.write_config(extra=text)
+    mine = tmp_path / "shell-claude"
+    assert os.environ["CLAUDE_CONFIG_DIR"] != str(mine)  # this process, the engine here, has another
+    spawned = jarvis_env.cli(
+        "spawn", "--json", "--agent", "spender", "Spend #tokens=1000 #steps=1", env={"CLAUDE_CONFIG_DIR": str(mine)}
+    )
+    agent_id = json.loads(spawned.stdout)["id"]
+    sup = jarvis_env.sup()
+    jarvis_env.wait_status(sup, agent_id, DONE)
+    assert list(mine.glob("projects/*/*.jsonl"))  # written under the shell's home
+    loop = loop_of(sup)
+    got = tick_until(loop, lambda: sup.registry.get(agent_id).tokens, what="the tokens")
+    assert got.input > 0 and sup.registry.get(agent_id).cost_source == "transcript"
     loop.close()
 
 

@@ -60,9 +60,11 @@ def due(sup: Supervisor) -> list[Agent]:
 
 
 def where(sup: Supervisor, agent: Agent, profile: Profile | None, now: float) -> transcripts.Where:
-    homes = {name: os.environ[name] for name in HOME_VARIABLES if name in os.environ}
-    if profile is not None:
-        homes.update({k: v for k, v in profile.env.items() if k in HOME_VARIABLES})
+    homes = launched_homes(sup, agent)
+    if homes is None:  # no spec (an adopted agent): as it would be started from here
+        homes = {name: os.environ[name] for name in HOME_VARIABLES if name in os.environ}
+        if profile is not None:
+            homes.update({k: v for k, v in profile.env.items() if k in HOME_VARIABLES})
     return transcripts.Where(
         worktree=agent.worktree or str(sup.paths.worktree(agent.id)),
         session_dir=str(sup.paths.session_dir(agent.id)),
@@ -71,6 +73,33 @@ def where(sup: Supervisor, agent: Agent, profile: Profile | None, now: float) ->
         now=now,
         homes=homes,
     )
+
+
+_homes_seen: dict[tuple[str, int], dict[str, str]] = {}
+
+
+def launched_homes(sup: Supervisor, agent: Agent) -> dict[str, str] | None:
+    """Where the agent writes its transcripts: the homes (``CLAUDE_CONFIG_DIR``...) in the
+    environment it was started with, from its spec. Not this process's: the CLI that spawned it
+    may have had ``CLAUDE_CONFIG_DIR`` set and the engine reading its transcripts not. A spec is
+    written once per attempt, so it is read once (keyed by its path and modification time)."""
+    path = sup.paths.spec(agent.id)
+    try:
+        key = (str(path), path.stat().st_mtime_ns)
+    except OSError:
+        return None
+    homes = _homes_seen.get(key)
+    if homes is None:
+        try:
+            env = json.loads(path.read_text(encoding="utf-8")).get("env") or {}
+        except (OSError, ValueError, AttributeError) as exc:  # unreadable: the fallback reads as before
+            log.warning("spec of %s unreadable: %s", agent.id, exc)
+            return None
+        homes = {name: str(env[name]) for name in HOME_VARIABLES if name in env}
+        if len(_homes_seen) > 4096:  # ended agents' entries: never needed again
+            _homes_seen.clear()
+        _homes_seen[key] = homes
+    return homes
 
 
 def load_state(registry: Registry, agent_id: str) -> dict[str, Any] | None:
