@@ -49,6 +49,26 @@ def test_review_then_merge_a_done_agent_into_the_checked_out_base(jarvis_env):
     assert again.returncode == 1 and "already merged" in again.stderr
 
 
+def test_review_diff_takes_its_path_after_the_flag_or_the_id(jarvis_env):
+    sup = jarvis_env.sup()
+    done = jarvis_env.wait_status(sup, sup.spawn("Write notes #steps=2", agent="demo").id, DONE)
+    whole = jarvis_env.cli("review", done.id, "--diff", check=True).stdout
+    files = {line.split(" b/")[-1] for line in whole.splitlines() if line.startswith("diff --git ")}
+    assert "notes/progress.md" in files and len(files) > 1, files
+    for argv in (
+        (done.id, "--diff", "notes/progress.md"),  # as --help shows it
+        (done.id, "notes/progress.md", "--diff"),
+        ("--diff", "notes/progress.md", done.id),
+    ):
+        one = jarvis_env.cli("review", *argv, check=True).stdout
+        assert [line for line in one.splitlines() if line.startswith("diff --git ")] == [
+            "diff --git a/notes/progress.md b/notes/progress.md"
+        ], argv
+    assert jarvis_env.cli("review", "--diff", done.id, check=True).stdout == whole
+    missing = jarvis_env.cli("review", "--diff")
+    assert missing.returncode == 2 and "which agent?" in missing.stderr
+
+
 def test_merging_a_working_agent_is_refused(jarvis_env):
     sup = jarvis_env.sup()
     agent = sup.spawn("busy #hang", agent="demo")

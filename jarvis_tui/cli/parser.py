@@ -279,10 +279,13 @@ def build_parser(default_agent: str | None = None, only: str | None = None) -> a
     )
 
     p = add("review", command("review", "cmd_review"), "what an agent changed, and whether it merges into the base now")
-    p.add_argument("id", help=ID_HELP)
+    # `--diff [PATH]` takes its file; the id may come before or after it (cmd_review sorts it out).
+    p.add_argument("id", nargs="?", metavar="ID", help=ID_HELP)
     p.add_argument("--into", metavar="BRANCH", help="review against this branch (default: [supervisor] base)")
-    p.add_argument("--diff", action="store_true", help="print the patch instead")
-    p.add_argument("path", nargs="?", help="with --diff: only this file")
+    p.add_argument(
+        "--diff", nargs="?", const=True, default=False, metavar="PATH", help="print the patch instead (PATH: one file)"
+    )
+    p.add_argument("path", nargs="?", help=argparse.SUPPRESS)  # `review ID PATH --diff`: the path as before
 
     p = add(
         "check",

@@ -9,17 +9,22 @@ import sys
 
 from ..engine import checks, reviewing
 from ..engine.merging import MergeConflict
-from .common import EXIT_FAILED, EXIT_OK, CliError, console, emit_json, open_supervisor, plain
+from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, console, emit_json, open_supervisor, plain
 
 _STATUS_MARK = {"added": "A", "modified": "M", "deleted": "D", "renamed": "R", "copied": "C", "type changed": "T"}
 
 
 def cmd_review(args: argparse.Namespace) -> int:
+    ident, diff = args.id, args.diff
+    if ident is None and isinstance(diff, str):  # `review --diff ID`: the id was taken for a path
+        ident, diff = diff, True
+    if ident is None:
+        raise CliError("jarvis review: which agent? (jarvis review ID [--diff [PATH]])", EXIT_USAGE)
     sup = open_supervisor(args)
     sup.reconcile()
-    agent, found = sup.review(args.id, into=args.into)
-    if args.diff:
-        sys.stdout.write(reviewing.patch(sup, found, args.path))
+    agent, found = sup.review(ident, into=args.into)
+    if diff:
+        sys.stdout.write(reviewing.patch(sup, found, diff if isinstance(diff, str) else args.path))
         return EXIT_OK
     if args.json:
         emit_json(reviewing.to_json(agent, found))
