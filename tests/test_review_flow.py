@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,30 @@ def test_a_check_runs_on_a_copy_and_records_its_result(jarvis_env):
     assert failing.returncode == 1 and "failed (exit 3)" in failing.stdout + failing.stderr
     assert sup.registry.get(fresh.id).check == "failed (exit 3)"
     assert json.loads(jarvis_env.cli("ls", "--json").stdout)[1]["check"] == "failed (exit 3)"
+
+
+def test_a_check_that_outlives_its_timeout_is_not_a_pass_and_a_second_check_joins_it(jarvis_env, tmp_path):
+    gate = tmp_path / "gate"
+    check = [sys.executable, "-c", f"import os, time\nwhile not os.path.exists({str(gate)!r}): time.sleep(0.05)"]
+    jarvis_env.write_config(extra=f"[review]\ncheck = {json.dumps(check)}\n")
+    sup = jarvis_env.sup()
+    done = jarvis_env.wait_status(sup, sup.spawn("work #steps=1", agent="demo").id, DONE)
+    timed_out = jarvis_env.cli("check", done.id, "--timeout", "0.5", "--json")
+    assert timed_out.returncode == 124, timed_out.stderr  # `check --timeout N && merge` merges nothing
+    assert json.loads(timed_out.stdout)["check"] == "running" and "the check goes on" in timed_out.stderr
+    again = jarvis_env.cli("check", done.id, "--no-wait")
+    assert again.returncode == 1 and "already being checked" in again.stderr
+    joined = jarvis_env.cli_bg("check", done.id)
+    poll = time.monotonic() + 10
+    while "jarvis-check-" + done.id not in jarvis_env.tmux.sessions() and time.monotonic() < poll:
+        time.sleep(0.05)
+    time.sleep(0.5)  # it is waiting on the running check
+    assert joined.poll() is None
+    gate.write_text("go")
+    out, err = joined.communicate(timeout=30)
+    assert joined.returncode == 0, err
+    assert "already running: waiting for its result" in err and "passed" in out
+    assert sup.registry.get(done.id).check == "passed"
 
 
 def test_two_agents_editing_the_same_file_are_reported_as_overlapping(jarvis_env):

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNKNOWN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_TIMEOUT = 124  # jarvis wait, jarvis check --timeout: no result in time
 
 
 class CliError(Exception):

@@ -294,7 +294,9 @@ def build_parser(default_agent: str | None = None, only: str | None = None) -> a
     )
     p.add_argument("id", help=ID_HELP)
     p.add_argument("--no-wait", action="store_true", help="start it and return; the result shows in ls and review")
-    p.add_argument("--timeout", type=float, metavar="S", help="stop waiting after S seconds (the check goes on)")
+    p.add_argument(
+        "--timeout", type=float, metavar="S", help="stop waiting after S seconds: exit 124 (the check goes on)"
+    )
 
     p = add(
         "merge",

@@ -9,7 +9,7 @@ import sys
 
 from ..engine import checks, reviewing
 from ..engine.merging import MergeConflict
-from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, console, emit_json, open_supervisor, plain
+from .common import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, CliError, console, emit_json, open_supervisor, plain
 
 _STATUS_MARK = {"added": "A", "modified": "M", "deleted": "D", "renamed": "R", "copied": "C", "type changed": "T"}
 
@@ -59,16 +59,31 @@ def cmd_review(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     sup = open_supervisor(args)
     sup.reconcile()
-    agent = sup.check(args.id)
+    try:
+        agent = sup.check(args.id)
+    except checks.CheckRunning as exc:
+        if args.no_wait:
+            raise
+        # One check at a time: a second `jarvis check` joins the one running and gives its result.
+        print(f"check of {exc.agent_id} already running: waiting for its result", file=sys.stderr)
+        agent = sup.get(exc.agent_id)
     if not args.no_wait:
         agent = checks.wait(sup, agent.id, args.timeout)
+    log_file = checks.log_path(sup, agent.id)
     if args.json:
-        emit_json({"id": agent.id, "check": agent.check, "log": str(checks.log_path(sup, agent.id))})
+        emit_json({"id": agent.id, "check": agent.check, "log": str(log_file)})
     else:
-        print(f"check of {agent.id}: {agent.check}; log: {checks.log_path(sup, agent.id)}")
+        print(f"check of {agent.id}: {agent.check}; log: {log_file}")
         if agent.check_state == "failed":
-            tail = checks.log_path(sup, agent.id).read_text(errors="replace").splitlines()[-15:]
+            tail = log_file.read_text(errors="replace").splitlines()[-15:]
             print("\n".join("  " + line for line in tail), file=sys.stderr)
+    if agent.check_state == "running" and not args.no_wait:
+        # Not a pass: `jarvis check ID --timeout 60 && jarvis merge ID` must not merge unchecked work.
+        print(
+            f"jarvis: no result after {args.timeout:g}s; the check goes on (jarvis check {agent.id} waits again)",
+            file=sys.stderr,
+        )
+        return EXIT_TIMEOUT
     return EXIT_FAILED if agent.check_state == "failed" else EXIT_OK
 
 

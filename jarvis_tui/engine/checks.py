@@ -54,6 +54,14 @@ def _exit_path(sup: Supervisor, agent_id: str) -> Path:
     return sup.paths.session_dir(agent_id) / "check-exit.json"
 
 
+class CheckRunning(SupervisorError):
+    """A check of this agent is running already: one at a time (``jarvis check`` waits for it)."""
+
+    def __init__(self, agent_id: str) -> None:
+        self.agent_id = agent_id
+        super().__init__(f"agent {agent_id} is already being checked (jarvis check {agent_id} waits for its result)")
+
+
 def start(sup: Supervisor, ident: str) -> Agent:
     """Start the check of an agent's current work (refused while one runs)."""
     agent = sup.get(ident)
@@ -72,7 +80,7 @@ def start(sup: Supervisor, ident: str) -> Agent:
             columns=ATTEMPT_FIELDS,
             where="check_state IS NULL OR check_state != 'running'",
         ):
-            raise SupervisorError(f"agent {agent.id} is already being checked (jarvis check {agent.id} --wait)")
+            raise CheckRunning(agent.id)
     from .git import review as git_review
     from .git import worktrees
     from .reviewing import source_of
@@ -188,4 +196,4 @@ def wait(sup: Supervisor, agent_id: str, timeout: float | None = None) -> Agent:
         time.sleep(0.2)
 
 
-__all__ = ["PREFIX", "log_path", "on_done", "session", "settle", "start", "wait"]
+__all__ = ["PREFIX", "CheckRunning", "log_path", "on_done", "session", "settle", "start", "wait"]
