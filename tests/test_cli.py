@@ -136,6 +136,19 @@ def test_unknown_and_ambiguous_ids_exit_3_with_a_clear_message(jarvis_env):
     assert proc.returncode == 2 and "unknown agent profile 'nope'" in proc.stderr
     proc = jarvis_env.cli("spawn")
     assert proc.returncode == 2 and "no prompt" in proc.stderr
+    # --dry-run refuses what the spawn refuses, with the same exit code and message
+    for bad, says in (
+        (("--ticket", "a..b"), "git refuses '..' in a branch name"),
+        (("--ticket", "PROJ 7"), "it has ' '"),
+        (("--base", "nosuch"), "base 'nosuch' is not a branch or commit"),
+        (("--scope", "/"), "--scope '/'"),
+    ):
+        for dry in ((), ("--dry-run",)):
+            proc = jarvis_env.cli("spawn", *bad, *dry, "hello")
+            assert proc.returncode == 2 and says in proc.stderr, (bad, dry, proc.stderr)
+    proc = jarvis_env.cli("spawn", "--ticket", "a..b", "--dry-run")  # without a prompt too
+    assert proc.returncode == 2 and "'..'" in proc.stderr
+    assert jarvis_env.cli("spawn", "--ticket", "PROJ-7", "--dry-run", check=True).stdout.startswith("would spawn")
     assert jarvis_env.tmux.sessions() == []
 
 

@@ -86,20 +86,24 @@ def _spawn_dry_run(args: argparse.Namespace) -> int:
     sup = open_supervisor(args)
     route = sup.route(args.kind) if args.agent == "auto" else None
     name = route.chosen if route else (args.agent or sup.config.default_profile)
-    if prompt is not None:
-        sup.validate_spawn(
-            prompt,
-            agent=name,
-            title=args.title,
-            priority=args.priority,
-            after=args.after,
-            max_attempts=args.max_attempts,
-            scope=args.scope,
-            kind=args.kind,
-            budget=args.budget,
-        )
-    else:
-        sup.profile(name)
+    # Every check the spawn makes (ticket, base, scope, dependencies...), the prompt's only when given.
+    spec = sup.validate_spawn(
+        prompt if prompt is not None else "(dry run: no prompt given)",
+        agent=name,
+        title=args.title,
+        priority=args.priority,
+        after=args.after,
+        max_attempts=args.max_attempts,
+        scope=args.scope,
+        ticket=args.ticket,
+        base=args.base,
+        hold=args.hold,
+        kind=args.kind,
+        budget=args.budget,
+    )
+    from ..engine.spawn import check_base
+
+    check_base(sup, spec)
     if args.json:
         emit_json({"agent": name, "kind": args.kind, "route": route.to_json() if route else None})
         return EXIT_OK

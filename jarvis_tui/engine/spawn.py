@@ -146,12 +146,26 @@ def split_after(after: str | Sequence[str] | None) -> list[str]:
 
 
 def ticket_problem(ticket: str) -> str | None:
-    if not TICKET.fullmatch(ticket) or ".." in ticket or ticket.endswith((".", ".lock")):
-        return (
-            f"ticket {ticket!r} cannot go into a branch name: use letters, digits, '.', '_' and '-' "
-            "(up to 64, starting with a letter or digit), e.g. PROJ-123"
-        )
-    return None
+    """Why ``ticket`` cannot go into a branch name, naming the exact cause (None: it can)."""
+    if TICKET.fullmatch(ticket) and ".." not in ticket and not ticket.endswith((".", ".lock")):
+        return None
+    bad = sorted({c for c in ticket if not (c.isascii() and (c.isalnum() or c in "._-"))})
+    if not ticket:
+        why = "it is empty"
+    elif bad:
+        why = "it has " + ", ".join(repr(c) for c in bad)
+    elif not ticket[0].isalnum():
+        why = "it must start with a letter or digit"
+    elif len(ticket) > 64:
+        why = f"it is {len(ticket)} characters long (64 at most)"
+    elif ".." in ticket:
+        why = "git refuses '..' in a branch name"
+    else:
+        why = "git refuses a branch name that ends in '.' or '.lock'"
+    return (
+        f"ticket {ticket!r} cannot go into a branch name: {why}; use letters, digits, '.', '_' and '-' "
+        "(up to 64, starting with a letter or digit), e.g. PROJ-123"
+    )
 
 
 def base_problem(sup: Supervisor, base: str) -> str | None:
