@@ -93,6 +93,13 @@ def test_the_smaller_of_the_task_budget_and_max_cost_holds():
     assert warn is not None and warn.fire is None and warn.kind == "budget_warning"
     assert budgets.check_agent(running(2.0, budget=2.5, warned=True), spender_profile, 0.8) is None  # once
     assert budgets.check_agent(running(1.9, budget=2.5), spender_profile, 0.8) is None
+    small = budgets.check_agent(running(0.0011, budget=0.001), spender_profile, 0.8)
+    assert small is not None and small.note == "spent $0.0011 of its $0.001 budget (spawn --budget)"
+
+
+def test_amounts_below_a_dime_keep_the_digits_that_matter():
+    shown = [budgets.usd(v) for v in (0, 0.001, 0.0011, 0.05, 0.0123456, 0.099, 0.1, 1234.5, 0.00001)]
+    assert shown == ["$0.00", "$0.001", "$0.0011", "$0.05", "$0.0123", "$0.099", "$0.10", "$1,234.50", "<$0.0001"]
 
 
 def test_daily_budgets_block_per_profile_and_for_all():
@@ -196,6 +203,26 @@ def test_a_spent_daily_budget_holds_the_queue_until_raised_or_the_next_day(jarvi
     sup.dispatch()
     jarvis_env.wait_status(sup, second.id, DONE)
     loop.close()
+
+
+def test_an_estimate_is_written_when_it_crosses_a_budget_smaller_than_its_step(jarvis_env):
+    """A $0.001 budget at $1/h is spent in 3.6 s; an estimate written only every cent reached
+    it at 36 s (ten times over). Crossing the warning mark or the budget is written at once."""
+    sup = jarvis_env.sup()
+    agent = jarvis_env.wait_status(sup, sup.spawn("Estimated #hang", agent="demo", budget=0.001).id, WORKING, WAITING)
+    t0 = agent.started_at
+    assert sup.config.budgets.warn_at == 0.8 and sup.config.profiles["demo"].cost_weight == 1.0
+    assert usage.update(sup, t0 + 1.0)  # the first estimate
+    assert usage.update(sup, t0 + 2.0) == []  # $0.00056: under the warning mark, under a cent
+    assert usage.update(sup, t0 + 3.0)  # $0.00083: past 80 % of the budget
+    assert sup.registry.get(agent.id).cost_usd == pytest.approx(3.0 / 3600, abs=1e-6)
+    assert usage.update(sup, t0 + 3.3) == []
+    assert usage.update(sup, t0 + 4.0)  # $0.0011: past the budget
+    over = sup.registry.get(agent.id)
+    verdict = budgets.check_agent(over, sup.config.profiles["demo"], 0.8)
+    assert verdict is not None and verdict.fire == "budget"
+    assert verdict.note == "spent $0.0011 of its $0.001 budget (spawn --budget)"
+    sup.fire(agent.id, "dumb")
 
 
 def test_transcripts_are_read_where_the_agent_wrote_them_not_where_the_engine_would(jarvis_env, tmp_path):

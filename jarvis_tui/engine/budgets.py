@@ -39,7 +39,13 @@ def spent_today(registry: Registry, now: float) -> dict[str, float]:
 
 
 def usd(value: float) -> str:
-    return f"${value:,.2f}"
+    """``$12.50``; below a dime, the digits that matter (``$0.001``, not ``$0.00``)."""
+    if value == 0 or abs(value) >= 0.1:
+        return f"${value:,.2f}"
+    if abs(value) < 0.0001:
+        return "<$0.0001" if value > 0 else "-<$0.0001"
+    digits = f"{value:.4f}".rstrip("0")
+    return "$" + (digits if len(digits.split(".")[1]) >= 2 else f"{value:.2f}")
 
 
 def attempt_limit(agent: Agent, profile: Profile | None) -> tuple[float, str] | None:
@@ -50,6 +56,15 @@ def attempt_limit(agent: Agent, profile: Profile | None) -> tuple[float, str] | 
     if profile is not None and profile.max_cost > 0:
         limits.append((profile.max_cost, f"profile {profile.name} max_cost"))
     return min(limits) if limits else None
+
+
+def marks(agent: Agent, profile: Profile | None, warn_at: float) -> tuple[float, ...]:
+    """The costs at which :func:`check_agent` acts on this agent (its warning, its budget): a
+    cost estimate is written as soon as it crosses one, whatever the step it is written by."""
+    limit = attempt_limit(agent, profile)
+    if limit is None:
+        return ()
+    return (warn_at * limit[0], limit[0]) if warn_at > 0 else (limit[0],)
 
 
 def check_agent(agent: Agent, profile: Profile | None, warn_at: float) -> Verdict | None:
@@ -148,6 +163,7 @@ __all__ = [
     "daily_block",
     "daily_warnings",
     "day_of",
+    "marks",
     "spent_today",
     "usd",
 ]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import pricing, transcripts
-from .budgets import day_of
+from .budgets import day_of, marks
 from .lifecycle import ACTIVE
 from .models import Agent, Tokens
 from .presets import HOME_VARIABLES
@@ -146,7 +146,12 @@ def read(sup: Supervisor, agent: Agent, now: float) -> Reading | None:
         estimate = price.source == "estimate" and not final  # (its note names the hours: it moves too)
         step = ESTIMATE_STEP if estimate else 1e-7
         noted = agent.cost_note != price.note and not estimate
-        if abs(delta) >= step or agent.cost_source != price.source or noted:
+        # ...but a budget's warning or limit crossed is written now: a $0.001 budget is not a cent's.
+        before = agent.cost_usd or 0.0
+        crossed = estimate and any(
+            before < mark <= price.usd for mark in marks(agent, profile, sup.config.budgets.warn_at)
+        )
+        if abs(delta) >= step or agent.cost_source != price.source or noted or crossed:
             fields.update(cost_usd=price.usd, cost_source=price.source, cost_note=price.note)
         else:
             delta = 0.0  # not written: counted when it is (nothing is lost, only deferred)
