@@ -352,6 +352,8 @@ def test_which_agents_need_a_headless_engine():
     assert needs_engine(plain, make(status=QUEUED))  # someone must start it later
     assert not needs_engine(plain, make(status=WORKING))  # nothing to enforce while it runs
     assert not needs_engine(plain, make(status=DONE))
+    assert needs_engine(plain, make(status=DONE, reported_status=DONE))  # what still runs must be stopped
+    assert not needs_engine(plain, make(status=DONE, reported_status=DONE, removed=True))
     assert needs_engine(plain, make(status=WORKING, max_attempts=2))  # a failure must be retried
     for key in (
         "max_runtime = 60",

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from conftest import git
@@ -133,6 +134,40 @@ def test_the_headless_engine_applies_an_edited_config_and_keeps_the_last_good_on
     assert "config re-read" in log.read_text(errors="replace")
     assert sup.registry.get(holder["id"]).status == WAITING
     sup.fire(holder["id"], "dumb")
+
+
+def test_an_agent_still_running_after_reporting_its_outcome_is_stopped_with_its_files_kept(jarvis_env):
+    """An interactive tool reports done, then sits at its prompt: its run is over. Past a
+    grace its processes are stopped (they held RAM and looked like orphans to doctor)."""
+    import psutil
+
+    from jarvis_tui.engine.overseer import REPORT_EXIT_GRACE
+
+    sup = jarvis_env.sup()
+    agent = jarvis_env.wait_status(sup, sup.spawn("Work, report, stay #hang", agent="demo").id, WORKING)
+    reported = json.loads(
+        jarvis_env.cli("report", "--status", "done", "--id", agent.id, "--force", "--json", check=True).stdout
+    )
+    assert reported["status"] == DONE
+    assert ENGINE_SESSION in jarvis_env.tmux.sessions()  # started for it: no dashboard needs to be open
+    jarvis_env.tmux.kill_session(ENGINE_SESSION)  # this test drives the loop itself, on its own clock
+    poll(lambda: read_lease(sup.registry) is None, what="the engine's lease released")
+    assert psutil.pid_exists(agent.pid)
+    EngineLoop(sup).tick()  # within the grace: it may still be exiting by itself
+    assert psutil.pid_exists(agent.pid) and sup.registry.events(kinds=("policy",)) == []
+    later = jarvis_env.sup(clock=lambda: time.time() + REPORT_EXIT_GRACE + 1)
+    loop = EngineLoop(later)
+    actions = [a for a in loop.tick().actions if a.agent_id == agent.id]
+    assert [a.kind for a in actions] == ["stopped_after_report"], actions
+    poll(lambda: not psutil.pid_exists(agent.pid), what="the agent's processes gone")
+    assert jarvis_env.tmux.list_panes()[agent.tmux_session].dead
+    ended = sup.registry.get(agent.id)
+    assert ended.status == DONE and Path(ended.worktree).is_dir()
+    assert (Path(ended.worktree) / "notes" / "progress.md").exists()  # its files stay
+    assert [a for a in loop.tick().actions if a.agent_id == agent.id] == []  # once
+    loop.close()
+    doctor = jarvis_env.cli("doctor", "--json")
+    assert agent.id not in json.dumps([c for c in json.loads(doctor.stdout) if "orphan" in c["name"]])
 
 
 def test_after_waits_for_done_and_blocks_on_failure(jarvis_env):

@@ -8,6 +8,7 @@ import os
 import sys
 
 from .common import EXIT_OK, EXIT_USAGE, CliError, emit_json, open_supervisor
+from .engine_stats import engine_on_demand
 
 
 def cmd_heartbeat(args: argparse.Namespace) -> int:
@@ -34,6 +35,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
     sup = open_supervisor(args)
     agent = sup.report(ident, args.status, args.summary or "")
+    engine_on_demand(sup, agent)  # the run is over: whatever still runs after a grace is stopped
     if args.json:
         emit_json(agent.to_json())
     return EXIT_OK

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from . import procfs
 from .lease import holder_alive
-from .models import ACTIVE, QUEUED, Agent
+from .models import ACTIVE, DONE, FAILED, QUEUED, Agent
 from .paths import ENGINE_SESSION, PACKAGE_ROOT
 from .registry import RegistryGone
 from .tmux import TmuxError
@@ -41,6 +41,8 @@ def needs_engine(sup: Supervisor, agent: Agent) -> bool:
     """Does this agent need a loop to look after it once the command that made it exits?"""
     if agent.status == QUEUED:
         return True
+    if agent.reported_status is not None and agent.status in (DONE, FAILED) and not agent.removed:
+        return True  # it reported its outcome: what still runs after a grace is stopped (overseer)
     if agent.status not in ACTIVE:
         return False
     profile = sup.config.profiles.get(agent.agent)

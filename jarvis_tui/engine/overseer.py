@@ -17,7 +17,7 @@ from . import budgets
 from .admission import dependency_state
 from .errors import SupervisorError
 from .lifecycle import Event
-from .models import BLOCKED, FAILED, RUNNING, Agent
+from .models import BLOCKED, DONE, FAILED, RUNNING, Agent
 from .policies import (
     STALLED_PREFIX,
     RunawayTracker,
@@ -27,16 +27,20 @@ from .policies import (
     plan_retry,
     pressure_victim,
 )
-from .resources import SystemReading, TreeUsage
+from .resources import SystemReading, TreeUsage, process_tree, terminate
 from .schema import ATTEMPT_FIELDS
 from .supervisor import Supervisor
+
+REPORT_EXIT_GRACE = 10.0  # seconds an agent may take to exit by itself after reporting its outcome
+REPORT_LOOKBACK = 3600.0  # how far back a (re)started engine looks for such agents
 
 
 @dataclass(frozen=True)
 class Action:
     """What the overseer did this tick (for screens and the headless log)."""
 
-    kind: str  # retry, retry_exhausted, fire, stalled, unstalled, unblocked, budget_warning, daily_budget_*, error
+    kind: str  # retry, retry_exhausted, fire, stalled, unstalled, unblocked, budget_warning, daily_budget_*,
+    # stopped_after_report, error
     agent_id: str
     note: str
     data: dict[str, Any] = field(default_factory=dict)
@@ -52,6 +56,7 @@ class Overseer:
         self.runaway = RunawayTracker()
         self.last_pressure_at: float | None = None
         self._settled: set[str] = set()  # failed attempts whose retry question is answered
+        self._ended_seen: set[str] = set()  # reported agents whose leftover processes were looked at
 
     def apply(self, reading: SystemReading, usage: dict[str, TreeUsage], now: float) -> list[Action]:
         actions = self.watch(usage, now)
@@ -59,6 +64,7 @@ class Overseer:
         actions += self.pressure(reading, now)
         actions += self.retries(now)
         actions += self.unblock()
+        actions += self.ended_by_report(now)
         return actions
 
     # ------------------------------------------------------------------ helpers
@@ -121,6 +127,42 @@ class Overseer:
                 where="status = ? AND claim_token IS NULL",
                 params=(str(agent.status),),
             )
+
+    # ------------------------------------------------------------------ a reported outcome ends the run
+
+    def ended_by_report(self, now: float) -> list[Action]:
+        """An agent that reported its outcome (``jarvis report --status``) has ended its run; if
+        its processes still run :data:`REPORT_EXIT_GRACE` seconds later (an interactive tool back
+        at its prompt), they are stopped: they would hold RAM for good and look like orphans. Its
+        files stay in its worktree; its status stays what it reported. Each agent is looked at
+        once, and tmux is asked only when there is one to look at."""
+        rows = self.sup.registry.ids(
+            "reported_status IS NOT NULL AND status IN (?, ?) AND removed = 0 AND claim_token IS NULL "
+            "AND ended_at BETWEEN ? AND ?",
+            (str(DONE), str(FAILED), now - REPORT_LOOKBACK, now - REPORT_EXIT_GRACE),
+        )
+        due = [agent_id for agent_id in rows if agent_id not in self._ended_seen]
+        if not due:
+            return []
+        panes = self.sup.tmux.list_panes()
+        actions: list[Action] = []
+        for agent_id in due:
+            self._ended_seen.add(agent_id)
+            agent = self.sup.registry.get(agent_id)
+            pane = panes.get(agent.tmux_session or "")
+            if pane is None or pane.dead or pane.pid is None or pane.pid != agent.pid:
+                continue  # it ended by itself (or its session is gone): nothing runs
+            procs = process_tree(pane.pid, agent.id)
+            if not procs:
+                continue
+            terminate(procs, self.sup.config.supervisor.kill_grace)
+            note = (
+                f"reported {agent.reported_status} and still running {REPORT_EXIT_GRACE:g}s later: "
+                f"stopped its {len(procs)} process(es); its files stay in its worktree"
+            )
+            self._event(agent, "stopped_after_report", note, {"pids": sorted(p.pid for p in procs)})
+            actions.append(Action("stopped_after_report", agent.id, note))
+        return actions
 
     # ------------------------------------------------------------------ budgets
 
