@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
-from .engine.models import BLOCKED, HELD, PENDING, RUNNING, Agent, Orchestrator
+from .engine.models import BLOCKED, HELD, PENDING, Agent, Orchestrator
 from .format import ago, duration, money, one_line, tokens_short
 
 if TYPE_CHECKING:
@@ -218,8 +218,8 @@ def review_rows(agent: Agent, now: float) -> list[tuple[str, str]]:
         rows.append(("scope", ", ".join(agent.scope)))
     if agent.check:
         rows.append(("check", agent.check))
-    if agent.overlaps and agent.status in RUNNING:  # the scan forgets ended agents: theirs is stale
-        rows.append(("overlaps", f"{', '.join(agent.overlaps)} (same files; jarvis conflicts)"))
+    if agent.live_overlaps:
+        rows.append(("overlaps", f"{', '.join(agent.live_overlaps)} (same files; jarvis conflicts)"))
     if agent.out_of_scope:
         rows.append(("out of scope", listed(agent.out_of_scope)))
     if agent.merged_at is not None:
@@ -246,7 +246,7 @@ MARKS = {  # the agent table's marker column: symbol, style, meaning (the help a
 def marks(agent: Agent) -> list[str]:
     """The agent's marks, in column order: overlap, out of scope, then the check's result."""
     found = []
-    if agent.overlaps and agent.status in RUNNING:
+    if agent.live_overlaps:
         found.append("overlap")
     if agent.out_of_scope:
         found.append("scope")

@@ -204,7 +204,24 @@ def test_two_agents_editing_the_same_file_are_reported_as_overlapping(jarvis_env
     pair = next(p for p in pairs if sorted(p["agents"]) == sorted([a.id, b.id]))
     assert "notes/progress.md" in pair["paths"] and pair["conflict"] is True
     assert any(e["kind"] == "overlap" for e in sup.registry.events(attempt_id=a.id))
+    sup.fire(b.id, "dumb")  # once ended, its record's last scan is history: no live overlap
+    fired = json.loads(jarvis_env.cli("show", b.id, "--json", check=True).stdout)
+    assert sup.registry.get(b.id).overlaps == [a.id] and fired["overlaps"] == []
     loop.close()
+
+
+def test_a_short_lived_agent_outside_its_scope_is_flagged_at_review(jarvis_env):
+    """No scan ever saw it run: the review finds the paths from everything it changed."""
+    jarvis_env.write_config(extra="[review]\nscan_interval = 0\n")
+    sup = jarvis_env.sup()
+    done = jarvis_env.wait_status(sup, sup.spawn("quick #steps=1", agent="demo", scope=["docs/**"]).id, DONE)
+    assert done.out_of_scope == []
+    reviewed = json.loads(jarvis_env.cli("review", done.id, "--json", check=True).stdout)
+    assert "notes/progress.md" in reviewed["out_of_scope"]
+    assert "notes/progress.md" in sup.registry.get(done.id).out_of_scope  # recorded: show and ls say it too
+    assert any(e["kind"] == "out_of_scope" for e in sup.registry.events(attempt_id=done.id))
+    text = jarvis_env.cli("review", done.id, check=True).stdout
+    assert "outside its scope:" in text and "notes/progress.md" in text
 
 
 def test_a_rescan_diffs_an_agents_commits_only_when_its_head_moved(jarvis_env, monkeypatch):

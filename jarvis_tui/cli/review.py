@@ -49,7 +49,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         counts = "binary" if change.binary else f"+{change.added} -{change.deleted}"
         name = f"{change.old_path} -> {change.path}" if change.old_path else change.path
         out.print(f"    {_STATUS_MARK.get(str(change.status), '?')} {plain(name)}  [dim]{counts}[/]")
-    for other in agent.overlaps:
+    for other in agent.live_overlaps:
         out.print(f"  [yellow]overlaps with {other}[/] (jarvis conflicts)")
     if agent.out_of_scope:
         out.print(f"  [yellow]outside its scope:[/] {plain(', '.join(agent.out_of_scope))}")

@@ -86,22 +86,39 @@ class Scanner:
         return paths
 
     def _record(self, sup: Supervisor, agent: Agent, overlapping: list[str], paths: set[str]) -> None:
-        outside = git_scopes.out_of_scope(paths, agent.scope) if agent.scope else []
-        changes: dict[str, Any] = {}
+        changes = scope_changes(sup, agent, paths)
         if overlapping != agent.overlaps:
             changes["overlaps"] = overlapping
             new = sorted(set(overlapping) - set(agent.overlaps))
             if new:
                 sup.registry.add_event("overlap", agent.id, agent.task_id, with_agents=new)
-        if outside != agent.out_of_scope:
-            changes["out_of_scope"] = outside
-            new_paths = sorted(set(outside) - set(agent.out_of_scope))
-            if new_paths:
-                sup.registry.add_event("out_of_scope", agent.id, agent.task_id, paths=new_paths, scope=agent.scope)
-                log.info("%s wrote outside its scope %s: %s", agent.id, agent.scope, new_paths)
         if changes:
             with sup.registry.transaction() as conn:
                 sup.registry.write_row(conn, agent.id, changes, columns=ATTEMPT_FIELDS)
+
+
+def scope_changes(sup: Supervisor, agent: Agent, paths: set[str]) -> dict[str, Any]:
+    """``{"out_of_scope": [...]}`` if the paths it touched now leave its scope differently from
+    its record (new ones get an ``out_of_scope`` event), else ``{}``."""
+    outside = git_scopes.out_of_scope(paths, agent.scope) if agent.scope else []
+    if outside == agent.out_of_scope:
+        return {}
+    new_paths = sorted(set(outside) - set(agent.out_of_scope))
+    if new_paths:
+        sup.registry.add_event("out_of_scope", agent.id, agent.task_id, paths=new_paths, scope=agent.scope)
+        log.info("%s wrote outside its scope %s: %s", agent.id, agent.scope, new_paths)
+    return {"out_of_scope": outside}
+
+
+def settle_scope(sup: Supervisor, agent: Agent, paths: set[str]) -> Agent:
+    """The agent's out-of-scope paths from a full list of what it changed (a review's files):
+    the periodic scan never sees an agent that ended between two scans."""
+    changes = scope_changes(sup, agent, paths)
+    if not changes:
+        return agent
+    with sup.registry.transaction() as conn:
+        sup.registry.write_row(conn, agent.id, changes, columns=ATTEMPT_FIELDS)
+    return sup.registry.get(agent.id)
 
 
 def report(sup: Supervisor) -> list[dict[str, Any]]:

@@ -252,6 +252,12 @@ class Agent:
     budget_warned: bool = False  # the 80 % warning was given
 
     @property
+    def live_overlaps(self) -> list[str]:
+        """``overlaps`` while it runs; once it ended, none: the scan stops at its end, so the
+        list would name agents as they were then (its ``overlap`` events keep that history)."""
+        return list(self.overlaps) if self.status in RUNNING else []
+
+    @property
     def check(self) -> str | None:
         """``passed`` / ``failed (exit N)`` / ``running`` (None: never checked)."""
         if self.check_state == "failed":
@@ -303,7 +309,7 @@ class Agent:
             "stalled": self.stalled,
             "claim": self.claim.to_json() if self.claim else None,
             "scope": self.scope,
-            "overlaps": self.overlaps,
+            "overlaps": self.live_overlaps,
             "out_of_scope": self.out_of_scope,
             "check": self.check,
             "merged_at": iso(self.merged_at),

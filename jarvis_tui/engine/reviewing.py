@@ -52,11 +52,17 @@ def review(sup: Supervisor, ident: str, *, into: str | None = None) -> tuple[Age
     require(agent, Action.REVIEW)
     target = into or base_branch(sup, agent)
     try:
-        return agent, git_review.review(sup.repo, target, **source_of(sup, agent))
+        found = git_review.review(sup.repo, target, **source_of(sup, agent))
     except git_review.NotABranch as exc:
         raise SupervisorError(str(exc)) from None
     except git_review.ReviewError as exc:
         raise SupervisorError(f"cannot review {agent.id}: {exc}") from None
+    if agent.scope and into is None:  # outside its scope: from everything it changed, not the last scan
+        from .conflicts import settle_scope
+
+        touched = {f.path for f in found.files} | {f.old_path for f in found.files if f.old_path}
+        agent = settle_scope(sup, agent, touched)
+    return agent, found
 
 
 def source_of(sup: Supervisor, agent: Agent) -> dict[str, Any]:
@@ -95,7 +101,7 @@ def to_json(agent: Agent, found: git_review.Review) -> dict[str, Any]:
         "uncommitted": found.uncommitted,
         "preview": {"status": str(preview.status), "conflicts": list(preview.conflicts), "summary": preview.summary},
         "check": agent.check,
-        "overlaps": agent.overlaps,
+        "overlaps": agent.live_overlaps,
         "out_of_scope": agent.out_of_scope,
     }
 
