@@ -144,3 +144,18 @@ def test_action_rules(action):
         branch="b",
     )
     assert allowed(done, Action.MERGE) is not None and allowed(done, Action.MERGE, force_ended=True) is None
+
+
+def test_rm_or_retry_during_a_fire_says_the_fire_is_under_way():
+    from dataclasses import replace
+
+    from jarvis_tui.engine.models import Claim
+
+    working = Agent(
+        id="a1b2c3", task_id="a1b2c3", title="t", prompt="p", agent="demo", priority="low",
+        status=Status.WORKING, attempt=1, created_at=0.0,
+    )  # fmt: skip
+    assert allowed(working, Action.REMOVE) == "agent a1b2c3 is working; fire it first"
+    firing = replace(working, claim=Claim(op="fire", token="t", pid=1, pid_started=None, host="h", at=0.0))
+    for action in (Action.REMOVE, Action.RETRY):
+        assert allowed(firing, action) == "agent a1b2c3 is already being fired; wait for it to end"

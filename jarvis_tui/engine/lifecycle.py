@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from .errors import SupervisorError
+from .errors import Busy, SupervisorError
 from .schema import ATTEMPT_FIELDS
 
 if TYPE_CHECKING:
@@ -247,6 +247,9 @@ def allowed(agent: Agent, action: Action | str, *, force_ended: bool = False) ->
         if status in ENDED:
             return f"agent {aid} is {status}: nothing is running to stop (retry or remove it)"
         return None
+    if action in (Action.RETRY, Action.REMOVE) and status in ACTIVE and agent.claim and agent.claim.op != "start":
+        # A fire under way: say so, not "fire it first" (whether its holder lives is the engine's call)
+        return f"agent {aid} is already being {Busy.PAST.get(agent.claim.op, agent.claim.op)}; wait for it to end"
     if action is Action.RETRY:
         if status in PENDING:
             return f"agent {aid} has not started yet ({status})"
