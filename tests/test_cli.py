@@ -132,6 +132,10 @@ def test_unknown_and_ambiguous_ids_exit_3_with_a_clear_message(jarvis_env):
     assert json.loads(proc.stdout)["exit_code"] == 3
     proc = jarvis_env.cli("fire", "abcdef", "--reason", "lazy")
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+    for argv in (("fire", "abcdef", "--reason", "lazy", "--json"), ("--json", "ls", "--status", "bogus")):
+        proc = jarvis_env.cli(*argv)  # a usage error is a failure like any other: JSON on stdout too
+        assert proc.returncode == 2 and "invalid choice" in proc.stderr
+        assert json.loads(proc.stdout)["exit_code"] == 2 and "invalid choice" in json.loads(proc.stdout)["error"]
     proc = jarvis_env.cli("spawn", "--agent", "nope", "hello")
     assert proc.returncode == 2 and "unknown agent profile 'nope'" in proc.stderr
     proc = jarvis_env.cli("spawn")

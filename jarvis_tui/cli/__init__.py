@@ -27,15 +27,24 @@ from ..engine.registry import RegistryError
 from ..engine.supervisor import SupervisorError
 from ..engine.tmux import TmuxError
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, CliError, emit_json
-from .parser import build_parser, command, command_word, json_wanted
+from .parser import Parser, build_parser, command, command_word, json_wanted
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     helping = "-h" in argv or "--help" in argv
     parser = build_parser(_default_agent(argv), None) if helping else build_parser(None, command_word(argv))
-    args = parser.parse_args(argv)
-    args.json = wants_json = json_wanted(parser, args)
+    try:
+        args = parser.parse_args(argv)
+        args.json = wants_json = json_wanted(parser, args)
+    except SystemExit as exc:  # a usage error (argparse printed it), or --help / --version
+        if (
+            exc.code == EXIT_USAGE
+            and Parser.last_error
+            and "--json" in argv[: argv.index("--") if "--" in argv else None]
+        ):
+            emit_json({"error": Parser.last_error, "exit_code": EXIT_USAGE})
+        raise
     if not getattr(args, "command", None):
         args.func = command("setup", "cmd_tui")
     try:

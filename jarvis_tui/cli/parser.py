@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 from .. import __version__
 from ..engine.messaging import STATES
@@ -60,6 +60,18 @@ def command_word(argv: list[str]) -> str | None:
     return ""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, keeping a usage error's message: with ``--json`` it is also printed as
+    ``{"error", "exit_code": 2}`` on stdout, like every other failure (see ``cli.main``).
+    Subcommand parsers are of this class too (argparse makes them like their parent)."""
+
+    last_error: str | None = None
+
+    def error(self, message: str) -> NoReturn:
+        Parser.last_error = f"{self.prog}: {message}"
+        super().error(message)
+
+
 def json_wanted(parser: argparse.ArgumentParser, args: argparse.Namespace) -> bool:
     """``--json``, given before the command (``jarvis --json ls``) or after it; a usage error
     for a command that has no JSON output (the dashboard, attach, logs...)."""
@@ -73,17 +85,17 @@ def json_wanted(parser: argparse.ArgumentParser, args: argparse.Namespace) -> bo
 def build_parser(default_agent: str | None = None, only: str | None = None) -> argparse.ArgumentParser:
     """Every command's parser, or with ``only`` that command's alone (``""``: none, for the
     dashboard; all of them when ``only`` is not a command: the error lists them)."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument(
         "--config",
         metavar="PATH",
         default=argparse.SUPPRESS,
         help="config file (default: $JARVIS_CONFIG, else ./config.toml)",
     )
-    as_json = argparse.ArgumentParser(add_help=False)  # before or after the command: see json_wanted
+    as_json = Parser(add_help=False)  # before or after the command: see json_wanted
     as_json.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="jarvis",
         parents=[common, as_json],
         formatter_class=argparse.RawDescriptionHelpFormatter,
