@@ -345,4 +345,7 @@ def test_a_spawn_resolves_its_base_once(jarvis_env, monkeypatch):
     assert subcommands == ["rev-parse", "worktree"], calls
     head = real(jarvis_env.repo, "rev-parse", "HEAD").stdout.strip()
     assert sup.registry.get(agent.id).base_commit == head
+    # --base naming the config's own base is the config's base: recorded as null, no extra git call
+    assert sup.validate_spawn("x", agent="demo", base=sup.config.supervisor.base).base is None
+    assert sup.validate_spawn("x", agent="demo", base=head).base == head
     jarvis_env.wait_status(sup, agent.id, WORKING, WAITING)

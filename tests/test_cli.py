@@ -113,6 +113,7 @@ def test_ls_and_show_json_schema(jarvis_env):
     assert shown["prompt"] == "Check the schema #steps=2"
     assert shown["commits_ahead"] >= 2 and shown["dirty"] is False
     assert shown["last_commit"]["subject"] == "demo: final notes"
+    assert shown["last_commit"]["at"].endswith("Z") and "T" in shown["last_commit"]["at"]  # ISO, like every timestamp
     human = jarvis_env.cli("ls")
     assert record["id"] in human.stdout and "done" in human.stdout and "Schema" in human.stdout
     # --json before the command too (like --config); a command with no JSON output says so
@@ -120,7 +121,9 @@ def test_ls_and_show_json_schema(jarvis_env):
     assert json.loads(jarvis_env.cli("--json", "show", record["id"]).stdout)["id"] == record["id"]
     for argv in (["--json", "logs", record["id"]], ["--json"]):
         proc = jarvis_env.cli(*argv)
-        assert proc.returncode == 2 and "has no JSON output" in proc.stderr and proc.stdout == ""
+        assert (
+            proc.returncode == 2 and "has no JSON output" in proc.stderr and json.loads(proc.stdout)["exit_code"] == 2
+        )
 
 
 def test_unknown_and_ambiguous_ids_exit_3_with_a_clear_message(jarvis_env):
@@ -201,6 +204,8 @@ def test_logs_send_fire_retry_rm_through_the_cli(jarvis_env):
     assert data["status"] == "fired"
     assert data["fires"][0]["reason"] == "dumb" and data["fires"][0]["note"] == "answered badly"
     assert git(jarvis_env.repo, "show", f"refs/jarvis/fired/{new}:untracked_work.txt") == "work in progress"
+    history = jarvis_env.cli("show", new, check=True).stdout  # the task's attempts and how each ended
+    assert f"#1 {rid} done, exit 0" in history and f"▶ #2 {new} fired" in history
     gone = jarvis_env.cli("logs", new, "--screen")
     assert gone.returncode == 1 and "no live pane" in gone.stderr
     removed = jarvis_env.cli("rm", new)

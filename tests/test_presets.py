@@ -164,6 +164,15 @@ def test_profiles_lists_presets_and_whether_each_is_installed(tmp_path):
         check=False,
     )
     assert tomllib.loads(table.stdout)["agents"]["gemini"]["command"][0] == "gemini"
+    as_json = subprocess.run(
+        [sys.executable, "-m", "jarvis_tui", "--json", "profiles", "--toml", "gemini"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert json.loads(as_json.stdout) == {"profile": "gemini", "toml": table.stdout}  # --json means JSON
 
 
 def test_doctor_lists_profiles_that_are_not_installed(jarvis_env):

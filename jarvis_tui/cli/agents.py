@@ -189,6 +189,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     for fire in agent.fires:
         note = f": {fire.note}" if fire.note else ""
         out.print(f"  [red]fired[/] {plain(fire.reason + note)} → {plain(fire.ref or 'nothing preserved')}")
+    if len(data["attempts"]) > 1:  # the task's history: each attempt, how it ended
+        for a in data["attempts"]:
+            mark = "▶" if a["id"] == agent.id else " "
+            code = f", exit {a['exit_code']}" if a["exit_code"] is not None else ""
+            why = f": {one_line(a['status_reason'], 60)}" if a["status_reason"] else ""
+            line = f"{mark} #{a['attempt']} {a['id']} {a['status']}{code}{why}"
+            out.print(f"  [dim]attempt[/]      {plain(line)}")
     for decision in data["decisions"]:
         out.print(f"  [yellow]policy[/] {plain(decision['decision'])}: {plain(decision['note'])}")
     for when, who, text in note_lines(data["notes"], time.time()):

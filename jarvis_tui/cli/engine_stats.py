@@ -135,7 +135,7 @@ def _stats_by_kind(sup: Supervisor, as_json: bool) -> int:
     for row in rows:
         for i, p in enumerate(row["profiles"]):
             table.add_row(
-                row["kind"] if i == 0 else "",
+                (row["kind"] or "(none)") if i == 0 else "",
                 p["profile"],
                 str(p["attempts"]),
                 str(p["successes"]),
@@ -157,7 +157,7 @@ def _stats_by_kind(sup: Supervisor, as_json: bool) -> int:
     for row in rows:
         mean = row["mean_concurrency"]
         together.add_row(
-            row["kind"],
+            row["kind"] or "(none)",
             str(row["alone"]["done"]),
             duration(row["alone"]["median_time_to_done"]),
             str(row["alongside"]["done"]),

@@ -156,7 +156,9 @@ def cmd_prune(args: argparse.Namespace) -> int:
         emit_json(rows)
         return EXIT_OK
     if not rows:
-        print("nothing to prune: no removed or merged agent has refs left")
+        age = f" older than {args.older_than}" if args.older_than else ""
+        which = "merged agent" if args.merged else "removed or merged agent"
+        print(f"nothing to prune: no {which}{age} has refs left")
         return EXIT_OK
     for row in rows:
         if row["deleted"] or (args.dry_run and row["state"] == "contained"):

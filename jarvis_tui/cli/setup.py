@@ -43,7 +43,11 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             name = presets.parse_names(args.toml)[0]
         except ValueError as exc:
             raise CliError(str(exc), EXIT_USAGE) from None
-        sys.stdout.write(tables("agents", {name: presets.preset(name)}))
+        text = tables("agents", {name: presets.preset(name)})
+        if args.json:
+            emit_json({"profile": name, "toml": text})
+        else:
+            sys.stdout.write(text)
         return EXIT_OK
     try:
         config = load_config(getattr(args, "config", None), check_repo=False)

@@ -36,7 +36,9 @@ def details(sup: Supervisor, agent: Agent) -> dict[str, Any]:
     worktree = Path(agent.worktree) if agent.worktree else None
     info = worktrees.details(sup.repo, worktree, agent.branch, agent.base_commit) if agent.branch else None
     data["commits_ahead"] = info.commits_ahead if info else 0
-    data["last_commit"] = info.last_commit if info and info.commits_ahead else None
+    last = info.last_commit if info and info.commits_ahead else None
+    at = last.get("at") if last else None
+    data["last_commit"] = {**last, "at": iso(at if isinstance(at, float) else None)} if last else None  # ISO, as all
     data["dirty"] = info.dirty if info else None
     data["attempts"] = [
         {

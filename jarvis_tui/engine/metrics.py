@@ -228,7 +228,7 @@ def by_kind(registry: Registry) -> list[dict[str, Any]]:
                 (alone if share < ALONE else together).append(o.seconds)
         rows.append(
             {
-                "kind": kind,
+                "kind": None if kind == NO_KIND else kind,  # JSON null, as in the records; the table says (none)
                 "profiles": profiles,
                 "alone": {
                     "done": len(alone),

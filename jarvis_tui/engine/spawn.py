@@ -231,6 +231,8 @@ def validate(
         raise UsageError(problem)
     if kind is not None and not KIND.fullmatch(kind):
         raise UsageError(f"kind {kind!r}: use a short lower-case word (letters, digits, '-', '_'), e.g. review")
+    if base is not None and base == sup.config.supervisor.base:
+        base = None  # the config's own base: recorded as such (it follows the config, like any task)
     if base is not None and (problem := base_problem(sup, base)):
         raise UsageError(problem)
     if title is None or not title.strip():
