@@ -38,7 +38,8 @@ WORKER_TEMPLATE = """\
   edits these files. Stay inside this folder; do not switch branches, merge or push.
 - Commit your work to this branch as you go (small commits, clear messages): uncommitted work
   is at risk, committed work is reviewed and merged.
-- When the task is finished, run: jarvis report --status done --summary "<one line: what you did>"
+- When the task is finished and committed, run as your LAST step (it ends your run):
+  jarvis report --status done --summary "<one line: what you did>"
   If you cannot do it, run: jarvis report --status failed --summary "<why>"
 - To tell the person supervising you something that does not block you (a decision, an
   assumption, a question for later), run: jarvis note "<text>"
