@@ -141,37 +141,22 @@ def test_profiles_lists_presets_and_whether_each_is_installed(tmp_path):
     fake.chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     env.pop("JARVIS_CONFIG", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "jarvis_tui", "profiles", "--json"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+
+    def jarvis(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "jarvis_tui", *argv], cwd=tmp_path, capture_output=True, text=True, env=env
+        )
+
+    proc = jarvis("profiles", "--json")
     assert proc.returncode == 0, proc.stderr
     rows = {r["name"]: r for r in json.loads(proc.stdout)}
     assert list(rows) == list(presets.ALL)
     assert rows["codex"]["installed"] is True and rows["claude"]["installed"] is False
     assert rows["claude"]["hooks"] == "claude hooks" and rows["codex"]["hooks"] == "codex notify"
     assert rows["claude"]["transcripts"] == "claude" and rows["opencode"]["transcripts"] == ""
-    table = subprocess.run(
-        [sys.executable, "-m", "jarvis_tui", "profiles", "--toml", "gemini"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    table = jarvis("profiles", "--toml", "gemini")
     assert tomllib.loads(table.stdout)["agents"]["gemini"]["command"][0] == "gemini"
-    as_json = subprocess.run(
-        [sys.executable, "-m", "jarvis_tui", "--json", "profiles", "--toml", "gemini"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    as_json = jarvis("--json", "profiles", "--toml", "gemini")
     assert json.loads(as_json.stdout) == {"profile": "gemini", "toml": table.stdout}  # --json means JSON
 
 

@@ -9,6 +9,7 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from ..describe import (
     attach_label,
@@ -61,22 +62,26 @@ def cmd_spawn(args: argparse.Namespace) -> int:
         return _spawn_dry_run(args)
     prompt = read_prompt(args)
     sup = open_supervisor(args)
-    agent = sup.spawn(
-        prompt,
-        agent=args.agent,
-        title=args.title,
-        priority=args.priority,
-        after=args.after,
-        max_attempts=args.max_attempts,
-        scope=args.scope,
-        ticket=args.ticket,
-        base=args.base,
-        hold=args.hold,
-        kind=args.kind,
-        budget=args.budget,
-    )
+    agent = sup.spawn(prompt, agent=args.agent, **spawn_options(args))
     engine_on_demand(sup, agent)
     return print_new_agent(agent, args.json)
+
+
+def spawn_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The spawn's options from its flags: ONE list for the spawn and its dry run (a dry run
+    that skipped one said "would spawn" for what the spawn refuses)."""
+    return {
+        "title": args.title,
+        "priority": args.priority,
+        "after": args.after,
+        "max_attempts": args.max_attempts,
+        "scope": args.scope,
+        "ticket": args.ticket,
+        "base": args.base,
+        "hold": args.hold,
+        "kind": args.kind,
+        "budget": args.budget,
+    }
 
 
 def _spawn_dry_run(args: argparse.Namespace) -> int:
@@ -88,18 +93,7 @@ def _spawn_dry_run(args: argparse.Namespace) -> int:
     name = route.chosen if route else (args.agent or sup.config.default_profile)
     # Every check the spawn makes (ticket, base, scope, dependencies...), the prompt's only when given.
     spec = sup.validate_spawn(
-        prompt if prompt is not None else "(dry run: no prompt given)",
-        agent=name,
-        title=args.title,
-        priority=args.priority,
-        after=args.after,
-        max_attempts=args.max_attempts,
-        scope=args.scope,
-        ticket=args.ticket,
-        base=args.base,
-        hold=args.hold,
-        kind=args.kind,
-        budget=args.budget,
+        prompt if prompt is not None else "(dry run: no prompt given)", agent=name, **spawn_options(args)
     )
     from ..engine.spawn import check_base
 

@@ -75,9 +75,6 @@ def where(sup: Supervisor, agent: Agent, profile: Profile | None, now: float) ->
     )
 
 
-_homes_seen: dict[tuple[str, int], dict[str, str]] = {}
-
-
 def launched_homes(sup: Supervisor, agent: Agent) -> dict[str, str] | None:
     """Where the agent writes its transcripts: the homes (``CLAUDE_CONFIG_DIR``...) in the
     environment it was started with, from its spec. Not this process's: the CLI that spawned it
@@ -88,7 +85,8 @@ def launched_homes(sup: Supervisor, agent: Agent) -> dict[str, str] | None:
         key = (str(path), path.stat().st_mtime_ns)
     except OSError:
         return None
-    homes = _homes_seen.get(key)
+    seen: dict[tuple[str, int], dict[str, str]] = sup.cache.setdefault("launched_homes", {})
+    homes = seen.get(key)
     if homes is None:
         try:
             env = json.loads(path.read_text(encoding="utf-8")).get("env") or {}
@@ -96,9 +94,9 @@ def launched_homes(sup: Supervisor, agent: Agent) -> dict[str, str] | None:
             log.warning("spec of %s unreadable: %s", agent.id, exc)
             return None
         homes = {name: str(env[name]) for name in HOME_VARIABLES if name in env}
-        if len(_homes_seen) > 4096:  # ended agents' entries: never needed again
-            _homes_seen.clear()
-        _homes_seen[key] = homes
+        if len(seen) > 4096:  # ended agents' entries: never needed again
+            seen.clear()
+        seen[key] = homes
     return homes
 
 
